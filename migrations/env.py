@@ -1,0 +1,63 @@
+"""Alembic environment for session-sync.
+
+The URL comes from ``-x url=...``, else ``DATABASE_URL``, else ``sqlalchemy.url`` in
+alembic.ini. Both ``postgresql://`` and ``postgresql+psycopg://`` are accepted.
+Offline mode (``alembic upgrade head --sql``) prints a script for psql.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "src") not in sys.path:
+    sys.path.insert(0, str(ROOT / "src"))
+
+from session_sync.urls import from_environment, sqlalchemy_url  # noqa: E402
+
+config = context.config
+
+
+def database_url() -> str:
+    url = context.get_x_argument(as_dictionary=True).get("url") or from_environment()
+    url = url or config.get_main_option("sqlalchemy.url")
+    if not url:
+        if context.is_offline_mode():
+            return "postgresql+psycopg://"
+        raise SystemExit("session-sync: set DATABASE_URL (or pass -x url=postgresql://...) to migrate")
+    return sqlalchemy_url(url)
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=database_url(),
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        transaction_per_migration=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connectable = config.attributes.get("connection")
+    if connectable is not None:
+        context.configure(connection=connectable, transaction_per_migration=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = create_engine(database_url(), poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, transaction_per_migration=True)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
