@@ -1,6 +1,7 @@
 """Alembic environment for session-sync.
 
-The URL comes from ``-x url=...``, else ``DATABASE_URL``, else ``sqlalchemy.url`` in
+The URL comes from ``-x url=...``, else the runner's ``config.attributes["url"]``
+(session_sync.migrate), else ``DATABASE_URL``, else ``sqlalchemy.url`` in
 alembic.ini. Both ``postgresql://`` and ``postgresql+psycopg://`` are accepted.
 Offline mode (``alembic upgrade head --sql``) prints a script for psql.
 """
@@ -23,7 +24,8 @@ config = context.config
 
 
 def database_url() -> str:
-    url = context.get_x_argument(as_dictionary=True).get("url") or from_environment()
+    url = context.get_x_argument(as_dictionary=True).get("url") or config.attributes.get("url")
+    url = url or from_environment()
     url = url or config.get_main_option("sqlalchemy.url")
     if not url:
         if context.is_offline_mode():

