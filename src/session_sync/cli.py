@@ -1,0 +1,135 @@
+"""The `session-sync` command line: a thin wrapper over the package's SQL functions.
+
+Exit codes: 0 all good, 1 some purchases failed, 2 usage or connection error (one line, no
+traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from typing import Any
+
+import psycopg
+from rich.console import Console
+
+from session_sync import demo, migrate
+from session_sync.connection import UsageError, connect, resolve
+from session_sync.output import as_dicts, fetch, print_json, table
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit 2 with one line, as argparse does, but say where to look
+        self.exit(EXIT_USAGE, f"session-sync: {message} (see session-sync --help)\n")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="session-sync", description="Sync purchase_sessions into tutoring_sessions, in PostgreSQL.")
+    parser.add_argument("--database-url", help="postgresql:// URL (default: $DATABASE_URL, else a local embedded "
+                                               "PostgreSQL kept in your data directory)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    p = sub.add_parser("migrate", help="install or upgrade session-sync in the database (alembic upgrade head)")
+    p.add_argument("--sql", action="store_true", help="print the SQL script instead of running it")
+
+    p = sub.add_parser("sync", help="sync one purchase, or every purchase that needs it")
+    p.add_argument("purchase_id", nargs="?", help="a course_purchases id (default: all)")
+    p.add_argument("--dry-run", action="store_true", help="report what would be done; write nothing")
+
+    p = sub.add_parser("demo", help="show the guide's problem and its fix on a throwaway embedded PostgreSQL")
+    p.add_argument("--purchases", type=int, default=120, help="how many purchases to generate (default 120)")
+    return parser
+
+
+def render(console: Console, as_json: bool, names: list[str], rows: list[tuple], title: str) -> None:
+    if as_json:
+        print_json(as_dicts(names, rows))
+    else:
+        console.print(table(names, rows, title))
+
+
+def cmd_migrate(args: argparse.Namespace, console: Console) -> int:
+    if args.sql:
+        sys.stdout.write(migrate.upgrade_sql())
+        return EXIT_OK
+    url, source = resolve(args.database_url)
+    connect(url).close()
+    migrate.upgrade(url)
+    console.print(f"session-sync is at {migrate.current(url)} in the database from {source}")
+    return EXIT_OK
+
+
+def require_installed(conn: psycopg.Connection) -> None:
+    if conn.execute("SELECT to_regprocedure('public.sync_all_sessions(boolean, text)')").fetchone()[0] is None:
+        raise UsageError("session-sync is not installed in this database: run `session-sync migrate` first")
+
+
+def cmd_sync(args: argparse.Namespace, console: Console) -> int:
+    url, _ = resolve(args.database_url)
+    with connect(url) as conn:
+        require_installed(conn)
+        if args.purchase_id:
+            try:
+                purchase_id = uuid.UUID(args.purchase_id)
+            except ValueError:
+                raise UsageError(f"{args.purchase_id!r} is not a purchase id (a UUID)") from None
+            return sync_one(conn, console, args, purchase_id)
+        names, rows = fetch(conn, "SELECT * FROM sync_all_sessions(p_dry_run => %s, p_source => 'cli')",
+                            (args.dry_run,))
+        render(console, args.json, names, rows, "Dry run: what sync would do" if args.dry_run else "Sync run")
+        return EXIT_FAILED if rows[0][names.index("purchases_failed")] else EXIT_OK
+
+
+def sync_one(conn: psycopg.Connection, console: Console, args: argparse.Namespace, purchase_id: uuid.UUID) -> int:
+    try:
+        with conn.transaction():
+            names, rows = fetch(conn, "SELECT * FROM sync_purchase_sessions(%s)", (purchase_id,))
+            if args.dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    except psycopg.Error as error:
+        diag = error.diag
+        if args.json:
+            print_json({"purchase_id": str(purchase_id), "error": diag.message_primary, "sqlstate": error.sqlstate,
+                        "hint": diag.message_hint})
+        else:
+            console.print(f"[red]{diag.message_primary}[/red]")
+            if diag.message_hint:
+                console.print(f"hint: {diag.message_hint}")
+        return EXIT_FAILED
+    render(console, args.json, names, rows, "Dry run (rolled back)" if args.dry_run else "Synced")
+    return EXIT_OK
+
+
+class _Rollback(Exception):
+    """Raised inside a transaction to roll a dry run back."""
+
+
+COMMANDS: dict[str, Any] = {"migrate": cmd_migrate, "sync": cmd_sync}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(stderr=False, highlight=False)
+    try:
+        if args.command == "demo":
+            return demo.run(console, args.database_url, args.purchases)
+        return COMMANDS[args.command](args, console)
+    except UsageError as error:
+        print(f"session-sync: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except psycopg.OperationalError as error:
+        print(f"session-sync: database connection failed: {str(error).strip().splitlines()[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("session-sync: interrupted; the transaction in progress was rolled back", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

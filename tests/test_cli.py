@@ -1,0 +1,92 @@
+"""The real `session-sync` command in a subprocess, against a real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+from factories import purchase, sessions
+
+
+def run(*args: str, env: dict | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-m", "session_sync.cli", *args], capture_output=True, text=True,
+                          env=environment, timeout=timeout)
+
+
+def test_demo_on_a_throwaway_embedded_server():
+    result = run("demo", "--purchases", "60")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Before: the guide's problem" in out and "sync_all_sessions()" in out
+    assert "INVALID_COORDINATES" in out and "MISSING_LOCATION" in out
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_refuses_a_database_with_purchases(db):
+    purchase(db)
+    result = run("--database-url", db.url, "demo")
+    assert result.returncode == 2
+    assert "needs an empty database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_sql_prints_the_script():
+    result = run("migrate", "--sql")
+    assert result.returncode == 0, result.stderr
+    assert "CREATE OR REPLACE FUNCTION public.sync_all_sessions" in result.stdout
+
+
+def test_migrate_then_sync_with_database_url(empty_db):
+    assert run("--database-url", empty_db.url, "migrate").returncode == 0
+    pid = purchase(empty_db)
+    sessions(empty_db, pid, 3)
+    dry = run("--database-url", empty_db.url, "--json", "sync", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)[0]["sessions_created"] == 3
+    assert empty_db.value("SELECT count(*) FROM tutoring_sessions") == 0
+    real = run("--json", "sync", env={"DATABASE_URL": empty_db.url})
+    assert real.returncode == 0, real.stderr
+    assert json.loads(real.stdout)[0]["sessions_created"] == 3
+
+
+def test_sync_one_purchase_and_its_failure_exit_code(db):
+    good = purchase(db)
+    sessions(db, good, 2)
+    result = run("--database-url", db.url, "--json", "sync", str(good))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["sessions_created"] == 2
+    bad = purchase(db, trainer_id=None)
+    failed = run("--database-url", db.url, "sync", str(bad))
+    assert failed.returncode == 1
+    assert f"NO_TRAINER: purchase {bad}" in failed.stdout.replace("\n", "")
+    assert "hint:" in failed.stdout
+
+
+def test_sync_all_exit_code_one_when_a_purchase_fails(db):
+    sessions(db, purchase(db, student_location={"latitude": "x", "longitude": 1}), 1)
+    result = run("--database-url", db.url, "--json", "sync")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)[0]["purchases_failed"] == 1
+
+
+def test_usage_and_connection_errors_exit_two_in_one_line(db):
+    bad_id = run("--database-url", db.url, "sync", "not-a-uuid")
+    assert bad_id.returncode == 2 and "is not a purchase id" in bad_id.stderr
+    unreachable = run("--database-url", "postgresql://nobody@127.0.0.1:1/none", "sync")
+    assert unreachable.returncode == 2
+    assert unreachable.stderr.startswith("session-sync: cannot connect")
+    assert len(unreachable.stderr.strip().splitlines()) == 1
+    unknown = run("frobnicate")
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert run("--database-url", "mysql://x/y", "sync").returncode == 2
+
+
+def test_sync_on_a_database_without_the_package(empty_db):
+    result = run("--database-url", empty_db.url, "sync", str(uuid.uuid4()))
+    assert result.returncode == 2
+    assert "run `session-sync migrate` first" in result.stderr
