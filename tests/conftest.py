@@ -25,11 +25,16 @@ _counter = itertools.count()
 
 
 class Db:
-    """A test database: its URL and an autocommit connection with small query helpers."""
+    """A test database: its URL and an autocommit connection with small query helpers.
+
+    That connection has the sync triggers off (``session_sync.enabled=off``) so that tests
+    arrange rows by hand and then call the functions they test; ``connect()`` gives a
+    connection as the platform has it, triggers on.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.conn = psycopg.connect(url, autocommit=True)
+        self.conn = psycopg.connect(url, autocommit=True, options="-c session_sync.enabled=off")
 
     def rows(self, query: str, *params: Any) -> list[tuple]:
         with self.conn.cursor() as cur:
@@ -55,6 +60,7 @@ class Db:
         self.conn.execute(query, params or None)
 
     def connect(self, **kwargs: Any) -> psycopg.Connection:
+        """A new connection with the triggers on (as the platform's writers have it)."""
         return psycopg.connect(self.url, **kwargs)
 
     def close(self) -> None:

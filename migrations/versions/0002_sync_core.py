@@ -34,7 +34,7 @@ FILES = [
     "sync_all_sessions.sql",
     "sync_purchase_sessions.sql",
 ]
-SHA256 = '5b16f5fc7ddb90d98d1b9c85094d239bb6fa362f938cb02e63ebe4934f8a3e9e'
+SHA256 = 'ad9ab53beb40669a33bae701aff00f1508fa8a84c56fb4bf554563d5a1f7b202'
 
 DOWNGRADE = r"""
 DROP FUNCTION public.sync_purchase_sessions(uuid);

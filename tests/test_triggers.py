@@ -1,0 +1,241 @@
+"""Sync at assignment time: the statement-level triggers on course_purchases and purchase_sessions."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import psycopg
+import pytest
+
+from factories import purchase, sessions
+
+ASSIGN = "UPDATE course_purchases SET trainer_id = %s, status = 'ASSIGNED' WHERE id = %s"
+
+
+def synced(db, pid) -> int:
+    return db.value("SELECT count(*) FROM tutoring_sessions WHERE metadata->>'purchaseId' = %s", str(pid))
+
+
+def calls(conn, function: str) -> int:
+    row = conn.execute("SELECT calls FROM pg_stat_xact_user_functions WHERE funcname = %s", (function,)).fetchone()
+    return row[0] if row else 0
+
+
+@pytest.fixture
+def live(db):
+    """A connection with the triggers on, as the platform's writers have it."""
+    with db.connect(autocommit=True) as conn:
+        yield conn
+
+
+def test_assigning_a_purchase_syncs_its_sessions_in_the_same_transaction(db, live):
+    pid = purchase(db, trainer_id=None, status="WAITLISTED")
+    sessions(db, pid, 5)
+    with live.transaction():
+        live.execute(ASSIGN, (uuid.uuid4(), pid))
+        assert live.execute("SELECT count(*) FROM tutoring_sessions").fetchone()[0] == 5
+    assert synced(db, pid) == 5
+
+
+def test_inserting_sessions_of_an_eligible_purchase_syncs_them(db, live):
+    pid = purchase(db)
+    booking = db.value("SELECT booking_id FROM course_purchases WHERE id = %s", pid)
+    live.execute("INSERT INTO purchase_sessions (purchase_id, booking_id, session_number, session_date, session_time)"
+                 " SELECT %s, %s, n, date '2026-03-01' + n, '10:00' FROM generate_series(1, 10) n", (pid, booking))
+    assert synced(db, pid) == 10
+
+
+def test_inserting_an_assigned_purchase_whose_sessions_exist_syncs_it(db, live):
+    pid, booking, trainer = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    live.execute("INSERT INTO purchase_sessions (purchase_id, booking_id, session_number, session_date, session_time)"
+                 " VALUES (%s, %s, 1, '2026-03-01', '10:00')", (pid, booking))
+    live.execute("""INSERT INTO course_purchases (id, booking_id, course_id, class_type, total_sessions, delivery_mode,
+                        start_date, preferred_time_slot, student_location, students, trainer_id, status)
+                    VALUES (%s, %s, gen_random_uuid(), 'ONE_ON_ONE', 10, 'WEEKDAY_DAILY', '2026-03-01', '10:00',
+                            '{"latitude": 1.5, "longitude": 2.5}',
+                            jsonb_build_array(jsonb_build_object('id', gen_random_uuid())), %s, 'ASSIGNED')""",
+                 (pid, booking, trainer))
+    assert synced(db, pid) == 1
+
+
+def test_sessions_of_ineligible_purchases_are_not_synced_nor_failures(db, live):
+    pid = purchase(db, trainer_id=None, status="WAITLISTED")
+    booking = db.value("SELECT booking_id FROM course_purchases WHERE id = %s", pid)
+    live.execute("INSERT INTO purchase_sessions (purchase_id, booking_id, session_number, session_date, session_time)"
+                 " VALUES (%s, %s, 1, '2026-03-01', '10:00')", (pid, booking))
+    assert synced(db, pid) == 0
+    assert db.value("SELECT count(*) FROM session_sync_failures") == 0
+
+
+@pytest.mark.parametrize("change, column, expected", [
+    ("session_date = '2026-05-05', status = 'rescheduled'", "scheduled_date::text || status", "2026-05-05scheduled"),
+    ("status = 'cancelled'", "status", "cancelled"),
+    ("status = 'completed'", "status", "completed"),
+    ("session_time = '19:45'", "scheduled_time", "19:45"),
+])
+def test_updating_a_purchase_session_updates_its_tutoring_session(db, live, change, column, expected):
+    pid = purchase(db)
+    [sid] = sessions(db, pid, 1)
+    db.dict("SELECT * FROM sync_purchase_sessions(%s)", pid)
+    live.execute(f"UPDATE purchase_sessions SET {change} WHERE id = %s", (sid,))
+    assert db.value(f"SELECT {column} FROM tutoring_sessions WHERE id = %s", sid) == expected
+
+
+def test_protected_session_is_not_updated_by_the_trigger(db, live):
+    pid = purchase(db)
+    [sid] = sessions(db, pid, 1)
+    db.dict("SELECT * FROM sync_purchase_sessions(%s)", pid)
+    db.execute("UPDATE tutoring_sessions SET status = 'in_progress' WHERE id = %s", sid)
+    live.execute("UPDATE purchase_sessions SET session_time = '21:00' WHERE id = %s", (sid,))
+    assert db.one("SELECT status, scheduled_time FROM tutoring_sessions WHERE id = %s", sid) == ("in_progress", "16:00")
+
+
+def test_deleting_a_purchase_session_deletes_nothing(db, live):
+    pid = purchase(db)
+    [sid] = sessions(db, pid, 1)
+    db.dict("SELECT * FROM sync_purchase_sessions(%s)", pid)
+    live.execute("DELETE FROM purchase_sessions WHERE id = %s", (sid,))
+    assert db.value("SELECT count(*) FROM tutoring_sessions WHERE id = %s", sid) == 1
+
+
+def test_trainer_change_moves_unprotected_sessions(db, live):
+    pid = purchase(db)
+    ids = sessions(db, pid, 3)
+    old = db.dict("SELECT * FROM sync_purchase_sessions(%s)", pid)["allocation_id"]
+    db.execute("UPDATE tutoring_sessions SET status = 'completed' WHERE id = %s", ids[0])
+    new_trainer = uuid.uuid4()
+    live.execute("UPDATE course_purchases SET trainer_id = %s WHERE id = %s", (new_trainer, pid))
+    rows = dict(db.rows("SELECT id, trainer_id FROM tutoring_sessions"))
+    assert rows[ids[0]] != new_trainer and rows[ids[1]] == rows[ids[2]] == new_trainer
+    assert db.value("SELECT count(DISTINCT allocation_id) FROM tutoring_sessions WHERE trainer_id = %s",
+                    new_trainer) == 1
+    assert db.value("SELECT allocation_id FROM tutoring_sessions WHERE id = %s", ids[0]) == old
+
+
+def test_irrelevant_update_does_not_sync(db, live):
+    pid = purchase(db)
+    sessions(db, pid, 2)  # not synced yet (arranged with the triggers off)
+    live.execute("UPDATE course_purchases SET updated_at = now() WHERE id = %s", (pid,))
+    assert synced(db, pid) == 0
+
+
+def test_failure_is_recorded_and_the_write_commits(db, live):
+    pid = purchase(db, trainer_id=None, status="WAITLISTED", student_location={"latitude": "12abc", "longitude": 1})
+    sessions(db, pid, 2)
+    live.execute(ASSIGN, (uuid.uuid4(), pid))
+    assert db.value("SELECT status FROM course_purchases WHERE id = %s", pid) == "ASSIGNED"
+    assert db.one("SELECT reason, source, run_id FROM session_sync_failures WHERE purchase_id = %s", pid) == (
+        "INVALID_COORDINATES", "trigger", None)
+    assert synced(db, pid) == 0
+
+
+def test_strict_mode_raises_and_the_write_rolls_back(db, live):
+    pid = purchase(db, trainer_id=None, status="WAITLISTED", student_location=None)
+    sessions(db, pid, 2)
+    live.execute("SET session_sync.strict = on")
+    with pytest.raises(psycopg.Error) as caught:
+        live.execute(ASSIGN, (uuid.uuid4(), pid))
+    assert caught.value.sqlstate == "SS005"
+    assert caught.value.diag.message_primary.startswith(f"MISSING_LOCATION: purchase {pid}")
+    assert "session_sync.strict" in caught.value.diag.message_hint
+    assert db.value("SELECT status FROM course_purchases WHERE id = %s", pid) == "WAITLISTED"
+    assert db.value("SELECT count(*) FROM session_sync_failures") == 0
+
+
+def test_disabled_skips_and_sync_all_catches_up(db, live):
+    pid = purchase(db, trainer_id=None, status="WAITLISTED")
+    sessions(db, pid, 3)
+    with live.transaction():
+        live.execute("SET LOCAL session_sync.enabled = off")
+        live.execute(ASSIGN, (uuid.uuid4(), pid))
+    assert synced(db, pid) == 0
+    assert db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 3
+
+
+def test_bad_setting_value_is_a_clear_error(db, live):
+    live.execute("SET session_sync.enabled = 'maybe'")
+    with pytest.raises(psycopg.Error) as caught:
+        live.execute("UPDATE course_purchases SET status = status")
+    assert "session_sync.enabled is 'maybe'" in caught.value.diag.message_primary
+
+
+def test_rollback_rolls_the_sync_back(db, live):
+    pid = purchase(db, trainer_id=None, status="WAITLISTED")
+    sessions(db, pid, 3)
+    with pytest.raises(RuntimeError):
+        with live.transaction():
+            live.execute(ASSIGN, (uuid.uuid4(), pid))
+            assert live.execute("SELECT count(*) FROM tutoring_sessions").fetchone()[0] == 3
+            raise RuntimeError("abort")
+    assert db.value("SELECT count(*) FROM tutoring_sessions") == 0
+    assert db.value("SELECT count(*) FROM trainer_allocations") == 0
+
+
+def test_bulk_update_of_10000_purchases_is_synced_set_based(db, live):
+    db.execute("""
+        INSERT INTO course_purchases (id, booking_id, course_id, class_type, total_sessions, delivery_mode, start_date,
+            preferred_time_slot, student_location, students, status)
+        SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'ONE_ON_ONE', 10, 'WEEKDAY_DAILY', '2026-01-05',
+               '16:00', '{"latitude": 12.9, "longitude": 77.6}',
+               jsonb_build_array(jsonb_build_object('id', gen_random_uuid())), 'WAITLISTED'
+        FROM generate_series(1, 10000)""")
+    db.execute("INSERT INTO purchase_sessions (purchase_id, booking_id, session_number, session_date, session_time)"
+               " SELECT id, booking_id, n, start_date + n, '16:00' FROM course_purchases, generate_series(1, 2) n")
+    live.execute("SET track_functions = 'pl'")
+    with live.transaction():
+        live.execute("UPDATE course_purchases SET trainer_id = gen_random_uuid(), status = 'ASSIGNED'")
+        # One trigger call, one set-based apply for all 10,000 purchases: no per-row work.
+        assert calls(live, "session_sync_course_purchases_trigger") == 1
+        assert calls(live, "session_sync_apply") == 1
+    assert db.value("SELECT count(*) FROM tutoring_sessions") == 20000
+    assert db.value("SELECT count(*) FROM trainer_allocations") == 10000
+
+
+def test_bulk_insert_of_200000_sessions_is_synced_set_based(db, live):
+    db.execute("""
+        INSERT INTO course_purchases (id, booking_id, course_id, class_type, total_sessions, delivery_mode, start_date,
+            preferred_time_slot, student_location, students, trainer_id, status)
+        SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'ONE_ON_ONE', 20, 'WEEKDAY_DAILY', '2026-01-05',
+               '16:00', '{"latitude": 12.9, "longitude": 77.6}',
+               jsonb_build_array(jsonb_build_object('id', gen_random_uuid())), gen_random_uuid(), 'ASSIGNED'
+        FROM generate_series(1, 10000)""")
+    live.execute("SET track_functions = 'pl'")
+    with live.transaction():
+        live.execute("INSERT INTO purchase_sessions (purchase_id, booking_id, session_number, session_date,"
+                     " session_time) SELECT id, booking_id, n, start_date + n, '16:00'"
+                     " FROM course_purchases, generate_series(1, 20) n")
+        assert calls(live, "session_sync_purchase_sessions_trigger") == 1
+        assert calls(live, "session_sync_apply") == 1
+    assert db.value("SELECT count(*) FROM tutoring_sessions") == 200000
+
+
+def test_concurrent_assignments_of_same_student_trainer_course_share_one_allocation(db):
+    student, trainer, course = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    first = purchase(db, student_id=student, course_id=course, trainer_id=None, status="WAITLISTED")
+    second = purchase(db, student_id=student, course_id=course, trainer_id=None, status="WAITLISTED")
+    sessions(db, first, 2)
+    sessions(db, second, 2)
+    errors: list[BaseException] = []
+    with db.connect() as a, db.connect() as b:
+        a.execute(ASSIGN, (trainer, first))  # a's transaction stays open, holding its new allocation
+
+        def assign_second() -> None:
+            try:
+                b.execute(ASSIGN, (trainer, second))  # blocks on a's allocation until a commits
+                b.commit()
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+        thread = threading.Thread(target=assign_second)
+        thread.start()
+        thread.join(timeout=1.0)
+        assert thread.is_alive(), "the second assignment should wait for the first transaction's allocation"
+        a.commit()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    assert errors == []
+    assert db.value("SELECT count(*) FROM trainer_allocations WHERE status = 'approved'") == 1
+    assert db.value("SELECT count(DISTINCT allocation_id) FROM tutoring_sessions") == 1
+    assert db.value("SELECT count(*) FROM tutoring_sessions") == 4
+    assert db.value("SELECT count(*) FROM session_sync_failures") == 0
