@@ -90,3 +90,66 @@ def test_sync_on_a_database_without_the_package(empty_db):
     result = run("--database-url", empty_db.url, "sync", str(uuid.uuid4()))
     assert result.returncode == 2
     assert "run `session-sync migrate` first" in result.stderr
+
+
+def test_pending_verify_failures_and_diagnose_commands(db):
+    good = purchase(db)
+    sessions(db, good, 2)
+    bad = purchase(db, student_location={"latitude": 95, "longitude": 10})
+    sessions(db, bad, 1)
+    pending = run("--database-url", db.url, "--json", "pending")
+    assert pending.returncode == 0, pending.stderr
+    assert {r["purchase_id"] for r in json.loads(pending.stdout)} == {str(good), str(bad)}
+    verify = run("--database-url", db.url, "--json", "verify")
+    assert verify.returncode == 1 and json.loads(verify.stdout)[0]["missing"] == 3
+    assert run("--database-url", db.url, "sync").returncode == 1  # bad fails, good syncs
+    failures = run("--database-url", db.url, "--json", "failures")
+    assert failures.returncode == 1
+    assert [(r["purchase_id"], r["reason"]) for r in json.loads(failures.stdout)] == [(str(bad), "INVALID_COORDINATES")]
+    diagnosed = run("--database-url", db.url, "--json", "diagnose", str(bad))
+    assert diagnosed.returncode == 1
+    checks = {r["check_name"]: r for r in json.loads(diagnosed.stdout)}
+    assert checks["coordinates"]["ok"] is False and checks["coordinates"]["hint"]
+    healthy = run("--database-url", db.url, "diagnose", str(good))
+    assert healthy.returncode == 0 and "sessions_in_sync" in healthy.stdout
+    assert run("--database-url", db.url, "diagnose", "nope").returncode == 2
+
+
+def test_sync_all_shows_batch_progress(db):
+    for _ in range(5):
+        sessions(db, purchase(db), 2)
+    result = run("--database-url", db.url, "--json", "sync", "--batch-size", "2")
+    assert result.returncode == 0, result.stderr
+    assert "batch 3/3" in result.stderr
+    assert json.loads(result.stdout)[0]["sessions_created"] == 10
+
+
+def test_ctrl_c_keeps_committed_batches_and_never_half_syncs(db):
+    import signal
+    import time
+
+    for _ in range(30):
+        sessions(db, purchase(db), 3)
+    db.execute("CREATE FUNCTION test_slow() RETURNS trigger LANGUAGE plpgsql AS "
+               "$$ BEGIN PERFORM pg_sleep(0.4); RETURN NULL; END $$")
+    db.execute("CREATE TRIGGER test_slow AFTER INSERT ON tutoring_sessions FOR EACH STATEMENT EXECUTE FUNCTION test_slow()")
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    proc = subprocess.Popen([sys.executable, "-m", "session_sync.cli", "--database-url", db.url, "sync",
+                             "--batch-size", "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=environment)
+    deadline = time.monotonic() + 60
+    while db.value("SELECT count(*) FROM tutoring_sessions") == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    time.sleep(0.5)
+    done = db.value("SELECT count(*) FROM tutoring_sessions")
+    assert 0 < done < 90
+    assert db.value("SELECT count(*) FROM (SELECT metadata->>'purchaseId' FROM tutoring_sessions "
+                    "GROUP BY 1 HAVING count(*) <> 3) x") == 0
+    db.execute("DROP TRIGGER test_slow ON tutoring_sessions")
+    again = run("--database-url", db.url, "sync")
+    assert again.returncode == 0, again.stderr
+    assert db.value("SELECT count(*) FROM tutoring_sessions") == 90

@@ -18,7 +18,7 @@ from session_sync.migration_sql import run_snapshot, snapshot_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATFORM_TABLES = ["course_purchases", "purchase_sessions", "trainer_allocations", "tutoring_sessions"]
-SOURCE_DIRS = [ROOT / "sql" / "functions", ROOT / "sql" / "views"]
+SOURCE_DIRS = [ROOT / "sql" / "functions", ROOT / "sql" / "views", ROOT / "sql" / "procedures"]
 
 
 def columns(db):

@@ -36,9 +36,16 @@ def build_parser() -> Parser:
     p = sub.add_parser("migrate", help="install or upgrade session-sync in the database (alembic upgrade head)")
     p.add_argument("--sql", action="store_true", help="print the SQL script instead of running it")
 
-    p = sub.add_parser("sync", help="sync one purchase, or every purchase that needs it")
+    p = sub.add_parser("sync", help="sync one purchase, or every purchase that needs it (in committed batches)")
     p.add_argument("purchase_id", nargs="?", help="a course_purchases id (default: all)")
     p.add_argument("--dry-run", action="store_true", help="report what would be done; write nothing")
+    p.add_argument("--batch-size", type=int, default=1000, help="purchases per committed batch (default 1000)")
+
+    sub.add_parser("pending", help="purchases with missing or drifted sessions (view session_sync_pending)")
+    sub.add_parser("verify", help="the guide's verification counts (view session_sync_verify)")
+    p = sub.add_parser("diagnose", help="troubleshoot one purchase (session_sync_diagnose)")
+    p.add_argument("purchase_id", help="a course_purchases id")
+    sub.add_parser("failures", help="latest failure of each purchase still not in sync (session_sync_open_failures)")
 
     p = sub.add_parser("demo", help="show the guide's problem and its fix on a throwaway embedded PostgreSQL")
     p.add_argument("--purchases", type=int, default=120, help="how many purchases to generate (default 120)")
@@ -68,20 +75,63 @@ def require_installed(conn: psycopg.Connection) -> None:
         raise UsageError("session-sync is not installed in this database: run `session-sync migrate` first")
 
 
+def parse_purchase_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise UsageError(f"{text!r} is not a purchase id (a UUID)") from None
+
+
 def cmd_sync(args: argparse.Namespace, console: Console) -> int:
     url, _ = resolve(args.database_url)
     with connect(url) as conn:
         require_installed(conn)
         if args.purchase_id:
-            try:
-                purchase_id = uuid.UUID(args.purchase_id)
-            except ValueError:
-                raise UsageError(f"{args.purchase_id!r} is not a purchase id (a UUID)") from None
-            return sync_one(conn, console, args, purchase_id)
-        names, rows = fetch(conn, "SELECT * FROM sync_all_sessions(p_dry_run => %s, p_source => 'cli')",
-                            (args.dry_run,))
-        render(console, args.json, names, rows, "Dry run: what sync would do" if args.dry_run else "Sync run")
+            return sync_one(conn, console, args, parse_purchase_id(args.purchase_id))
+        if args.dry_run:
+            names, rows = fetch(conn, "SELECT * FROM sync_all_sessions(p_dry_run => true, p_source => 'cli')")
+            render(console, args.json, names, rows, "Dry run: what sync would do (nothing written)")
+            return EXIT_FAILED if rows[0][names.index("purchases_failed")] else EXIT_OK
+        if args.batch_size < 1:
+            raise UsageError("--batch-size must be 1 or more")
+        progress = Console(stderr=True, highlight=False)
+        conn.add_notice_handler(lambda diag: progress.print(diag.message_primary))
+        run_id = conn.execute("CALL sync_all_sessions_batched(p_batch_size => %s)", (args.batch_size,)).fetchone()[0]
+        names, rows = fetch(conn, "SELECT run_id, purchases_synced, purchases_failed, sessions_created, "
+                                  "sessions_updated FROM session_sync_runs WHERE run_id = %s", (run_id,))
+        render(console, args.json, names, rows, "Sync run")
         return EXIT_FAILED if rows[0][names.index("purchases_failed")] else EXIT_OK
+
+
+def cmd_view(args: argparse.Namespace, console: Console) -> int:
+    queries = {
+        "pending": ("SELECT * FROM session_sync_pending ORDER BY purchase_id", "Purchases that need syncing"),
+        "verify": ("SELECT * FROM session_sync_verify", "Verification counts"),
+        "failures": ("SELECT purchase_id, reason, message, hint, source, failed_at FROM session_sync_open_failures"
+                     " ORDER BY failed_at DESC", "Open failures (latest per purchase still not in sync)"),
+    }
+    query, title = queries[args.command]
+    url, _ = resolve(args.database_url)
+    with connect(url) as conn:
+        require_installed(conn)
+        names, rows = fetch(conn, query)
+    render(console, args.json, names, rows, title)
+    if args.command == "verify":
+        counts = dict(zip(names, rows[0]))
+        return EXIT_FAILED if counts["missing"] or counts["drifted"] or counts["conflicts"] else EXIT_OK
+    if args.command == "failures":
+        return EXIT_FAILED if rows else EXIT_OK
+    return EXIT_OK
+
+
+def cmd_diagnose(args: argparse.Namespace, console: Console) -> int:
+    purchase_id = parse_purchase_id(args.purchase_id)
+    url, _ = resolve(args.database_url)
+    with connect(url) as conn:
+        require_installed(conn)
+        names, rows = fetch(conn, "SELECT * FROM session_sync_diagnose(%s)", (purchase_id,))
+    render(console, args.json, names, rows, f"Diagnosis of purchase {purchase_id}")
+    return EXIT_OK if all(row[names.index("ok")] for row in rows) else EXIT_FAILED
 
 
 def sync_one(conn: psycopg.Connection, console: Console, args: argparse.Namespace, purchase_id: uuid.UUID) -> int:
@@ -110,7 +160,10 @@ class _Rollback(Exception):
     """Raised inside a transaction to roll a dry run back."""
 
 
-COMMANDS: dict[str, Any] = {"migrate": cmd_migrate, "sync": cmd_sync}
+COMMANDS: dict[str, Any] = {
+    "migrate": cmd_migrate, "sync": cmd_sync, "pending": cmd_view, "verify": cmd_view, "failures": cmd_view,
+    "diagnose": cmd_diagnose,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"session-sync: database connection failed: {str(error).strip().splitlines()[0]}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("session-sync: interrupted; the transaction in progress was rolled back", file=sys.stderr)
+        print("session-sync: interrupted; the batch in progress was rolled back, committed batches are kept "
+              "(run the same command again to finish)", file=sys.stderr)
         return 130
 
 

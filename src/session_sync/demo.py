@@ -44,11 +44,14 @@ def run(console: Console, url: str | None, purchases: int) -> int:
         console.rule("Before: the guide's problem")
         show_rows(console, conn, GUIDE_PENDING, "Guide, Option 3: purchases needing sync")
         show_rows(console, conn, GUIDE_VERIFY, "Guide, Testing the Sync: counts (they should match)")
+        show_rows(console, conn, "SELECT * FROM session_sync_verify", "SELECT * FROM session_sync_verify")
         console.rule("SELECT * FROM sync_all_sessions()")
         show_rows(console, conn, "SELECT * FROM sync_all_sessions(p_source => 'demo')", "Run summary")
         console.rule("After")
         show_rows(console, conn, GUIDE_PENDING, "Guide, Option 3: purchases needing sync")
         show_rows(console, conn, GUIDE_VERIFY, "Guide, Testing the Sync: counts")
+        show_rows(console, conn, "SELECT * FROM session_sync_verify", "SELECT * FROM session_sync_verify "
+                  "(missing and drifted left: the failed purchases below)")
         show_rows(console, conn, """
             SELECT f.reason, count(*) AS purchases, min(f.message) AS example
             FROM session_sync_failures f

@@ -1,0 +1,40 @@
+"""Operator surface: the guide's checks as views and a function, and the batched backfill.
+
+Views ``session_sync_pending``, ``session_sync_verify``, ``session_sync_open_failures``;
+function ``session_sync_diagnose(uuid)``; procedure ``sync_all_sessions_batched``.
+
+Revision ID: 0005_operator_surface
+Revises: 0004_sync_triggers
+"""
+
+from session_sync.migration_sql import execute, run_snapshot
+
+revision = "0005_operator_surface"
+down_revision = "0004_sync_triggers"
+branch_labels = None
+depends_on = None
+
+FILES = [
+    "session_sync_pending.sql",
+    "session_sync_verify.sql",
+    "session_sync_open_failures.sql",
+    "session_sync_diagnose.sql",
+    "sync_all_sessions_batched.sql",
+]
+SHA256 = '3d73fa7b17cd341077f8df354a93ac0db4572698d8a422d4c69098b47e938dcd'
+
+DOWNGRADE = r"""
+DROP PROCEDURE public.sync_all_sessions_batched(integer, boolean, bigint);
+DROP FUNCTION public.session_sync_diagnose(uuid);
+DROP VIEW public.session_sync_open_failures;
+DROP VIEW public.session_sync_verify;
+DROP VIEW public.session_sync_pending;
+"""
+
+
+def upgrade() -> None:
+    run_snapshot(__file__, FILES, SHA256)
+
+
+def downgrade() -> None:
+    execute(DOWNGRADE)
