@@ -74,3 +74,23 @@ def sync(db: Any, purchase_id: Any) -> dict[str, Any]:
 
 def sync_all(db: Any, dry_run: bool = False) -> dict[str, Any]:
     return db.dict("SELECT * FROM sync_all_sessions(p_dry_run => %s)", dry_run)
+
+
+def bulk(db: Any, purchases: int, sessions_each: int = 0, *, assigned: bool = True) -> None:
+    """Insert many purchases (ASSIGNED with a trainer, or WAITLISTED without) and their sessions, set-based."""
+    db.execute(
+        """INSERT INTO course_purchases (id, booking_id, course_id, class_type, total_sessions, delivery_mode,
+               start_date, preferred_time_slot, student_location, students, trainer_id, status)
+           SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'ONE_ON_ONE', 10, 'WEEKDAY_DAILY',
+                  '2026-01-05', '16:00', '{"latitude": 12.9, "longitude": 77.6}',
+                  jsonb_build_array(jsonb_build_object('id', gen_random_uuid())),
+                  CASE WHEN %s THEN gen_random_uuid() END, CASE WHEN %s THEN 'ASSIGNED' ELSE 'WAITLISTED' END
+           FROM generate_series(1, %s)""",
+        assigned, assigned, purchases,
+    )
+    if sessions_each:
+        db.execute(
+            """INSERT INTO purchase_sessions (purchase_id, booking_id, session_number, session_date, session_time)
+               SELECT id, booking_id, n, start_date + n, '16:00' FROM course_purchases, generate_series(1, %s) n""",
+            sessions_each,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from factories import purchase, sessions, sync, sync_all
+from factories import bulk, purchase, sessions, sync, sync_all
 
 
 def test_allocation_insert_sets_requested_by(db):
@@ -31,14 +31,7 @@ def test_sync_all_is_its_own_function(db):
 
 
 def test_no_cap_at_200(db):
-    db.execute("""
-        INSERT INTO course_purchases (id, booking_id, course_id, class_type, total_sessions, delivery_mode, start_date,
-            preferred_time_slot, student_location, students, trainer_id, status)
-        SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'ONE_ON_ONE', 10, 'WEEKDAY_DAILY', '2026-01-05',
-               '16:00', '{"latitude": 1, "longitude": 2}', jsonb_build_array(jsonb_build_object('id', gen_random_uuid())),
-               gen_random_uuid(), 'ASSIGNED' FROM generate_series(1, 201)""")
-    db.execute("INSERT INTO purchase_sessions (purchase_id, booking_id, session_number, session_date, session_time)"
-               " SELECT id, booking_id, 1, start_date, '16:00' FROM course_purchases")
+    bulk(db, 201, 1)
     assert sync_all(db)["purchases_synced"] == 201
 
 

@@ -6,7 +6,7 @@ import uuid
 
 import psycopg
 
-from factories import purchase, sessions, sync, sync_all
+from factories import bulk, purchase, sessions, sync, sync_all
 
 
 def state(db):
@@ -23,16 +23,7 @@ def test_returns_one_summary_row_with_documented_columns(db):
 
 def test_syncs_more_than_200_purchases(db):
     # The platform's endpoint stops after 200 purchases; there is no cap here.
-    db.execute("""
-        INSERT INTO course_purchases (id, booking_id, course_id, class_type, total_sessions, delivery_mode, start_date,
-            preferred_time_slot, student_location, students, trainer_id, status)
-        SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'ONE_ON_ONE', 10, 'WEEKDAY_DAILY', '2026-01-05',
-               '16:00', '{"latitude": 12.9, "longitude": 77.6}',
-               jsonb_build_array(jsonb_build_object('id', gen_random_uuid())), gen_random_uuid(), 'ASSIGNED'
-        FROM generate_series(1, 250)""")
-    db.execute("""
-        INSERT INTO purchase_sessions (purchase_id, booking_id, session_number, session_date, session_time)
-        SELECT p.id, p.booking_id, n, p.start_date + n, '16:00' FROM course_purchases p, generate_series(1, 10) n""")
+    bulk(db, 250, 10)
     result = sync_all(db)
     assert (result["purchases_synced"], result["purchases_failed"], result["sessions_created"]) == (250, 0, 2500)
     assert db.value("SELECT count(*) FROM tutoring_sessions") == 2500

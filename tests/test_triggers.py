@@ -8,7 +8,7 @@ import uuid
 import psycopg
 import pytest
 
-from factories import purchase, sessions
+from factories import bulk, purchase, sessions
 
 ASSIGN = "UPDATE course_purchases SET trainer_id = %s, status = 'ASSIGNED' WHERE id = %s"
 
@@ -173,15 +173,7 @@ def test_rollback_rolls_the_sync_back(db, live):
 
 
 def test_bulk_update_of_10000_purchases_is_synced_set_based(db, live):
-    db.execute("""
-        INSERT INTO course_purchases (id, booking_id, course_id, class_type, total_sessions, delivery_mode, start_date,
-            preferred_time_slot, student_location, students, status)
-        SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'ONE_ON_ONE', 10, 'WEEKDAY_DAILY', '2026-01-05',
-               '16:00', '{"latitude": 12.9, "longitude": 77.6}',
-               jsonb_build_array(jsonb_build_object('id', gen_random_uuid())), 'WAITLISTED'
-        FROM generate_series(1, 10000)""")
-    db.execute("INSERT INTO purchase_sessions (purchase_id, booking_id, session_number, session_date, session_time)"
-               " SELECT id, booking_id, n, start_date + n, '16:00' FROM course_purchases, generate_series(1, 2) n")
+    bulk(db, 10000, 2, assigned=False)
     live.execute("SET track_functions = 'pl'")
     with live.transaction():
         live.execute("UPDATE course_purchases SET trainer_id = gen_random_uuid(), status = 'ASSIGNED'")
@@ -193,13 +185,7 @@ def test_bulk_update_of_10000_purchases_is_synced_set_based(db, live):
 
 
 def test_bulk_insert_of_200000_sessions_is_synced_set_based(db, live):
-    db.execute("""
-        INSERT INTO course_purchases (id, booking_id, course_id, class_type, total_sessions, delivery_mode, start_date,
-            preferred_time_slot, student_location, students, trainer_id, status)
-        SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'ONE_ON_ONE', 20, 'WEEKDAY_DAILY', '2026-01-05',
-               '16:00', '{"latitude": 12.9, "longitude": 77.6}',
-               jsonb_build_array(jsonb_build_object('id', gen_random_uuid())), gen_random_uuid(), 'ASSIGNED'
-        FROM generate_series(1, 10000)""")
+    bulk(db, 10000)
     live.execute("SET track_functions = 'pl'")
     with live.transaction():
         live.execute("INSERT INTO purchase_sessions (purchase_id, booking_id, session_number, session_date,"
