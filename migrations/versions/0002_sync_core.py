@@ -34,7 +34,7 @@ FILES = [
     "sync_all_sessions.sql",
     "sync_purchase_sessions.sql",
 ]
-SHA256 = 'ad9ab53beb40669a33bae701aff00f1508fa8a84c56fb4bf554563d5a1f7b202'
+SHA256 = 'aafd325f01356c84104b8eaa90b283413194f42f0370a5faf39ad55fc265ea95'
 
 DOWNGRADE = r"""
 DROP FUNCTION public.sync_purchase_sessions(uuid);

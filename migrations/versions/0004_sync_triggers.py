@@ -22,7 +22,7 @@ FILES = [
     "session_sync_purchase_sessions_trigger.sql",
     "session_sync_triggers.sql",
 ]
-SHA256 = '21dc4d7235cc5a8a18c4cd71ecf51887fe22cfa720c4184bd96a09adb91c9dfb'
+SHA256 = '251185a1e5c1a04effbd52c281703a1d654a42107c490ed58d8e9016638f08e7'
 
 DOWNGRADE = r"""
 DROP TRIGGER session_sync_sessions_update ON public.purchase_sessions;

@@ -21,7 +21,7 @@ FILES = [
     "session_sync_diagnose.sql",
     "sync_all_sessions_batched.sql",
 ]
-SHA256 = '3d73fa7b17cd341077f8df354a93ac0db4572698d8a422d4c69098b47e938dcd'
+SHA256 = 'a7220ad224d727ab87d2fd4954e483836a0845c81449d49becc56d58b4b044cf'
 
 DOWNGRADE = r"""
 DROP PROCEDURE public.sync_all_sessions_batched(integer, boolean, bigint);

@@ -4,10 +4,13 @@
 -- statement (trainer_id set, status ASSIGNED) and was inserted so, or whose trainer, status,
 -- students, student_location, course or delivery mode changed (an assignment, a trainer change,
 -- a fixed location). Skipped when session_sync.enabled is off. See session_sync_trigger_sync().
+-- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
+-- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.session_sync_course_purchases_trigger()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

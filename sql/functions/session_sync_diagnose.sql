@@ -5,10 +5,13 @@
 --   sessions_present, sessions_in_sync, last_failure.
 -- `ok` says whether the check passes; `hint` says how to fix it when it does not. Changes
 -- nothing. A NULL id raises SQLSTATE 22004; an unknown id returns the failing first check.
+-- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
+-- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.session_sync_diagnose(p_purchase_id uuid)
 RETURNS TABLE (check_name text, ok boolean, detail text, hint text)
 LANGUAGE plpgsql
 VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -6,10 +6,13 @@
 -- eligible ones); protected tutoring sessions are never
 -- changed. Deleting purchase sessions fires nothing: tutoring sessions are never deleted.
 -- Skipped when session_sync.enabled is off. See session_sync_trigger_sync().
+-- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
+-- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.session_sync_purchase_sessions_trigger()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -5,10 +5,13 @@
 -- write goes on, unless session_sync.strict is on: then the first such failure is raised
 -- (and the write fails with it). Does nothing when session_sync.enabled is off (the trigger
 -- functions check that first, before reading their transition tables).
+-- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
+-- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.session_sync_trigger_sync(p_purchase_ids uuid[])
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -6,8 +6,15 @@
 --   2. update every drifted, non-protected tutoring session to the mapped values;
 --   3. insert every missing tutoring session.
 -- Raises ALLOCATION_FAILED or SESSION_WRITE_FAILED (the caller's transaction or savepoint
--- then undoes everything this call did). Concurrent inserts of the same rows are skipped,
--- not raised.
+-- then undoes everything this call did). Lock timeouts, deadlocks and serialization failures
+-- are raised as they are: they cut the run off, they say nothing about the purchase.
+-- Concurrency: it first locks the purchases' rows (FOR NO KEY UPDATE, in id order), so two
+-- syncs of one purchase (trigger, sync_all, sync_purchase_sessions, backfill) run one after
+-- the other and the second sees what the first did; row locks, unlike advisory locks, do not
+-- fill the lock table on a bulk of 100,000 purchases. Allocations and sessions are written in
+-- key order, so overlapping writers wait for each other instead of deadlocking.
+-- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
+-- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.session_sync_apply(
     p_purchase_ids uuid[],
     OUT sessions_created integer,
@@ -15,6 +22,7 @@ CREATE OR REPLACE FUNCTION public.session_sync_apply(
 )
 LANGUAGE plpgsql
 VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
 AS $$
@@ -25,6 +33,11 @@ DECLARE
 BEGIN
     sessions_created := 0;
     sessions_updated := 0;
+
+    PERFORM 1 FROM public.course_purchases p
+    WHERE p.id = ANY (p_purchase_ids)
+    ORDER BY p.id
+    FOR NO KEY UPDATE;
 
     BEGIN
         INSERT INTO public.trainer_allocations
@@ -50,9 +63,12 @@ BEGIN
                 AND al.status IN ('approved', 'active'))
         ORDER BY c.student_id, c.trainer_id, c.course_id, c.created_at, c.purchase_id
         ON CONFLICT DO NOTHING;
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
-        PERFORM public.session_sync_raise('ALLOCATION_FAILED', v_single, v_error);
+    EXCEPTION
+        WHEN lock_not_available OR deadlock_detected OR serialization_failure THEN
+            RAISE;  -- a cut-off run, not a verdict on the purchase: the caller's transaction ends
+        WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
+            PERFORM public.session_sync_raise('ALLOCATION_FAILED', v_single, v_error);
     END;
 
     -- A concurrent transaction may hold the allocation we skipped; it is visible now that it
@@ -96,11 +112,15 @@ BEGIN
         WHERE s.purchase_id = ANY (p_purchase_ids)
           AND s.reason IS NULL
           AND s.state = 'missing'
+        ORDER BY s.session_id
         ON CONFLICT (id) DO NOTHING;
         GET DIAGNOSTICS sessions_created = ROW_COUNT;
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
-        PERFORM public.session_sync_raise('SESSION_WRITE_FAILED', v_single, v_error);
+    EXCEPTION
+        WHEN lock_not_available OR deadlock_detected OR serialization_failure THEN
+            RAISE;  -- a cut-off run, not a verdict on the purchase: the caller's transaction ends
+        WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
+            PERFORM public.session_sync_raise('SESSION_WRITE_FAILED', v_single, v_error);
     END;
 END;
 $$;

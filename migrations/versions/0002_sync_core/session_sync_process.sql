@@ -9,7 +9,10 @@
 --     SESSION_WRITE_FAILED), each of them is retried alone under its own savepoint, so a
 --     failing purchase is recorded and rolled back whole while the others are synced.
 --   * p_dry_run: counts what a real run would do and writes nothing.
--- Never raises for bad data; cancellation (statement_timeout, Ctrl-C) is not caught.
+-- Never raises for bad data. A run cut off (statement_timeout, Ctrl-C, lock_timeout, a
+-- deadlock or serialization failure) raises and its transaction undoes all of it; rerun it.
+-- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
+-- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.session_sync_process(
     p_purchase_ids uuid[],
     p_run_id bigint,
@@ -22,6 +25,7 @@ CREATE OR REPLACE FUNCTION public.session_sync_process(
 )
 LANGUAGE plpgsql
 VOLATILE
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
 AS $$
@@ -88,9 +92,11 @@ BEGIN
         sessions_created := v_result.sessions_created;
         sessions_updated := v_result.sessions_updated;
         RETURN;
-    EXCEPTION WHEN OTHERS THEN
-        -- Fall through: isolate the purchase(s) that failed.
-        NULL;
+    EXCEPTION
+        WHEN lock_not_available OR deadlock_detected OR serialization_failure THEN
+            RAISE;
+        WHEN OTHERS THEN
+            NULL;  -- fall through: isolate the purchase(s) that failed
     END;
 
     FOREACH v_id IN ARRAY v_ok_ids LOOP
@@ -99,17 +105,20 @@ BEGIN
             purchases_synced := purchases_synced + 1;
             sessions_created := sessions_created + v_result.sessions_created;
             sessions_updated := sessions_updated + v_result.sessions_updated;
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
-            SELECT r.reason INTO v_reason FROM public.session_sync_reasons() r WHERE r.sqlstate = v_sqlstate;
-            IF v_reason IS NULL THEN
-                v_reason := 'SESSION_WRITE_FAILED';
-                v_error := public.session_sync_failure_message(v_reason, v_id, v_error);
-            END IF;
-            INSERT INTO public.session_sync_failures (run_id, purchase_id, reason, message, hint, source)
-            SELECT p_run_id, v_id, v_reason, v_error, r.hint, p_source
-            FROM public.session_sync_reasons() r WHERE r.reason = v_reason;
-            purchases_failed := purchases_failed + 1;
+        EXCEPTION
+            WHEN lock_not_available OR deadlock_detected OR serialization_failure THEN
+                RAISE;
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
+                SELECT r.reason INTO v_reason FROM public.session_sync_reasons() r WHERE r.sqlstate = v_sqlstate;
+                IF v_reason IS NULL THEN
+                    v_reason := 'SESSION_WRITE_FAILED';
+                    v_error := public.session_sync_failure_message(v_reason, v_id, v_error);
+                END IF;
+                INSERT INTO public.session_sync_failures (run_id, purchase_id, reason, message, hint, source)
+                SELECT p_run_id, v_id, v_reason, v_error, r.hint, p_source
+                FROM public.session_sync_reasons() r WHERE r.reason = v_reason;
+                purchases_failed := purchases_failed + 1;
         END;
     END LOOP;
 END;
