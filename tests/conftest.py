@@ -7,6 +7,7 @@ once; each test gets its own clone of it (pytest-postgresql's DatabaseJanitor).
 
 from __future__ import annotations
 
+import getpass
 import itertools
 import os
 from collections.abc import Iterator
@@ -69,7 +70,7 @@ class Db:
 
 def _janitor(server: dict[str, Any], dbname: str, template: str | None = None) -> DatabaseJanitor:
     return DatabaseJanitor(
-        user=server.get("user") or "postgres",
+        user=server.get("user") or getpass.getuser(),  # libpq's default too
         host=server.get("host") or "localhost",
         port=server.get("port") or 5432,
         password=server.get("password"),
