@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 DEFAULT_LOCATION = {"latitude": 12.9716, "longitude": 77.5946, "address": "12 MG Road, Bengaluru"}
+DEFAULT: Any = object()  # "not given": None means JSON null for students and student_location
 
 
 def purchase(
@@ -16,8 +17,8 @@ def purchase(
     trainer_id: uuid.UUID | None | str = "new",
     status: str = "ASSIGNED",
     student_id: uuid.UUID | None = None,
-    students: Any = None,
-    student_location: Any = "default",
+    students: Any = DEFAULT,
+    student_location: Any = DEFAULT,
     course_id: uuid.UUID | None = None,
     delivery_mode: str = "WEEKDAY_DAILY",
     total_sessions: int = 10,
@@ -28,10 +29,10 @@ def purchase(
     purchase_id = uuid.uuid4()
     if trainer_id == "new":
         trainer_id = uuid.uuid4()
-    if students is None:
+    if students is DEFAULT:
         students = [{"id": str(student_id or uuid.uuid4()), "name": "Asha", "email": "a@example.com",
                      "phone": "+91 90000 00000"}]
-    location = DEFAULT_LOCATION if student_location == "default" else student_location
+    location = DEFAULT_LOCATION if student_location is DEFAULT else student_location
     db.execute(
         """INSERT INTO course_purchases (id, booking_id, course_id, class_type, total_sessions, delivery_mode,
                start_date, preferred_time_slot, student_location, students, trainer_id, status)

@@ -38,7 +38,7 @@ def arrange(db, seed: int) -> dict:
         pid = purchase(db, student_id=rng.choice(students), course_id=rng.choice(courses),
                        trainer_id=None if waitlisted else rng.choice(trainers),
                        status="WAITLISTED" if waitlisted else "ASSIGNED",
-                       student_location={"latitude": "x", "longitude": 1} if bad else "default")
+                       **({"student_location": {"latitude": "x", "longitude": 1}} if bad else {}))
         ids = sessions(db, pid, rng.randint(1, 4))
         plan["purchases"].append(pid)
         if waitlisted:

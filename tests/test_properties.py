@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from factories import purchase
@@ -105,6 +105,10 @@ def decimal_json(value: str) -> Any:
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(loc=location, people=students, rows=session_rows, sunday=st.booleans())
+@example(loc={}, people=None, rows=[{"status": "scheduled", "session_type": None, "time": "0", "metadata": None}],
+         sunday=False)
+@example(loc=None, people=[{"id": "00000000-0000-0000-0000-00000000000A"}],
+         rows=[{"status": "completed", "session_type": "online", "time": "x", "metadata": [1]}], sunday=True)
 def test_every_purchase_is_synced_exactly_or_untouched_with_its_reason(db, loc, people, rows, sunday):
     trainer, course = uuid.uuid4(), uuid.uuid4()
     pid = purchase(db, student_location=loc, students=people, trainer_id=trainer, course_id=course,

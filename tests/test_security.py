@@ -136,3 +136,23 @@ def test_hostile_search_path_changes_nothing(db, path):
     assert db.value("SELECT bool_and(allocated_at > now() - interval '1 hour') FROM trainer_allocations")
     assert db.one("SELECT reason, message LIKE 'INVALID_COORDINATES: purchase %%' FROM session_sync_failures "
                   "ORDER BY failure_id LIMIT 1") == ("INVALID_COORDINATES", True)
+
+
+def test_no_routine_writes_the_platforms_purchase_tables(db):
+    good, bad = purchase(db), purchase(db, students=[{"id": "nope"}])
+    sessions(db, good, 3)
+    sessions(db, bad, 2)
+    waiting = purchase(db, trainer_id=None, status="WAITLISTED")
+    sessions(db, waiting, 1)
+    snapshot = "SELECT xmin::text, to_jsonb(x)::text FROM {} x ORDER BY 2"
+    before = [db.rows(snapshot.format(t)) for t in ("course_purchases", "purchase_sessions")]
+    db.rows("SELECT * FROM sync_all_sessions(p_dry_run => true)")
+    db.rows("SELECT * FROM sync_all_sessions()")
+    db.rows("SELECT * FROM sync_purchase_sessions(%s)", good)
+    db.rows("SELECT * FROM session_sync_diagnose(%s)", bad)
+    db.rows("SELECT * FROM session_sync_pending")
+    db.rows("SELECT * FROM session_sync_verify")
+    with db.connect(autocommit=True) as conn:
+        conn.execute("CALL sync_all_sessions_batched(p_quiet => true)")
+    after = [db.rows(snapshot.format(t)) for t in ("course_purchases", "purchase_sessions")]
+    assert after == before  # same row versions (xmin) and same values
