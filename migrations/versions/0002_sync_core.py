@@ -34,13 +34,13 @@ FILES = [
     "sync_all_sessions.sql",
     "sync_purchase_sessions.sql",
 ]
-SHA256 = 'aafd325f01356c84104b8eaa90b283413194f42f0370a5faf39ad55fc265ea95'
+SHA256 = 'fbcc7cf591a85fa69b21dac3903e023fa37560a793b2ce9db216314ed178f72d'
 
 DOWNGRADE = r"""
 DROP FUNCTION public.sync_purchase_sessions(uuid);
 DROP FUNCTION public.sync_all_sessions(boolean, text);
 DROP FUNCTION public.session_sync_process(uuid[], bigint, boolean, text);
-DROP FUNCTION public.session_sync_apply(uuid[]);
+DROP FUNCTION public.session_sync_apply(uuid[], uuid[], uuid[]);
 DROP FUNCTION public.session_sync_raise(text, uuid, text);
 DROP FUNCTION public.session_sync_failure_message(text, uuid, text);
 DROP VIEW public.session_sync_session_state;

@@ -29,7 +29,7 @@ ROUTINES = [
     "FUNCTION public.session_sync_reasons()",
     "FUNCTION public.session_sync_failure_message(text, uuid, text)",
     "FUNCTION public.session_sync_raise(text, uuid, text)",
-    "FUNCTION public.session_sync_apply(uuid[])",
+    "FUNCTION public.session_sync_apply(uuid[], uuid[], uuid[])",
     "FUNCTION public.session_sync_process(uuid[], bigint, boolean, text)",
     "FUNCTION public.sync_all_sessions(boolean, text)",
     "FUNCTION public.sync_purchase_sessions(uuid)",

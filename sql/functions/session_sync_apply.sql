@@ -1,10 +1,13 @@
--- session_sync_apply(p_purchase_ids uuid[]) -> (sessions_created int, sessions_updated int)
+-- session_sync_apply(p_purchase_ids uuid[], p_missing_ids uuid[] DEFAULT NULL,
+--                    p_drifted_ids uuid[] DEFAULT NULL) -> (sessions_created int, sessions_updated int)
 -- Contract (internal; callers validate first): for purchases that can be synced and have no
 -- SESSION_CONFLICT, in three set-based statements:
 --   1. create the approved allocation of each (student, trainer, course) that has none
 --      (approved or active) and has sessions, as shared/domain.md prescribes;
 --   2. update every drifted, non-protected tutoring session to the mapped values;
 --   3. insert every missing tutoring session.
+-- p_missing_ids / p_drifted_ids, when the caller knows them, narrow steps 3 and 2 to the
+-- purchases that have missing / drifted sessions (NULL: all of p_purchase_ids).
 -- Raises ALLOCATION_FAILED or SESSION_WRITE_FAILED (the caller's transaction or savepoint
 -- then undoes everything this call did). Lock timeouts, deadlocks and serialization failures
 -- are raised as they are: they cut the run off, they say nothing about the purchase.
@@ -17,6 +20,8 @@
 -- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.session_sync_apply(
     p_purchase_ids uuid[],
+    p_missing_ids uuid[] DEFAULT NULL,
+    p_drifted_ids uuid[] DEFAULT NULL,
     OUT sessions_created integer,
     OUT sessions_updated integer
 )
@@ -30,6 +35,8 @@ DECLARE
     v_single uuid := CASE WHEN cardinality(p_purchase_ids) = 1 THEN p_purchase_ids[1] END;
     v_purchase_id uuid;
     v_error text;
+    v_candidates integer;
+    v_inserted integer;
 BEGIN
     sessions_created := 0;
     sessions_updated := 0;
@@ -40,8 +47,7 @@ BEGIN
     FOR NO KEY UPDATE;
 
     BEGIN
-        INSERT INTO public.trainer_allocations
-            (student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
+        WITH candidates AS MATERIALIZED (
         SELECT DISTINCT ON (c.student_id, c.trainer_id, c.course_id)
             c.student_id, c.trainer_id, c.course_id, c.student_id, 'approved', now(),
             jsonb_build_object(
@@ -62,7 +68,14 @@ BEGIN
                 AND al.course_id = c.course_id
                 AND al.status IN ('approved', 'active'))
         ORDER BY c.student_id, c.trainer_id, c.course_id, c.created_at, c.purchase_id
-        ON CONFLICT DO NOTHING;
+        ), inserted AS (
+            INSERT INTO public.trainer_allocations
+                (student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
+            SELECT * FROM candidates
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM candidates), (SELECT count(*) FROM inserted) INTO v_candidates, v_inserted;
     EXCEPTION
         WHEN lock_not_available OR deadlock_detected OR serialization_failure THEN
             RAISE;  -- a cut-off run, not a verdict on the purchase: the caller's transaction ends
@@ -71,13 +84,15 @@ BEGIN
             PERFORM public.session_sync_raise('ALLOCATION_FAILED', v_single, v_error);
     END;
 
-    -- A concurrent transaction may hold the allocation we skipped; it is visible now that it
-    -- has committed. If it rolled back, or something else is wrong, say so.
-    SELECT e.purchase_id INTO v_purchase_id
-    FROM public.session_sync_expected e
-    WHERE e.purchase_id = ANY (p_purchase_ids) AND e.allocation_id IS NULL
-    LIMIT 1;
-    IF FOUND THEN
+    -- An allocation skipped on conflict was made by a concurrent transaction: visible now that it
+    -- has committed. If it rolled back instead, say so (only then is this check needed).
+    IF v_inserted < v_candidates THEN
+        SELECT e.purchase_id INTO v_purchase_id
+        FROM public.session_sync_expected e
+        WHERE e.purchase_id = ANY (p_purchase_ids) AND e.allocation_id IS NULL
+        LIMIT 1;
+    END IF;
+    IF v_purchase_id IS NOT NULL THEN
         PERFORM public.session_sync_raise('ALLOCATION_FAILED', v_purchase_id,
             'no approved or active allocation exists after creating it; retry the sync');
     END IF;
@@ -96,7 +111,7 @@ BEGIN
             metadata = s.merged_metadata,
             updated_at = now()
         FROM public.session_sync_session_state s
-        WHERE s.purchase_id = ANY (p_purchase_ids)
+        WHERE s.purchase_id = ANY (coalesce(p_drifted_ids, p_purchase_ids))
           AND s.reason IS NULL
           AND s.state = 'drifted'
           AND t.id = s.session_id
@@ -109,7 +124,7 @@ BEGIN
         SELECT s.session_id, s.allocation_id, s.student_id, s.trainer_id, s.course_id, s.scheduled_date,
                s.scheduled_time, s.duration, s.status, s.student_home_location, s.metadata
         FROM public.session_sync_session_state s
-        WHERE s.purchase_id = ANY (p_purchase_ids)
+        WHERE s.purchase_id = ANY (coalesce(p_missing_ids, p_purchase_ids))
           AND s.reason IS NULL
           AND s.state = 'missing'
         ORDER BY s.session_id

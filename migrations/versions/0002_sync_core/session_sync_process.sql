@@ -31,6 +31,8 @@ SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     v_ok_ids uuid[];
+    v_missing_ids uuid[];
+    v_drifted_ids uuid[];
     v_missing bigint;
     v_drifted bigint;
     v_failed_ids uuid[];
@@ -51,17 +53,19 @@ BEGIN
         WHERE s.state IN ('missing', 'drifted', 'conflict')
           AND (p_purchase_ids IS NULL OR s.purchase_id = ANY (p_purchase_ids))
         GROUP BY s.purchase_id
+    ), ok AS (
+        SELECT * FROM work w WHERE w.reason IS NULL AND NOT w.conflict
     )
-    SELECT coalesce(array_agg(w.purchase_id ORDER BY w.purchase_id)
-                        FILTER (WHERE w.reason IS NULL AND NOT w.conflict), '{}'),
-           coalesce(sum(w.missing) FILTER (WHERE w.reason IS NULL AND NOT w.conflict), 0),
-           coalesce(sum(w.drifted) FILTER (WHERE w.reason IS NULL AND NOT w.conflict), 0),
-           coalesce(array_agg(w.purchase_id ORDER BY w.purchase_id)
-                        FILTER (WHERE w.reason IS NOT NULL OR w.conflict), '{}'),
-           coalesce(array_agg(coalesce(w.reason, 'SESSION_CONFLICT') ORDER BY w.purchase_id)
-                        FILTER (WHERE w.reason IS NOT NULL OR w.conflict), '{}')
-    INTO v_ok_ids, v_missing, v_drifted, v_failed_ids, v_failed_reasons
-    FROM work w;
+    SELECT coalesce((SELECT array_agg(ok.purchase_id ORDER BY ok.purchase_id) FROM ok), '{}'),
+           coalesce((SELECT array_agg(ok.purchase_id ORDER BY ok.purchase_id) FROM ok WHERE ok.missing > 0), '{}'),
+           coalesce((SELECT array_agg(ok.purchase_id ORDER BY ok.purchase_id) FROM ok WHERE ok.drifted > 0), '{}'),
+           coalesce((SELECT sum(ok.missing) FROM ok), 0),
+           coalesce((SELECT sum(ok.drifted) FROM ok), 0),
+           coalesce((SELECT array_agg(w.purchase_id ORDER BY w.purchase_id) FROM work w
+                     WHERE w.reason IS NOT NULL OR w.conflict), '{}'),
+           coalesce((SELECT array_agg(coalesce(w.reason, 'SESSION_CONFLICT') ORDER BY w.purchase_id) FROM work w
+                     WHERE w.reason IS NOT NULL OR w.conflict), '{}')
+    INTO v_ok_ids, v_missing_ids, v_drifted_ids, v_missing, v_drifted, v_failed_ids, v_failed_reasons;
 
     purchases_failed := cardinality(v_failed_ids);
 
@@ -87,7 +91,7 @@ BEGIN
     END IF;
 
     BEGIN
-        SELECT * INTO v_result FROM public.session_sync_apply(v_ok_ids);
+        SELECT * INTO v_result FROM public.session_sync_apply(v_ok_ids, v_missing_ids, v_drifted_ids);
         purchases_synced := cardinality(v_ok_ids);
         sessions_created := v_result.sessions_created;
         sessions_updated := v_result.sessions_updated;
