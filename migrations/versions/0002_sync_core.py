@@ -34,7 +34,7 @@ FILES = [
     "sync_all_sessions.sql",
     "sync_purchase_sessions.sql",
 ]
-SHA256 = 'fbcc7cf591a85fa69b21dac3903e023fa37560a793b2ce9db216314ed178f72d'
+SHA256 = '6fe5cfce3aacb0a62043b755090aa0f7a9a932396c6747c0449419b0e981b805'
 
 DOWNGRADE = r"""
 DROP FUNCTION public.sync_purchase_sessions(uuid);

@@ -121,13 +121,14 @@ BEGIN
         INSERT INTO public.tutoring_sessions
             (id, allocation_id, student_id, trainer_id, course_id, scheduled_date, scheduled_time,
              duration, status, student_home_location, metadata)
-        SELECT s.session_id, s.allocation_id, s.student_id, s.trainer_id, s.course_id, s.scheduled_date,
-               s.scheduled_time, s.duration, s.status, s.student_home_location, s.metadata
-        FROM public.session_sync_session_state s
-        WHERE s.purchase_id = ANY (coalesce(p_missing_ids, p_purchase_ids))
-          AND s.reason IS NULL
-          AND s.state = 'missing'
-        ORDER BY s.session_id
+        SELECT e.session_id, e.allocation_id, e.student_id, e.trainer_id, e.course_id, e.scheduled_date,
+               e.scheduled_time, e.duration, e.status, e.student_home_location, e.metadata
+        FROM public.session_sync_expected e
+        WHERE e.purchase_id = ANY (coalesce(p_missing_ids, p_purchase_ids))
+          AND e.reason IS NULL
+          -- missing: a plain anti-join (no drift test is needed for rows that do not exist)
+          AND NOT EXISTS (SELECT 1 FROM public.tutoring_sessions t WHERE t.id = e.session_id)
+        ORDER BY e.session_id
         ON CONFLICT (id) DO NOTHING;
         GET DIAGNOSTICS sessions_created = ROW_COUNT;
     EXCEPTION
