@@ -27,6 +27,22 @@ def test_demo_on_a_throwaway_embedded_server():
     assert "Traceback" not in result.stderr
 
 
+def test_demo_reproduces_the_guides_problem_then_fixes_it(empty_db):
+    result = run("--database-url", empty_db.url, "demo", "--purchases", "100")
+    assert result.returncode == 0, result.stderr
+    run_row = empty_db.dict("SELECT * FROM session_sync_runs ORDER BY run_id LIMIT 1")
+    # Most purchases predate the sync: a large backlog, some drift, a few bad ones.
+    assert run_row["sessions_created"] > 1000
+    assert run_row["sessions_updated"] > 0
+    assert run_row["purchases_failed"] > 0
+    assert {r[0] for r in empty_db.rows("SELECT DISTINCT reason FROM session_sync_failures")} == {
+        "INVALID_COORDINATES", "MISSING_LOCATION"}
+    pending = empty_db.dict("SELECT missing, drifted FROM session_sync_verify")
+    assert pending["drifted"] == 0
+    assert pending["missing"] == empty_db.value(
+        "SELECT coalesce(sum(missing_count), 0) FROM session_sync_pending WHERE reason IS NOT NULL")
+
+
 def test_demo_refuses_a_database_with_purchases(db):
     purchase(db)
     result = run("--database-url", db.url, "demo")
