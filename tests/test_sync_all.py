@@ -128,3 +128,26 @@ def test_null_arguments_rejected(db):
     else:
         raise AssertionError("expected an error")
     assert db.value("SELECT count(*) FROM session_sync_runs") == 0
+
+
+def test_set_based_one_apply_for_the_whole_run(db):
+    bulk(db, 300, 5)
+    with db.connect(autocommit=True) as conn:
+        conn.execute("SET track_functions = 'pl'")
+        with conn.transaction():
+            created = conn.execute("SELECT sessions_created FROM sync_all_sessions()").fetchone()[0]
+            calls = dict(conn.execute("SELECT funcname, calls FROM pg_stat_xact_user_functions").fetchall())
+    assert created == 1500
+    # One set-based apply for 300 purchases and 1,500 sessions; no per-purchase or per-session calls.
+    assert calls["session_sync_apply"] == 1 and calls["session_sync_process"] == 1
+
+
+def test_notice_reports_the_run_and_can_be_silenced(db):
+    sessions(db, purchase(db), 2)
+    notices: list[str] = []
+    with db.connect(autocommit=True) as conn:
+        conn.add_notice_handler(lambda d: notices.append(d.message_primary))
+        conn.execute("SELECT * FROM sync_all_sessions(p_dry_run => true)")
+        conn.execute("SET client_min_messages = warning")
+        conn.execute("SELECT * FROM sync_all_sessions()")
+    assert len(notices) == 1 and "1 purchases synced" in notices[0] and "dry run" in notices[0]
