@@ -2,8 +2,8 @@
 
 Purchases of 10/20/30 sessions (20 on average). About half are fully synced already (with
 their allocations), a tenth half synced, the rest missing all their sessions; every tenth
-synced purchase was rescheduled afterwards (drifted); about 3% have bad coordinates; 10%
-have no trainer yet (WAITLISTED). Students, trainers and courses repeat, so allocations are
+synced purchase was rescheduled afterwards (drifted); about 3% have bad coordinates; 20%
+have no trainer yet (WAITLISTED: 10,000 at 1M sessions, the trigger variant's bulk assignment). Students, trainers and courses repeat, so allocations are
 shared. Each purchase keeps its ordinal in metadata.bench_n.
 """
 
@@ -28,8 +28,8 @@ SELECT gen_random_uuid(), gen_random_uuid(),
             ELSE jsonb_build_object('latitude', 19.0 + (n %% 97) / 1000.0, 'longitude', 72.8 + (n %% 89) / 1000.0,
                                     'address', n || ' Hill Road') END,
        jsonb_build_array(jsonb_build_object('id', md5('student' || n %% %(students)s)::uuid, 'name', 'S' || n)),
-       CASE WHEN n %% 10 = 9 THEN NULL ELSE md5('trainer' || n %% 300)::uuid END,
-       CASE WHEN n %% 10 = 9 THEN 'WAITLISTED' ELSE 'ASSIGNED' END,
+       CASE WHEN n %% 5 = 4 THEN NULL ELSE md5('trainer' || n %% 300)::uuid END,
+       CASE WHEN n %% 5 = 4 THEN 'WAITLISTED' ELSE 'ASSIGNED' END,
        jsonb_build_object('bench_n', n)
 FROM generate_series(1, %(purchases)s) AS n
 """
