@@ -110,6 +110,21 @@ def test_editing_sources_does_not_change_what_a_revision_installs(empty_db, tmp_
     assert "EDITED LATER" not in definition
 
 
+def test_core_v2_downgrade_restores_exactly_what_0002_installed(empty_db):
+    migrate.upgrade(empty_db.url, "0003_sync_indexes")
+    landed = (package_functions(empty_db), package_views(empty_db))
+    migrate.upgrade(empty_db.url)
+    assert empty_db.value("SELECT count(*) FROM pg_proc WHERE proname = 'session_sync_apply'") == 1
+    migrate.downgrade(empty_db.url, "0003_sync_indexes")
+    assert (package_functions(empty_db), package_views(empty_db)) == landed
+    from factories import purchase, sessions
+    pid = purchase(empty_db)
+    sessions(empty_db, pid, 2)
+    assert empty_db.dict("SELECT * FROM sync_purchase_sessions(%s)", pid)["sessions_created"] == 2
+    migrate.upgrade(empty_db.url)
+    assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 0
+
+
 def test_edited_snapshot_is_refused(tmp_path):
     folder = tmp_path / "0099_x"
     folder.mkdir()

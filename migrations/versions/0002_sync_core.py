@@ -34,13 +34,13 @@ FILES = [
     "sync_all_sessions.sql",
     "sync_purchase_sessions.sql",
 ]
-SHA256 = '6fe5cfce3aacb0a62043b755090aa0f7a9a932396c6747c0449419b0e981b805'
+SHA256 = '5b16f5fc7ddb90d98d1b9c85094d239bb6fa362f938cb02e63ebe4934f8a3e9e'
 
 DOWNGRADE = r"""
 DROP FUNCTION public.sync_purchase_sessions(uuid);
 DROP FUNCTION public.sync_all_sessions(boolean, text);
 DROP FUNCTION public.session_sync_process(uuid[], bigint, boolean, text);
-DROP FUNCTION public.session_sync_apply(uuid[], uuid[], uuid[]);
+DROP FUNCTION public.session_sync_apply(uuid[]);
 DROP FUNCTION public.session_sync_raise(text, uuid, text);
 DROP FUNCTION public.session_sync_failure_message(text, uuid, text);
 DROP VIEW public.session_sync_session_state;

@@ -44,3 +44,10 @@ def run_snapshot(revision_file: str, files: list[str], sha256: str) -> None:
         )
     for name in files:
         execute((directory / name).read_text())
+
+
+def execute_files(directory: Path, files: list[str]) -> None:
+    """Execute some files of a landed revision's frozen folder, in order (downgrades use it to
+    reinstall the versions that revision installed)."""
+    for name in files:
+        execute((directory / name).read_text())

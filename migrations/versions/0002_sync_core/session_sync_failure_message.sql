@@ -3,8 +3,6 @@
 -- code, then says what is wrong for which purchase, quoting the offending values
 -- (shortened to 200 characters). p_detail adds the underlying error where there is one
 -- (ALLOCATION_FAILED, SESSION_WRITE_FAILED). Reads course_purchases; changes nothing.
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
--- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.session_sync_failure_message(
     p_reason text,
     p_purchase_id uuid,
@@ -13,7 +11,6 @@ CREATE OR REPLACE FUNCTION public.session_sync_failure_message(
 RETURNS text
 LANGUAGE plpgsql
 STABLE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

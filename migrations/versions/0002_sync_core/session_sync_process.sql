@@ -9,10 +9,7 @@
 --     SESSION_WRITE_FAILED), each of them is retried alone under its own savepoint, so a
 --     failing purchase is recorded and rolled back whole while the others are synced.
 --   * p_dry_run: counts what a real run would do and writes nothing.
--- Never raises for bad data. A run cut off (statement_timeout, Ctrl-C, lock_timeout, a
--- deadlock or serialization failure) raises and its transaction undoes all of it; rerun it.
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
--- (role session_sync_runner), not rights on the platform's tables.
+-- Never raises for bad data; cancellation (statement_timeout, Ctrl-C) is not caught.
 CREATE OR REPLACE FUNCTION public.session_sync_process(
     p_purchase_ids uuid[],
     p_run_id bigint,
@@ -25,14 +22,11 @@ CREATE OR REPLACE FUNCTION public.session_sync_process(
 )
 LANGUAGE plpgsql
 VOLATILE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
     v_ok_ids uuid[];
-    v_missing_ids uuid[];
-    v_drifted_ids uuid[];
     v_missing bigint;
     v_drifted bigint;
     v_failed_ids uuid[];
@@ -53,19 +47,17 @@ BEGIN
         WHERE s.state IN ('missing', 'drifted', 'conflict')
           AND (p_purchase_ids IS NULL OR s.purchase_id = ANY (p_purchase_ids))
         GROUP BY s.purchase_id
-    ), ok AS (
-        SELECT * FROM work w WHERE w.reason IS NULL AND NOT w.conflict
     )
-    SELECT coalesce((SELECT array_agg(ok.purchase_id ORDER BY ok.purchase_id) FROM ok), '{}'),
-           coalesce((SELECT array_agg(ok.purchase_id ORDER BY ok.purchase_id) FROM ok WHERE ok.missing > 0), '{}'),
-           coalesce((SELECT array_agg(ok.purchase_id ORDER BY ok.purchase_id) FROM ok WHERE ok.drifted > 0), '{}'),
-           coalesce((SELECT sum(ok.missing) FROM ok), 0),
-           coalesce((SELECT sum(ok.drifted) FROM ok), 0),
-           coalesce((SELECT array_agg(w.purchase_id ORDER BY w.purchase_id) FROM work w
-                     WHERE w.reason IS NOT NULL OR w.conflict), '{}'),
-           coalesce((SELECT array_agg(coalesce(w.reason, 'SESSION_CONFLICT') ORDER BY w.purchase_id) FROM work w
-                     WHERE w.reason IS NOT NULL OR w.conflict), '{}')
-    INTO v_ok_ids, v_missing_ids, v_drifted_ids, v_missing, v_drifted, v_failed_ids, v_failed_reasons;
+    SELECT coalesce(array_agg(w.purchase_id ORDER BY w.purchase_id)
+                        FILTER (WHERE w.reason IS NULL AND NOT w.conflict), '{}'),
+           coalesce(sum(w.missing) FILTER (WHERE w.reason IS NULL AND NOT w.conflict), 0),
+           coalesce(sum(w.drifted) FILTER (WHERE w.reason IS NULL AND NOT w.conflict), 0),
+           coalesce(array_agg(w.purchase_id ORDER BY w.purchase_id)
+                        FILTER (WHERE w.reason IS NOT NULL OR w.conflict), '{}'),
+           coalesce(array_agg(coalesce(w.reason, 'SESSION_CONFLICT') ORDER BY w.purchase_id)
+                        FILTER (WHERE w.reason IS NOT NULL OR w.conflict), '{}')
+    INTO v_ok_ids, v_missing, v_drifted, v_failed_ids, v_failed_reasons
+    FROM work w;
 
     purchases_failed := cardinality(v_failed_ids);
 
@@ -91,16 +83,14 @@ BEGIN
     END IF;
 
     BEGIN
-        SELECT * INTO v_result FROM public.session_sync_apply(v_ok_ids, v_missing_ids, v_drifted_ids);
+        SELECT * INTO v_result FROM public.session_sync_apply(v_ok_ids);
         purchases_synced := cardinality(v_ok_ids);
         sessions_created := v_result.sessions_created;
         sessions_updated := v_result.sessions_updated;
         RETURN;
-    EXCEPTION
-        WHEN lock_not_available OR deadlock_detected OR serialization_failure THEN
-            RAISE;
-        WHEN OTHERS THEN
-            NULL;  -- fall through: isolate the purchase(s) that failed
+    EXCEPTION WHEN OTHERS THEN
+        -- Fall through: isolate the purchase(s) that failed.
+        NULL;
     END;
 
     FOREACH v_id IN ARRAY v_ok_ids LOOP
@@ -109,20 +99,17 @@ BEGIN
             purchases_synced := purchases_synced + 1;
             sessions_created := sessions_created + v_result.sessions_created;
             sessions_updated := sessions_updated + v_result.sessions_updated;
-        EXCEPTION
-            WHEN lock_not_available OR deadlock_detected OR serialization_failure THEN
-                RAISE;
-            WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
-                SELECT r.reason INTO v_reason FROM public.session_sync_reasons() r WHERE r.sqlstate = v_sqlstate;
-                IF v_reason IS NULL THEN
-                    v_reason := 'SESSION_WRITE_FAILED';
-                    v_error := public.session_sync_failure_message(v_reason, v_id, v_error);
-                END IF;
-                INSERT INTO public.session_sync_failures (run_id, purchase_id, reason, message, hint, source)
-                SELECT p_run_id, v_id, v_reason, v_error, r.hint, p_source
-                FROM public.session_sync_reasons() r WHERE r.reason = v_reason;
-                purchases_failed := purchases_failed + 1;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
+            SELECT r.reason INTO v_reason FROM public.session_sync_reasons() r WHERE r.sqlstate = v_sqlstate;
+            IF v_reason IS NULL THEN
+                v_reason := 'SESSION_WRITE_FAILED';
+                v_error := public.session_sync_failure_message(v_reason, v_id, v_error);
+            END IF;
+            INSERT INTO public.session_sync_failures (run_id, purchase_id, reason, message, hint, source)
+            SELECT p_run_id, v_id, v_reason, v_error, r.hint, p_source
+            FROM public.session_sync_reasons() r WHERE r.reason = v_reason;
+            purchases_failed := purchases_failed + 1;
         END;
     END LOOP;
 END;

@@ -16,20 +16,12 @@ SELECT
     p.preferred_time_slot,
     p.created_at,
     (p.trainer_id IS NOT NULL AND p.status = 'ASSIGNED') AS eligible,
-    x.student_id,
-    x.home_location,
+    public.session_sync_primary_student(p.students) AS student_id,
+    public.session_sync_home_location(p.student_location) AS home_location,
     CASE
         WHEN p.trainer_id IS NULL THEN 'NO_TRAINER'
         WHEN p.status IS DISTINCT FROM 'ASSIGNED' THEN 'NOT_ASSIGNED'
-        WHEN x.student_id IS NULL THEN 'NO_STUDENT'
-        ELSE x.location_problem
+        WHEN public.session_sync_primary_student(p.students) IS NULL THEN 'NO_STUDENT'
+        ELSE public.session_sync_location_problem(p.student_location)
     END AS reason
-FROM public.course_purchases p
--- OFFSET 0 keeps this subquery from being flattened: its values are computed once per
--- purchase, not once per session row after the views join purchase_sessions.
-CROSS JOIN LATERAL (
-    SELECT public.session_sync_primary_student(p.students) AS student_id,
-           public.session_sync_location_problem(p.student_location) AS location_problem,
-           public.session_sync_home_location(p.student_location) AS home_location
-    OFFSET 0
-) x;
+FROM public.course_purchases p;

@@ -1,8 +1,6 @@
 -- session_sync_raise(p_reason text, p_purchase_id uuid, p_detail text DEFAULT NULL)
 -- Contract: raises the package's error for a purchase that cannot be synced: SQLSTATE and
 -- HINT from session_sync_reasons(), MESSAGE from session_sync_failure_message(). Never returns.
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
--- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.session_sync_raise(
     p_reason text,
     p_purchase_id uuid,
@@ -11,7 +9,6 @@ CREATE OR REPLACE FUNCTION public.session_sync_raise(
 RETURNS void
 LANGUAGE plpgsql
 STABLE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

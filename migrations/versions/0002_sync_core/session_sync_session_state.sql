@@ -14,31 +14,24 @@ SELECT
     e.*,
     t.id IS NOT NULL AS tutoring_exists,
     t.status AS tutoring_status,
-    st.merged_metadata,
-    st.state
+    CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
+        || e.metadata AS merged_metadata,
+    CASE
+        WHEN t.id IS NULL THEN 'missing'
+        WHEN (t.metadata ->> 'purchaseId') IS DISTINCT FROM e.purchase_id::text
+             AND (t.metadata ->> 'purchaseId') IS NOT NULL THEN 'conflict'
+        WHEN t.status IN ('pending_verification', 'in_progress', 'pending_confirmation', 'completed', 'disputed')
+            THEN 'protected'
+        WHEN e.allocation_id IS NULL
+          OR (t.allocation_id, t.student_id, t.trainer_id, t.course_id, t.scheduled_date,
+              t.scheduled_time, t.duration, t.status, t.student_home_location)
+             IS DISTINCT FROM
+             (e.allocation_id, e.student_id, e.trainer_id, e.course_id, e.scheduled_date,
+              e.scheduled_time::varchar, e.duration, e.status, e.student_home_location)
+          OR (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
+                  || e.metadata) IS DISTINCT FROM t.metadata
+            THEN 'drifted'
+        ELSE 'in_sync'
+    END AS state
 FROM public.session_sync_expected e
-LEFT JOIN public.tutoring_sessions t ON t.id = e.session_id
--- OFFSET 0 keeps this subquery whole, so `state` (its drift test builds JSON) is computed once
--- per row, however many times a query filters or aggregates on it.
-CROSS JOIN LATERAL (
-    SELECT m.merged_metadata,
-        CASE
-            WHEN t.id IS NULL THEN 'missing'
-            WHEN (t.metadata ->> 'purchaseId') IS DISTINCT FROM e.purchase_id::text
-                 AND (t.metadata ->> 'purchaseId') IS NOT NULL THEN 'conflict'
-            WHEN t.status IN ('pending_verification', 'in_progress', 'pending_confirmation', 'completed', 'disputed')
-                THEN 'protected'
-            WHEN e.allocation_id IS NULL
-              OR (t.allocation_id, t.student_id, t.trainer_id, t.course_id, t.scheduled_date,
-                  t.scheduled_time, t.duration, t.status, t.student_home_location)
-                 IS DISTINCT FROM
-                 (e.allocation_id, e.student_id, e.trainer_id, e.course_id, e.scheduled_date,
-                  e.scheduled_time::varchar, e.duration, e.status, e.student_home_location)
-              OR m.merged_metadata IS DISTINCT FROM t.metadata
-                THEN 'drifted'
-            ELSE 'in_sync'
-        END AS state
-    FROM (SELECT CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
-                     || e.metadata AS merged_metadata) m
-    OFFSET 0
-) st;
+LEFT JOIN public.tutoring_sessions t ON t.id = e.session_id;

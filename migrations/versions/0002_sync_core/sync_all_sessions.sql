@@ -8,8 +8,6 @@
 -- do and writes nothing but its own (dry_run) row in session_sync_runs. Runs of this
 -- function queue behind one another (advisory lock), so two never race over the same rows.
 -- A NOTICE reports the outcome; SET client_min_messages = warning silences it.
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
--- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.sync_all_sessions(
     p_dry_run boolean DEFAULT false,
     p_source text DEFAULT 'manual'
@@ -23,7 +21,6 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql
 VOLATILE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -9,9 +9,7 @@
 -- created and 0 updated. A purchase with no sessions returns zeros.
 -- A purchase it cannot sync raises an error whose message begins with the reason code
 -- (session_sync_reasons() lists them with their SQLSTATEs and hints) and changes nothing.
--- Concurrent syncs of the same purchase queue behind one another (a row lock on the purchase).
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
--- (role session_sync_runner), not rights on the platform's tables.
+-- Concurrent calls for the same purchase queue behind one another (advisory lock).
 CREATE OR REPLACE FUNCTION public.sync_purchase_sessions(p_purchase_id uuid)
 RETURNS TABLE (
     purchase_id uuid,
@@ -23,7 +21,6 @@ RETURNS TABLE (
 )
 LANGUAGE plpgsql
 VOLATILE
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -41,8 +38,7 @@ BEGIN
             HINT = 'Pass the id of a course_purchases row: SELECT * FROM sync_purchase_sessions(''<purchase id>'');';
     END IF;
 
-    -- Wait for any other sync of this purchase (see session_sync_apply), then look.
-    PERFORM 1 FROM public.course_purchases p WHERE p.id = p_purchase_id FOR NO KEY UPDATE;
+    PERFORM pg_advisory_xact_lock(5417001, hashtext(p_purchase_id::text));
 
     SELECT c.reason INTO v_reason FROM public.session_sync_purchase_check c WHERE c.purchase_id = p_purchase_id;
     IF NOT FOUND THEN

@@ -3,14 +3,14 @@
 Views ``session_sync_pending``, ``session_sync_verify``, ``session_sync_open_failures``;
 function ``session_sync_diagnose(uuid)``; procedure ``sync_all_sessions_batched``.
 
-Revision ID: 0005_operator_surface
-Revises: 0004_sync_triggers
+Revision ID: 0006_operator_surface
+Revises: 0005_sync_triggers
 """
 
 from session_sync.migration_sql import execute, run_snapshot
 
-revision = "0005_operator_surface"
-down_revision = "0004_sync_triggers"
+revision = "0006_operator_surface"
+down_revision = "0005_sync_triggers"
 branch_labels = None
 depends_on = None
 

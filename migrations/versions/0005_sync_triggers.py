@@ -4,14 +4,14 @@ Settings: ``session_sync.enabled = off`` skips the triggers (bulk loads; catch u
 ``sync_all_sessions()``); ``session_sync.strict = on`` makes a purchase that cannot be
 synced fail the write instead of being recorded in ``session_sync_failures``.
 
-Revision ID: 0004_sync_triggers
-Revises: 0003_sync_indexes
+Revision ID: 0005_sync_triggers
+Revises: 0004_sync_core_v2
 """
 
 from session_sync.migration_sql import execute, run_snapshot
 
-revision = "0004_sync_triggers"
-down_revision = "0003_sync_indexes"
+revision = "0005_sync_triggers"
+down_revision = "0004_sync_core_v2"
 branch_labels = None
 depends_on = None
 

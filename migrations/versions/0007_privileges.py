@@ -9,14 +9,14 @@ so members need no right on ``tutoring_sessions`` or ``trainer_allocations``:
 
     GRANT session_sync_runner TO app_backend;
 
-Revision ID: 0006_privileges
-Revises: 0005_operator_surface
+Revision ID: 0007_privileges
+Revises: 0006_operator_surface
 """
 
 from session_sync.migration_sql import execute
 
-revision = "0006_privileges"
-down_revision = "0005_operator_surface"
+revision = "0007_privileges"
+down_revision = "0006_operator_surface"
 branch_labels = None
 depends_on = None
 
