@@ -7,6 +7,7 @@ traceback).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import uuid
 from typing import Any
@@ -96,11 +97,39 @@ def cmd_sync(args: argparse.Namespace, console: Console) -> int:
             raise UsageError("--batch-size must be 1 or more")
         progress = Console(stderr=True, highlight=False)
         conn.add_notice_handler(lambda diag: progress.print(diag.message_primary))
-        run_id = conn.execute("CALL sync_all_sessions_batched(p_batch_size => %s)", (args.batch_size,)).fetchone()[0]
+        run_id = call_interruptibly(conn, "CALL sync_all_sessions_batched(p_batch_size => %s)", (args.batch_size,))
         names, rows = fetch(conn, "SELECT run_id, purchases_synced, purchases_failed, sessions_created, "
                                   "sessions_updated FROM session_sync_runs WHERE run_id = %s", (run_id,))
         render(console, args.json, names, rows, "Sync run")
         return EXIT_FAILED if rows[0][names.index("purchases_failed")] else EXIT_OK
+
+
+def call_interruptibly(conn: psycopg.Connection, statement: str, params: tuple) -> Any:
+    """Run ``statement`` and return its first value; Ctrl-C cancels it on the server.
+
+    A SIGINT that lands while psycopg runs a notice handler (the progress lines) would be
+    swallowed there and the sync would go on; so Ctrl-C sends a cancel request instead, and the
+    cancelled statement becomes KeyboardInterrupt.
+    """
+    interrupted = False
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        nonlocal interrupted
+        interrupted = True
+        conn.cancel_safe()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        value = conn.execute(statement, params).fetchone()[0]
+    except psycopg.errors.QueryCanceled:
+        if interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        raise KeyboardInterrupt
+    return value
 
 
 def cmd_view(args: argparse.Namespace, console: Console) -> int:
