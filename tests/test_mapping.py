@@ -113,3 +113,32 @@ def test_new_allocation_as_prescribed(db):
     assert alloc["metadata"] == {
         "sessionCount": 20, "isSundayOnly": True, "schedule": {"timeSlot": "09:30", "date": "2026-02-01"},
         "purchaseId": str(pid), "bookingId": str(booking)}
+
+
+@pytest.mark.parametrize("session_metadata, tutoring_metadata_edit, state", [
+    # The tutoring session's own extra keys are kept: still in sync.
+    ({"isBookable": True}, {"verifiedBy": "otp"}, "in_sync"),
+    # Containment is not equality for arrays and objects: [1, 2, 3] is not [1, 2].
+    ({"slots": [1, 2]}, {"slots": [1, 2, 3]}, "drifted"),
+    ({"flags": {"a": 1}}, {"flags": {"a": 1, "b": 2}}, "drifted"),
+    ({"slots": [1, 2]}, {}, "in_sync"),
+    # A purchase session key that names a canonical key loses to it, and is no drift.
+    ({"purchaseId": "not-this-one"}, {}, "in_sync"),
+    # Types count: the session number as a string, a JSON null for a missing key.
+    ({}, {"sessionNumber": "1"}, "drifted"),
+    ({}, {"sessionType": None}, "drifted"),
+    ({"note": None}, {}, "in_sync"),
+    ({"note": None}, {"note": "x"}, "drifted"),
+])
+def test_metadata_drift_is_what_merging_would_change(db, session_metadata, tutoring_metadata_edit, state):
+    import json
+    pid = purchase(db)
+    [sid] = sessions(db, pid, 1, metadata=session_metadata)
+    sync(db, pid)
+    db.execute("UPDATE tutoring_sessions SET metadata = metadata || %s::jsonb WHERE id = %s",
+               json.dumps(tutoring_metadata_edit), sid)
+    assert db.value("SELECT state FROM session_sync_session_state WHERE session_id = %s", sid) == state
+    merged_unchanged = db.value(
+        "SELECT merged_metadata = t.metadata FROM session_sync_session_state s"
+        " JOIN tutoring_sessions t ON t.id = s.session_id WHERE s.session_id = %s", sid)
+    assert merged_unchanged == (state == "in_sync")

@@ -3,7 +3,8 @@
 -- Contract: syncs, in the same transaction, every purchase that is eligible after the
 -- statement (trainer_id set, status ASSIGNED) and was inserted so, or whose trainer, status,
 -- students, student_location, course or delivery mode changed (an assignment, a trainer change,
--- a fixed location). Skipped when session_sync.enabled is off. See session_sync_trigger_sync().
+-- a fixed location). With session_sync.enabled off it only queues them (session_sync_enqueue)
+-- for the next sync_all_sessions(). See session_sync_trigger_sync().
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 -- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.session_sync_course_purchases_trigger()
@@ -16,9 +17,6 @@ AS $$
 DECLARE
     v_ids uuid[];
 BEGIN
-    IF NOT public.session_sync_setting('enabled', true) THEN
-        RETURN NULL;
-    END IF;
 
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(n.id) INTO v_ids
@@ -34,7 +32,11 @@ BEGIN
               (n.trainer_id, n.status, n.students, n.student_location, n.course_id, n.delivery_mode);
     END IF;
 
-    PERFORM public.session_sync_trigger_sync(v_ids);
+    IF public.session_sync_setting('enabled', true) THEN
+        PERFORM public.session_sync_trigger_sync(v_ids);
+    ELSIF v_ids IS NOT NULL THEN
+        PERFORM public.session_sync_enqueue(v_ids);
+    END IF;
     RETURN NULL;
 END;
 $$;

@@ -5,7 +5,8 @@
 -- Purchases that are not eligible are skipped silently (session_sync_process only takes
 -- eligible ones); protected tutoring sessions are never
 -- changed. Deleting purchase sessions fires nothing: tutoring sessions are never deleted.
--- Skipped when session_sync.enabled is off. See session_sync_trigger_sync().
+-- With session_sync.enabled off it only queues them (session_sync_enqueue) for the next
+-- sync_all_sessions(). See session_sync_trigger_sync().
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 -- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.session_sync_purchase_sessions_trigger()
@@ -18,9 +19,6 @@ AS $$
 DECLARE
     v_ids uuid[];
 BEGIN
-    IF NOT public.session_sync_setting('enabled', true) THEN
-        RETURN NULL;
-    END IF;
 
     IF TG_OP = 'INSERT' THEN
         SELECT array_agg(DISTINCT n.purchase_id) INTO v_ids
@@ -36,7 +34,11 @@ BEGIN
                n.status, n.metadata);
     END IF;
 
-    PERFORM public.session_sync_trigger_sync(v_ids);
+    IF public.session_sync_setting('enabled', true) THEN
+        PERFORM public.session_sync_trigger_sync(v_ids);
+    ELSIF v_ids IS NOT NULL THEN
+        PERFORM public.session_sync_enqueue(v_ids);
+    END IF;
     RETURN NULL;
 END;
 $$;

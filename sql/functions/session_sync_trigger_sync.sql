@@ -3,8 +3,8 @@
 -- the write that fired the trigger, set-based, through session_sync_process(). A purchase
 -- that cannot be synced is recorded in session_sync_failures with source 'trigger' and the
 -- write goes on, unless session_sync.strict is on: then the first such failure is raised
--- (and the write fails with it). Does nothing when session_sync.enabled is off (the trigger
--- functions check that first, before reading their transition tables).
+-- (and the write fails with it). The trigger functions call it only when session_sync.enabled
+-- is on; with it off they queue the purchases instead (session_sync_enqueue).
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 -- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.session_sync_trigger_sync(p_purchase_ids uuid[])

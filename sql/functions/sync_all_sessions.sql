@@ -1,7 +1,11 @@
 -- sync_all_sessions(p_dry_run boolean DEFAULT false, p_source text DEFAULT 'manual')
 --   -> one row (run_id, purchases_synced, purchases_failed, sessions_created, sessions_updated)
--- Contract: syncs every eligible purchase (trainer_id set, status ASSIGNED) that has a
--- missing or drifted tutoring session; no cap on how many. A purchase that cannot be synced
+-- Contract: syncs every purchase in session_sync_queue that is eligible (trainer_id set,
+-- status ASSIGNED) and has a missing or drifted tutoring session; no cap on how many. The
+-- tracking triggers queue every purchase a write to course_purchases, purchase_sessions,
+-- tutoring_sessions or trainer_allocations may have put out of sync, so a run examines only
+-- those; SELECT session_sync_enqueue() first makes it examine every eligible purchase (after
+-- writes made with triggers disabled). A purchase that cannot be synced
 -- is recorded in session_sync_failures with its reason and left untouched; it never stops
 -- the others, and none is ever half synced. Set-based: a few statements for the whole run.
 -- The run is recorded in session_sync_runs. p_dry_run => true reports what a real run would

@@ -1,6 +1,7 @@
 -- CALL sync_all_sessions_batched(p_batch_size => 1000, p_quiet => false, p_run_id => NULL)
--- Contract: the backfill for a live database. Finds every eligible purchase with a missing,
--- drifted or conflicting session once, then syncs them in batches of p_batch_size purchases
+-- Contract: the backfill for a live database. Reads session_sync_queue once (the purchases
+-- writes may have put out of sync; SELECT session_sync_enqueue() queues every eligible one),
+-- then examines and syncs them in batches of p_batch_size purchases
 -- (session_sync_process: failures recorded, never half a purchase) and COMMITs after each
 -- batch, so no lock is held on more than one batch. Progress is a NOTICE per batch
 -- (p_quiet => true, or SET client_min_messages = warning, silences it). Stopped half-way
@@ -47,16 +48,14 @@ BEGIN
     VALUES ('batched', false, 0, 0, 0, 0)
     RETURNING run_id INTO p_run_id;
 
-    SELECT pg_catalog.array_agg(w.purchase_id ORDER BY w.purchase_id) INTO v_ids
-    FROM (SELECT DISTINCT s.purchase_id
-          FROM public.session_sync_session_state s
-          WHERE s.state IN ('missing', 'drifted', 'conflict')) w;
+    SELECT pg_catalog.array_agg(q.purchase_id ORDER BY q.purchase_id) INTO v_ids
+    FROM public.session_sync_queue q;
     v_total := coalesce(pg_catalog.cardinality(v_ids), 0);
     v_batches := (v_total + p_batch_size - 1) / p_batch_size;
     COMMIT;
 
     IF NOT p_quiet THEN
-        RAISE NOTICE 'session-sync run %: % purchases to sync in % batches of up to %',
+        RAISE NOTICE 'session-sync run %: % queued purchases to examine in % batches of up to %',
             p_run_id, v_total, v_batches, p_batch_size;
     END IF;
 

@@ -5,6 +5,8 @@
 --   for SUNDAY_ONLY else 40; status completed/cancelled kept, anything else scheduled;
 --   metadata = the purchase session's metadata with purchaseId, bookingId, sessionNumber and
 --   sessionType on top. `reason` is the purchase's (NULL when it can be synced).
+--   The purchase session's own booking_id, session_number, session_type and metadata follow
+--   (session_sync_session_state tests drift against them without building the JSON).
 CREATE OR REPLACE VIEW public.session_sync_expected AS
 SELECT
     ps.id AS session_id,
@@ -28,7 +30,11 @@ SELECT
             'purchaseId', c.purchase_id,
             'bookingId', ps.booking_id,
             'sessionNumber', ps.session_number,
-            'sessionType', ps.session_type) AS metadata
+            'sessionType', ps.session_type) AS metadata,
+    ps.booking_id,
+    ps.session_number,
+    ps.session_type,
+    ps.metadata AS session_metadata
 FROM public.session_sync_purchase_check c
 JOIN public.purchase_sessions ps ON ps.purchase_id = c.purchase_id
 LEFT JOIN LATERAL (

@@ -9,19 +9,35 @@
 --   in_sync    nothing to do
 -- `merged_metadata` is what an update writes: the tutoring session's own metadata keys are kept,
 -- the expected keys put on top.
+-- The metadata test reads the four canonical keys and tests containment of the purchase
+-- session's own keys instead of building and merging JSON per row; where those keys hold
+-- arrays or objects (containment is not equality there) it compares the merge exactly.
 CREATE OR REPLACE VIEW public.session_sync_session_state AS
 SELECT
-    e.*,
+    e.session_id,
+    e.purchase_id,
+    e.reason,
+    e.allocation_id,
+    e.student_id,
+    e.trainer_id,
+    e.course_id,
+    e.scheduled_date,
+    e.scheduled_time,
+    e.duration,
+    e.status,
+    e.student_home_location,
+    e.metadata,
     t.id IS NOT NULL AS tutoring_exists,
     t.status AS tutoring_status,
-    st.merged_metadata,
+    CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
+        || e.metadata AS merged_metadata,
     st.state
 FROM public.session_sync_expected e
 LEFT JOIN public.tutoring_sessions t ON t.id = e.session_id
--- OFFSET 0 keeps this subquery whole, so `state` (its drift test builds JSON) is computed once
--- per row, however many times a query filters or aggregates on it.
+-- OFFSET 0 keeps this subquery whole, so `state` is computed once per row, however many
+-- times a query filters or aggregates on it.
 CROSS JOIN LATERAL (
-    SELECT m.merged_metadata,
+    SELECT
         CASE
             WHEN t.id IS NULL THEN 'missing'
             WHEN (t.metadata ->> 'purchaseId') IS DISTINCT FROM e.purchase_id::text
@@ -34,11 +50,23 @@ CROSS JOIN LATERAL (
                  IS DISTINCT FROM
                  (e.allocation_id, e.student_id, e.trainer_id, e.course_id, e.scheduled_date,
                   e.scheduled_time::varchar, e.duration, e.status, e.student_home_location)
-              OR m.merged_metadata IS DISTINCT FROM t.metadata
+              OR NOT coalesce(
+                     jsonb_typeof(t.metadata) = 'object'
+                     AND t.metadata ->> 'purchaseId' = e.purchase_id::text
+                     AND t.metadata ->> 'bookingId' = e.booking_id::text
+                     AND t.metadata -> 'sessionNumber' = to_jsonb(e.session_number)
+                     AND t.metadata -> 'sessionType' = coalesce(to_jsonb(e.session_type), 'null'::jsonb)
+                     AND CASE
+                             WHEN coalesce(jsonb_typeof(e.session_metadata), '') <> 'object' THEN true
+                             WHEN jsonb_path_exists(e.session_metadata,
+                                                    'strict $.* ? (@.type() == "object" || @.type() == "array")')
+                                 THEN t.metadata || e.metadata = t.metadata
+                             ELSE t.metadata @> (e.session_metadata
+                                                 - '{purchaseId,bookingId,sessionNumber,sessionType}'::text[])
+                         END,
+                     false)
                 THEN 'drifted'
             ELSE 'in_sync'
         END AS state
-    FROM (SELECT CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
-                     || e.metadata AS merged_metadata) m
     OFFSET 0
 ) st;
