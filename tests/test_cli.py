@@ -169,3 +169,20 @@ def test_ctrl_c_keeps_committed_batches_and_never_half_syncs(db):
     again = run("--database-url", db.url, "sync")
     assert again.returncode == 0, again.stderr
     assert db.value("SELECT count(*) FROM tutoring_sessions") == 90
+
+
+def test_sync_full_examines_writes_the_triggers_did_not_see(db):
+    pid = purchase(db)
+    [sid] = sessions(db, pid, 1)
+    assert run("--database-url", db.url, "sync").returncode == 0
+    db.execute("ALTER TABLE tutoring_sessions DISABLE TRIGGER USER")
+    db.execute("UPDATE tutoring_sessions SET duration = 90 WHERE id = %s", sid)
+    db.execute("ALTER TABLE tutoring_sessions ENABLE TRIGGER USER")
+    plain = run("--database-url", db.url, "--json", "sync")
+    assert json.loads(plain.stdout)[0]["sessions_updated"] == 0
+    full = run("--database-url", db.url, "--json", "sync", "--full")
+    assert full.returncode == 0, full.stderr
+    assert "queued 1 eligible purchases" in full.stderr
+    assert json.loads(full.stdout)[0]["sessions_updated"] == 1
+    assert db.value("SELECT duration FROM tutoring_sessions WHERE id = %s", sid) == 40
+    assert run("--database-url", db.url, "sync", str(pid), "--full").returncode == 2

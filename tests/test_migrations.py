@@ -125,6 +125,27 @@ def test_core_v2_downgrade_restores_exactly_what_0002_installed(empty_db):
     assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 0
 
 
+def test_change_tracking_downgrade_restores_exactly_what_0007_installed(empty_db):
+    migrate.upgrade(empty_db.url, "0007_privileges")
+    landed = (package_functions(empty_db), package_views(empty_db))
+    grants = empty_db.rows("SELECT table_name, privilege_type FROM information_schema.role_table_grants"
+                           " WHERE grantee = 'session_sync_runner' ORDER BY 1, 2")
+    migrate.upgrade(empty_db.url)
+    migrate.downgrade(empty_db.url, "0007_privileges")
+    assert (package_functions(empty_db), package_views(empty_db)) == landed
+    assert empty_db.rows("SELECT table_name, privilege_type FROM information_schema.role_table_grants"
+                         " WHERE grantee = 'session_sync_runner' ORDER BY 1, 2") == grants
+    assert empty_db.value("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'session\\_sync\\_%%'"
+                          " AND tgrelid IN ('tutoring_sessions'::regclass, 'trainer_allocations'::regclass)") == 0
+    assert empty_db.value("SELECT to_regclass('public.session_sync_queue')") is None
+    from factories import purchase, sessions
+    pid = purchase(empty_db)
+    sessions(empty_db, pid, 2)
+    assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 2
+    migrate.upgrade(empty_db.url)
+    assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 0
+
+
 def test_edited_snapshot_is_refused(tmp_path):
     folder = tmp_path / "0099_x"
     folder.mkdir()

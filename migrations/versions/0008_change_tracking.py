@@ -46,7 +46,7 @@ FILES = [
     'sync_all_sessions.sql',
     'session_sync_tracking_triggers.sql',
 ]
-SHA256 = 'e5f6af704c40acb9992bfb19b886aa0c0144dc672370838817f2a62e692df329'
+SHA256 = 'b8d4a790e7191d5ae4ba0c783f4083fc7956c99d467f1d57c2107f27e916b873'
 
 NEW_ROUTINES = [
     "FUNCTION public.session_sync_enqueue(uuid[])",

@@ -41,6 +41,9 @@ def build_parser() -> Parser:
     p.add_argument("purchase_id", nargs="?", help="a course_purchases id (default: all)")
     p.add_argument("--dry-run", action="store_true", help="report what would be done; write nothing")
     p.add_argument("--batch-size", type=int, default=1000, help="purchases per committed batch (default 1000)")
+    p.add_argument("--full", action="store_true",
+                   help="queue every eligible purchase first (session_sync_enqueue()), so the run examines all "
+                        "of them, not only those writes have queued")
 
     sub.add_parser("pending", help="purchases with missing or drifted sessions (view session_sync_pending)")
     sub.add_parser("verify", help="the guide's verification counts (view session_sync_verify)")
@@ -88,7 +91,12 @@ def cmd_sync(args: argparse.Namespace, console: Console) -> int:
     with connect(url) as conn:
         require_installed(conn)
         if args.purchase_id:
+            if args.full:
+                raise UsageError("--full syncs every purchase; leave out the purchase id")
             return sync_one(conn, console, args, parse_purchase_id(args.purchase_id))
+        if args.full:
+            queued = conn.execute("SELECT session_sync_enqueue()").fetchone()[0]
+            Console(stderr=True, highlight=False).print(f"queued {queued} eligible purchases for examination")
         if args.dry_run:
             names, rows = fetch(conn, "SELECT * FROM sync_all_sessions(p_dry_run => true, p_source => 'cli')")
             render(console, args.json, names, rows, "Dry run: what sync would do (nothing written)")
