@@ -46,7 +46,7 @@ FILES = [
     'sync_all_sessions.sql',
     'session_sync_tracking_triggers.sql',
 ]
-SHA256 = 'b8d4a790e7191d5ae4ba0c783f4083fc7956c99d467f1d57c2107f27e916b873'
+SHA256 = '90835e8c0ddfec79429ded7db45304fc4b1ee0f8a4f23783943728fb103db5ca'
 
 NEW_ROUTINES = [
     "FUNCTION public.session_sync_enqueue(uuid[])",

@@ -130,28 +130,32 @@ BEGIN
             FROM public.session_sync_session_state s
             WHERE s.purchase_id = ANY (v_ids)
               AND s.state IN ('missing', 'drifted', 'conflict')
-        ), failed AS MATERIALIZED (
-            SELECT st.purchase_id, coalesce(min(st.reason), 'SESSION_CONFLICT') AS reason
+        ), purchases AS MATERIALIZED (
+            -- One row per purchase with work: why it cannot be synced (NULL: it can), and
+            -- whether its (student, trainer, course) needs a new allocation.
+            SELECT st.purchase_id, st.student_id, st.trainer_id, st.course_id,
+                   coalesce(min(st.reason),
+                            CASE WHEN bool_or(st.state = 'conflict') THEN 'SESSION_CONFLICT' END) AS reason,
+                   bool_or(st.new_allocation) AS new_allocation
             FROM st
-            WHERE st.reason IS NOT NULL OR st.state = 'conflict'
-            GROUP BY st.purchase_id
+            GROUP BY st.purchase_id, st.student_id, st.trainer_id, st.course_id
+        ), failed AS MATERIALIZED (
+            SELECT n.purchase_id, n.reason FROM purchases n WHERE n.reason IS NOT NULL
         ), allocated AS (
             INSERT INTO public.trainer_allocations
                 (id, student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
             SELECT DISTINCT ON (n.student_id, n.trainer_id, n.course_id)
-                n.allocation_id, n.student_id, n.trainer_id, n.course_id, n.student_id, 'approved', now(),
+                md5(v_salt || n.student_id::text || n.trainer_id::text || n.course_id::text)::uuid,
+                n.student_id, n.trainer_id, n.course_id, n.student_id, 'approved', now(),
                 jsonb_build_object(
                     'sessionCount', p.total_sessions,
                     'isSundayOnly', p.delivery_mode = 'SUNDAY_ONLY',
                     'schedule', jsonb_build_object('timeSlot', p.preferred_time_slot, 'date', p.start_date),
                     'purchaseId', p.id,
                     'bookingId', p.booking_id)
-            FROM (SELECT DISTINCT st.purchase_id, st.allocation_id, st.student_id, st.trainer_id, st.course_id
-                  FROM st
-                  WHERE st.new_allocation
-                    AND st.reason IS NULL
-                    AND st.purchase_id NOT IN (SELECT f.purchase_id FROM failed f)) n
+            FROM purchases n
             JOIN public.course_purchases p ON p.id = n.purchase_id
+            WHERE n.new_allocation AND n.reason IS NULL
             ORDER BY n.student_id, n.trainer_id, n.course_id, p.created_at, p.id
             -- A concurrent writer's allocation wins; the sessions pointing at this one then fail
             -- their foreign key, and the purchases are retried one by one below.
@@ -176,7 +180,7 @@ BEGIN
               AND s.purchase_id NOT IN (SELECT f.purchase_id FROM failed f)
               AND t.id = s.session_id
               AND t.status NOT IN ('pending_verification', 'in_progress', 'pending_confirmation', 'completed', 'disputed')
-            RETURNING t.metadata ->> 'purchaseId' AS purchase_id
+            RETURNING 1
         ), inserted AS (
             INSERT INTO public.tutoring_sessions
                 (id, allocation_id, student_id, trainer_id, course_id, scheduled_date, scheduled_time,
@@ -187,7 +191,7 @@ BEGIN
             WHERE s.state = 'missing'
               AND s.reason IS NULL
               AND s.purchase_id NOT IN (SELECT f.purchase_id FROM failed f)
-            RETURNING metadata ->> 'purchaseId' AS purchase_id
+            RETURNING 1
         ), recorded AS (
             INSERT INTO public.session_sync_failures (run_id, purchase_id, reason, message, hint, source)
             SELECT p_run_id, f.purchase_id, f.reason,
@@ -197,8 +201,7 @@ BEGIN
             FROM failed f
             RETURNING 1
         )
-        SELECT (SELECT count(*)
-                FROM (SELECT i.purchase_id FROM inserted i UNION SELECT u.purchase_id FROM updated u) w),
+        SELECT (SELECT count(*) FROM purchases n WHERE n.reason IS NULL),
                (SELECT count(*) FROM inserted),
                (SELECT count(*) FROM updated),
                (SELECT coalesce(array_agg(f.purchase_id), '{}') FROM failed f),
