@@ -1,7 +1,7 @@
 """session-sync benchmark: every variant on identical copies of one generated data set.
 
     python bench/run.py                       # 100,000 sessions, embedded PostgreSQL
-    python bench/run.py --sessions 1000000 --peer-purchases 5000
+    python bench/run.py --sessions 100000 1000000 --peer-purchases 2000 --repeat 3   # docs/performance.md
     python bench/run.py --database-url postgresql://...   # a server of your own (creates databases)
 
 Prints seconds and ratios (each against its floor, measured in the same run) and writes the
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -124,7 +125,8 @@ def eligible_sessions(url: str) -> int:
                             " WHERE p.trainer_id IS NOT NULL AND p.status = 'ASSIGNED'").fetchone()[0]
 
 
-def measure(server: Server, sessions: int, peer_purchases: int | None, log: Callable[[str], None]) -> dict[str, Any]:
+def measure(server: Server, sessions: int, peer_purchases: int | None, repeat: int,
+            log: Callable[[str], None]) -> dict[str, Any]:
     template = f"bench_template_{sessions}"
     server.drop(template)
     server.admin(f'CREATE DATABASE "{template}"')
@@ -137,11 +139,21 @@ def measure(server: Server, sessions: int, peer_purchases: int | None, log: Call
     result: dict[str, Any] = {"sessions": sessions, "counts": counts, "seconds": {}}
     seconds = result["seconds"]
 
-    def variant(name: str, run: Callable[[str], float]) -> None:
+    samples: dict[str, list[float]] = {}
+    result["samples"] = samples
+
+    def record(name: str, value: float) -> None:
+        samples.setdefault(name, []).append(value)
+        log(f"{name}: {value:.3f}s")
+
+    def variant(name: str, run: Callable[[str], float], times: int | None = None) -> None:
+        for _ in range(repeat if times is None else times):
+            one_variant(name, run)
+
+    def one_variant(name: str, run: Callable[[str], float]) -> None:
         url = server.clone(template, f"bench_{name}")
         try:
-            seconds[name] = run(url)
-            log(f"{name}: {seconds[name]:.3f}s")
+            record(name, run(url))
         finally:
             server.drop(f"bench_{name}")
 
@@ -153,8 +165,8 @@ def measure(server: Server, sessions: int, peer_purchases: int | None, log: Call
 
     def ours_twice(url: str) -> float:
         first = timed(url, "SELECT * FROM sync_all_sessions()")
-        seconds["ours_nothing_to_do"] = timed(url, "SELECT * FROM sync_all_sessions()")
-        seconds["anti_join_count"] = timed(url, ANTI_JOIN_COUNT)
+        record("ours_nothing_to_do", timed(url, "SELECT * FROM sync_all_sessions()"))
+        record("anti_join_count", timed(url, ANTI_JOIN_COUNT))
         return first
 
     def trigger_on(url: str) -> float:
@@ -192,7 +204,10 @@ def measure(server: Server, sessions: int, peer_purchases: int | None, log: Call
     variant("trigger_on", trigger_on)
     variant("trigger_off_then_sync_all", trigger_off_then_sync)
     variant("batched", lambda url: timed(url, "CALL sync_all_sessions_batched(p_batch_size => 1000, p_quiet => true)"))
-    variant("peer", peer)
+    variant("peer", peer, times=1)
+    # Each figure is the median of its samples (--repeat): one run swings by 10-20% on this machine.
+    for name, values in samples.items():
+        seconds[name] = statistics.median(values)
     result["eligible_sessions"] = eligible_sessions(server.db_url(template))
     server.drop(template)
 
@@ -230,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="data set size(s), in purchase sessions (default 100000)")
     parser.add_argument("--peer-purchases", type=int, default=None,
                         help="run the peer on only the first N purchases (it is reported per session)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run each variant (but the peer) this many times on fresh clones; figures are medians")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     args = parser.parse_args(argv)
@@ -239,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
-    results = [measure(server, size, args.peer_purchases, log) for size in args.sessions]
+    results = [measure(server, size, args.peer_purchases, args.repeat, log) for size in args.sessions]
     if len(results) > 1:
         results[-1]["ratios"]["growth: ours largest / ours smallest"] = (
             results[-1]["seconds"]["ours"] / results[0]["seconds"]["ours"])
