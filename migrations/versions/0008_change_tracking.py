@@ -46,7 +46,7 @@ FILES = [
     'sync_all_sessions.sql',
     'session_sync_tracking_triggers.sql',
 ]
-SHA256 = '90835e8c0ddfec79429ded7db45304fc4b1ee0f8a4f23783943728fb103db5ca'
+SHA256 = 'a76cce6676b59c8bbbdf61c95e8571598e39dbfe901745dad039423d7f9c6570'
 
 NEW_ROUTINES = [
     "FUNCTION public.session_sync_enqueue(uuid[])",

@@ -52,7 +52,7 @@ DECLARE
     v_queued uuid[];
     v_versions bigint[];
     v_ok_ids uuid[];
-    v_failed_ids uuid[] := '{}';
+    v_failed_ids uuid[] := '{}'::uuid[];
     v_failed_reasons text[];
     v_id uuid;
     v_result record;
