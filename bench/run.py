@@ -73,7 +73,6 @@ WHERE p.trainer_id IS NOT NULL AND p.status = 'ASSIGNED'
 """
 
 
-
 def without_package_triggers(conn: psycopg.Connection) -> None:
     """The floor and the peer write tutoring_sessions as the package's own sync does: without
     its change-tracking trigger (which skips writes made with session_sync.applying on)."""
