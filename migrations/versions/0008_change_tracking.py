@@ -46,7 +46,7 @@ FILES = [
     'sync_all_sessions.sql',
     'session_sync_tracking_triggers.sql',
 ]
-SHA256 = 'a76cce6676b59c8bbbdf61c95e8571598e39dbfe901745dad039423d7f9c6570'
+SHA256 = '61c6b6eb3fc2adf7a32ad0a88cd60104bc6cb02d4ff375d1bfb162bb935e8f19'
 
 NEW_ROUTINES = [
     "FUNCTION public.session_sync_enqueue(uuid[])",

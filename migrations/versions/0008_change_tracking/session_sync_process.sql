@@ -51,9 +51,12 @@ DECLARE
     v_ids uuid[];
     v_queued uuid[];
     v_versions bigint[];
-    v_ok_ids uuid[];
+    v_ok_ids uuid[] := '{}'::uuid[];
     v_failed_ids uuid[] := '{}'::uuid[];
-    v_failed_reasons text[];
+    v_failed_reasons text[] := '{}'::text[];
+    v_missing bigint;
+    v_drifted bigint;
+    v_written boolean := false;
     v_id uuid;
     v_result record;
     v_sqlstate text;
@@ -86,11 +89,113 @@ BEGIN
         RETURN;
     END IF;
 
-    IF p_dry_run THEN
+    IF NOT p_dry_run THEN
+        PERFORM 1 FROM public.course_purchases p
+        WHERE p.id = ANY (v_ids)
+        ORDER BY p.id
+        FOR NO KEY UPDATE;
+
+        PERFORM set_config('session_sync.applying', 'on', true);
+        BEGIN
+            -- One statement: classify every session once; create the missing allocations (an id
+            -- drawn per (student, trainer, course) and run, so that the sessions written beside
+            -- them can point at them); write the missing and drifted sessions of the purchases that
+            -- can be synced; return the ones that cannot, with their reason.
+            WITH st AS MATERIALIZED (
+                SELECT s.session_id, s.purchase_id, s.reason, s.state,
+                       s.allocation_id IS NULL AS new_allocation,
+                       coalesce(s.allocation_id,
+                                md5(v_salt || s.student_id::text || s.trainer_id::text || s.course_id::text)::uuid)
+                           AS allocation_id,
+                       s.student_id, s.trainer_id, s.course_id, s.scheduled_date, s.scheduled_time, s.duration,
+                       s.status, s.student_home_location,
+                       CASE s.state WHEN 'missing' THEN s.metadata WHEN 'drifted' THEN s.merged_metadata END AS metadata
+                FROM public.session_sync_session_state s
+                WHERE s.purchase_id = ANY (v_ids)
+                  AND s.state IN ('missing', 'drifted', 'conflict')
+            ), purchases AS MATERIALIZED (
+                -- One row per purchase with work: why it cannot be synced (NULL: it can), and
+                -- whether its (student, trainer, course) needs a new allocation.
+                SELECT st.purchase_id, st.allocation_id, st.student_id, st.trainer_id, st.course_id,
+                       coalesce(min(st.reason),
+                                CASE WHEN bool_or(st.state = 'conflict') THEN 'SESSION_CONFLICT' END) AS reason,
+                       bool_or(st.new_allocation) AS new_allocation
+                FROM st
+                GROUP BY st.purchase_id, st.allocation_id, st.student_id, st.trainer_id, st.course_id
+            ), failed AS MATERIALIZED (
+                SELECT n.purchase_id, n.reason FROM purchases n WHERE n.reason IS NOT NULL
+            ), allocated AS (
+                INSERT INTO public.trainer_allocations
+                    (id, student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
+                SELECT DISTINCT ON (n.student_id, n.trainer_id, n.course_id)
+                    n.allocation_id, n.student_id, n.trainer_id, n.course_id, n.student_id, 'approved', now(),
+                    jsonb_build_object(
+                        'sessionCount', p.total_sessions,
+                        'isSundayOnly', p.delivery_mode = 'SUNDAY_ONLY',
+                        'schedule', jsonb_build_object('timeSlot', p.preferred_time_slot, 'date', p.start_date),
+                        'purchaseId', p.id,
+                        'bookingId', p.booking_id)
+                FROM purchases n
+                JOIN public.course_purchases p ON p.id = n.purchase_id
+                WHERE n.new_allocation AND n.reason IS NULL
+                ORDER BY n.student_id, n.trainer_id, n.course_id, p.created_at, p.id
+                -- A concurrent writer's allocation wins; the sessions pointing at this one then fail
+                -- their foreign key, and the purchases are retried one by one below.
+                ON CONFLICT DO NOTHING
+                RETURNING 1
+            ), updated AS (
+                UPDATE public.tutoring_sessions t
+                SET allocation_id = s.allocation_id,
+                    student_id = s.student_id,
+                    trainer_id = s.trainer_id,
+                    course_id = s.course_id,
+                    scheduled_date = s.scheduled_date,
+                    scheduled_time = s.scheduled_time,
+                    duration = s.duration,
+                    status = s.status,
+                    student_home_location = s.student_home_location,
+                    metadata = s.metadata,
+                    updated_at = now()
+                FROM st s
+                WHERE s.state = 'drifted'
+                  AND s.reason IS NULL
+                  AND s.purchase_id NOT IN (SELECT f.purchase_id FROM failed f)
+                  AND t.id = s.session_id
+                  AND t.status NOT IN ('pending_verification', 'in_progress', 'pending_confirmation', 'completed', 'disputed')
+                RETURNING 1
+            ), inserted AS (
+                INSERT INTO public.tutoring_sessions
+                    (id, allocation_id, student_id, trainer_id, course_id, scheduled_date, scheduled_time,
+                     duration, status, student_home_location, metadata)
+                SELECT s.session_id, s.allocation_id, s.student_id, s.trainer_id, s.course_id, s.scheduled_date,
+                       s.scheduled_time, s.duration, s.status, s.student_home_location, s.metadata
+                FROM st s
+                WHERE s.state = 'missing'
+                  AND s.reason IS NULL
+                  AND s.purchase_id NOT IN (SELECT f.purchase_id FROM failed f)
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM purchases n WHERE n.reason IS NULL),
+                   (SELECT count(*) FROM inserted),
+                   (SELECT count(*) FROM updated),
+                   (SELECT coalesce(array_agg(f.purchase_id ORDER BY f.purchase_id), '{}') FROM failed f),
+                   (SELECT coalesce(array_agg(f.reason ORDER BY f.purchase_id), '{}') FROM failed f),
+                   true
+            INTO purchases_synced, sessions_created, sessions_updated, v_failed_ids, v_failed_reasons, v_written;
+        EXCEPTION
+            WHEN lock_not_available OR deadlock_detected OR serialization_failure THEN
+                RAISE;  -- a cut-off run, not a verdict on a purchase: the caller's transaction ends
+            WHEN OTHERS THEN
+                NULL;  -- rolled back: v_written stays false, and the purchases are taken one by one
+        END;
+    END IF;
+
+    IF NOT v_written THEN
+        -- A dry run, or the set-based write failed: the verdict per purchase, read on its own.
         WITH work AS (
             SELECT s.purchase_id,
-                   min(s.reason) AS reason,
-                   bool_or(s.state = 'conflict') AS conflict,
+                   coalesce(min(s.reason),
+                            CASE WHEN bool_or(s.state = 'conflict') THEN 'SESSION_CONFLICT' END) AS reason,
                    count(*) FILTER (WHERE s.state = 'missing') AS missing,
                    count(*) FILTER (WHERE s.state = 'drifted') AS drifted
             FROM public.session_sync_session_state s
@@ -98,176 +203,55 @@ BEGIN
               AND s.state IN ('missing', 'drifted', 'conflict')
             GROUP BY s.purchase_id
         )
-        SELECT count(*) FILTER (WHERE w.reason IS NULL AND NOT w.conflict),
-               count(*) FILTER (WHERE w.reason IS NOT NULL OR w.conflict),
-               coalesce(sum(w.missing) FILTER (WHERE w.reason IS NULL AND NOT w.conflict), 0),
-               coalesce(sum(w.drifted) FILTER (WHERE w.reason IS NULL AND NOT w.conflict), 0)
-        INTO purchases_synced, purchases_failed, sessions_created, sessions_updated
+        SELECT coalesce(array_agg(w.purchase_id ORDER BY w.purchase_id) FILTER (WHERE w.reason IS NULL), '{}'),
+               coalesce(array_agg(w.purchase_id ORDER BY w.purchase_id) FILTER (WHERE w.reason IS NOT NULL), '{}'),
+               coalesce(array_agg(w.reason ORDER BY w.purchase_id) FILTER (WHERE w.reason IS NOT NULL), '{}'),
+               coalesce(sum(w.missing) FILTER (WHERE w.reason IS NULL), 0),
+               coalesce(sum(w.drifted) FILTER (WHERE w.reason IS NULL), 0)
+        INTO v_ok_ids, v_failed_ids, v_failed_reasons, v_missing, v_drifted
         FROM work w;
-        RETURN;
+        IF p_dry_run THEN
+            purchases_synced := cardinality(v_ok_ids);
+            purchases_failed := cardinality(v_failed_ids);
+            sessions_created := v_missing;
+            sessions_updated := v_drifted;
+            RETURN;
+        END IF;
     END IF;
 
-    PERFORM 1 FROM public.course_purchases p
-    WHERE p.id = ANY (v_ids)
-    ORDER BY p.id
-    FOR NO KEY UPDATE;
+    -- The purchases that cannot be synced, with their reason (SESSION_CONFLICT included).
+    INSERT INTO public.session_sync_failures (run_id, purchase_id, reason, message, hint, source)
+    SELECT p_run_id, f.purchase_id, f.reason,
+           public.session_sync_failure_message(f.reason, f.purchase_id),
+           (SELECT r.hint FROM public.session_sync_reasons() r WHERE r.reason = f.reason),
+           p_source
+    FROM unnest(v_failed_ids, v_failed_reasons) AS f(purchase_id, reason);
+    purchases_failed := cardinality(v_failed_ids);
 
-    PERFORM set_config('session_sync.applying', 'on', true);
-    BEGIN
-        -- One statement: classify every session once; create the missing allocations (an id
-        -- drawn per (student, trainer, course) and run, so that the sessions written beside
-        -- them can point at them); write the missing and drifted sessions of the purchases that
-        -- can be synced; record the ones that cannot.
-        WITH st AS MATERIALIZED (
-            SELECT s.session_id, s.purchase_id, s.reason, s.state,
-                   s.allocation_id IS NULL AS new_allocation,
-                   coalesce(s.allocation_id,
-                            md5(v_salt || s.student_id::text || s.trainer_id::text || s.course_id::text)::uuid)
-                       AS allocation_id,
-                   s.student_id, s.trainer_id, s.course_id, s.scheduled_date, s.scheduled_time, s.duration,
-                   s.status, s.student_home_location,
-                   CASE s.state WHEN 'missing' THEN s.metadata WHEN 'drifted' THEN s.merged_metadata END AS metadata
-            FROM public.session_sync_session_state s
-            WHERE s.purchase_id = ANY (v_ids)
-              AND s.state IN ('missing', 'drifted', 'conflict')
-        ), purchases AS MATERIALIZED (
-            -- One row per purchase with work: why it cannot be synced (NULL: it can), and
-            -- whether its (student, trainer, course) needs a new allocation.
-            SELECT st.purchase_id, st.student_id, st.trainer_id, st.course_id,
-                   coalesce(min(st.reason),
-                            CASE WHEN bool_or(st.state = 'conflict') THEN 'SESSION_CONFLICT' END) AS reason,
-                   bool_or(st.new_allocation) AS new_allocation
-            FROM st
-            GROUP BY st.purchase_id, st.student_id, st.trainer_id, st.course_id
-        ), failed AS MATERIALIZED (
-            SELECT n.purchase_id, n.reason FROM purchases n WHERE n.reason IS NOT NULL
-        ), allocated AS (
-            INSERT INTO public.trainer_allocations
-                (id, student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
-            SELECT DISTINCT ON (n.student_id, n.trainer_id, n.course_id)
-                md5(v_salt || n.student_id::text || n.trainer_id::text || n.course_id::text)::uuid,
-                n.student_id, n.trainer_id, n.course_id, n.student_id, 'approved', now(),
-                jsonb_build_object(
-                    'sessionCount', p.total_sessions,
-                    'isSundayOnly', p.delivery_mode = 'SUNDAY_ONLY',
-                    'schedule', jsonb_build_object('timeSlot', p.preferred_time_slot, 'date', p.start_date),
-                    'purchaseId', p.id,
-                    'bookingId', p.booking_id)
-            FROM purchases n
-            JOIN public.course_purchases p ON p.id = n.purchase_id
-            WHERE n.new_allocation AND n.reason IS NULL
-            ORDER BY n.student_id, n.trainer_id, n.course_id, p.created_at, p.id
-            -- A concurrent writer's allocation wins; the sessions pointing at this one then fail
-            -- their foreign key, and the purchases are retried one by one below.
-            ON CONFLICT DO NOTHING
-            RETURNING 1
-        ), updated AS (
-            UPDATE public.tutoring_sessions t
-            SET allocation_id = s.allocation_id,
-                student_id = s.student_id,
-                trainer_id = s.trainer_id,
-                course_id = s.course_id,
-                scheduled_date = s.scheduled_date,
-                scheduled_time = s.scheduled_time,
-                duration = s.duration,
-                status = s.status,
-                student_home_location = s.student_home_location,
-                metadata = s.metadata,
-                updated_at = now()
-            FROM st s
-            WHERE s.state = 'drifted'
-              AND s.reason IS NULL
-              AND s.purchase_id NOT IN (SELECT f.purchase_id FROM failed f)
-              AND t.id = s.session_id
-              AND t.status NOT IN ('pending_verification', 'in_progress', 'pending_confirmation', 'completed', 'disputed')
-            RETURNING 1
-        ), inserted AS (
-            INSERT INTO public.tutoring_sessions
-                (id, allocation_id, student_id, trainer_id, course_id, scheduled_date, scheduled_time,
-                 duration, status, student_home_location, metadata)
-            SELECT s.session_id, s.allocation_id, s.student_id, s.trainer_id, s.course_id, s.scheduled_date,
-                   s.scheduled_time, s.duration, s.status, s.student_home_location, s.metadata
-            FROM st s
-            WHERE s.state = 'missing'
-              AND s.reason IS NULL
-              AND s.purchase_id NOT IN (SELECT f.purchase_id FROM failed f)
-            RETURNING 1
-        ), recorded AS (
-            INSERT INTO public.session_sync_failures (run_id, purchase_id, reason, message, hint, source)
-            SELECT p_run_id, f.purchase_id, f.reason,
-                   public.session_sync_failure_message(f.reason, f.purchase_id),
-                   (SELECT r.hint FROM public.session_sync_reasons() r WHERE r.reason = f.reason),
-                   p_source
-            FROM failed f
-            RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM purchases n WHERE n.reason IS NULL),
-               (SELECT count(*) FROM inserted),
-               (SELECT count(*) FROM updated),
-               (SELECT coalesce(array_agg(f.purchase_id), '{}') FROM failed f),
-               (SELECT count(*) FROM recorded)
-        INTO purchases_synced, sessions_created, sessions_updated, v_failed_ids, purchases_failed;
-    EXCEPTION
-        WHEN lock_not_available OR deadlock_detected OR serialization_failure THEN
-            RAISE;  -- a cut-off run, not a verdict on a purchase: the caller's transaction ends
-        WHEN OTHERS THEN
-            v_failed_ids := NULL;  -- fall through: isolate the purchase(s) that failed
-    END;
-
-    IF v_failed_ids IS NULL THEN
-        -- Something in the set-based write failed and was rolled back: find out which purchase,
-        -- one at a time (the write's own errors are ALLOCATION_FAILED or SESSION_WRITE_FAILED).
-        purchases_synced := 0;
-        sessions_created := 0;
-        sessions_updated := 0;
-        WITH work AS (
-            SELECT s.purchase_id, min(s.reason) AS reason, bool_or(s.state = 'conflict') AS conflict
-            FROM public.session_sync_session_state s
-            WHERE s.purchase_id = ANY (v_ids)
-              AND s.state IN ('missing', 'drifted', 'conflict')
-            GROUP BY s.purchase_id
-        )
-        SELECT coalesce(array_agg(w.purchase_id ORDER BY w.purchase_id)
-                        FILTER (WHERE w.reason IS NULL AND NOT w.conflict), '{}'),
-               coalesce(array_agg(w.purchase_id ORDER BY w.purchase_id)
-                        FILTER (WHERE w.reason IS NOT NULL OR w.conflict), '{}'),
-               coalesce(array_agg(coalesce(w.reason, 'SESSION_CONFLICT') ORDER BY w.purchase_id)
-                        FILTER (WHERE w.reason IS NOT NULL OR w.conflict), '{}')
-        INTO v_ok_ids, v_failed_ids, v_failed_reasons
-        FROM work w;
-
-        INSERT INTO public.session_sync_failures (run_id, purchase_id, reason, message, hint, source)
-        SELECT p_run_id, f.purchase_id, f.reason,
-               public.session_sync_failure_message(f.reason, f.purchase_id),
-               (SELECT r.hint FROM public.session_sync_reasons() r WHERE r.reason = f.reason),
-               p_source
-        FROM unnest(v_failed_ids, v_failed_reasons) AS f(purchase_id, reason);
-        purchases_failed := cardinality(v_failed_ids);
-
-        FOREACH v_id IN ARRAY v_ok_ids LOOP
-            BEGIN
-                SELECT * INTO v_result FROM public.session_sync_apply(ARRAY[v_id]);
-                purchases_synced := purchases_synced + 1;
-                sessions_created := sessions_created + v_result.sessions_created;
-                sessions_updated := sessions_updated + v_result.sessions_updated;
-            EXCEPTION
-                WHEN lock_not_available OR deadlock_detected OR serialization_failure THEN
-                    RAISE;
-                WHEN OTHERS THEN
-                    GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
-                    SELECT r.reason INTO v_reason FROM public.session_sync_reasons() r WHERE r.sqlstate = v_sqlstate;
-                    IF v_reason IS NULL THEN
-                        v_reason := 'SESSION_WRITE_FAILED';
-                        v_error := public.session_sync_failure_message(v_reason, v_id, v_error);
-                    END IF;
-                    INSERT INTO public.session_sync_failures (run_id, purchase_id, reason, message, hint, source)
-                    SELECT p_run_id, v_id, v_reason, v_error, r.hint, p_source
-                    FROM public.session_sync_reasons() r WHERE r.reason = v_reason;
-                    purchases_failed := purchases_failed + 1;
-                    v_failed_ids := v_failed_ids || v_id;
-            END;
-        END LOOP;
-    END IF;
+    -- Empty unless the set-based write failed: each purchase alone, under its own savepoint.
+    FOREACH v_id IN ARRAY v_ok_ids LOOP
+        BEGIN
+            SELECT * INTO v_result FROM public.session_sync_apply(ARRAY[v_id]);
+            purchases_synced := purchases_synced + 1;
+            sessions_created := sessions_created + v_result.sessions_created;
+            sessions_updated := sessions_updated + v_result.sessions_updated;
+        EXCEPTION
+            WHEN lock_not_available OR deadlock_detected OR serialization_failure THEN
+                RAISE;
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
+                SELECT r.reason INTO v_reason FROM public.session_sync_reasons() r WHERE r.sqlstate = v_sqlstate;
+                IF v_reason IS NULL THEN
+                    v_reason := 'SESSION_WRITE_FAILED';
+                    v_error := public.session_sync_failure_message(v_reason, v_id, v_error);
+                END IF;
+                INSERT INTO public.session_sync_failures (run_id, purchase_id, reason, message, hint, source)
+                SELECT p_run_id, v_id, v_reason, v_error, r.hint, p_source
+                FROM public.session_sync_reasons() r WHERE r.reason = v_reason;
+                purchases_failed := purchases_failed + 1;
+                v_failed_ids := v_failed_ids || v_id;
+        END;
+    END LOOP;
     PERFORM set_config('session_sync.applying', 'off', true);
 
     -- The queue: examined purchases leave it unless queued again since it was read; the ones
