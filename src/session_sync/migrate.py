@@ -1,37 +1,80 @@
-"""Run the Alembic migrations of this checkout against a database."""
+"""Run session-sync's Alembic migrations against a database, from a checkout or an installed wheel.
+
+The Alembic configuration is built here, not read from ``alembic.ini``: ``script_location`` is the
+package's own ``session_sync/migrations`` (package data in a wheel, mapped from ``migrations/`` by
+pyproject.toml), else the checkout's ``migrations/`` (editable install, tests). ``alembic.ini``
+serves only the ``alembic`` command run from the checkout.
+
+Connections are made by psycopg from a libpq conninfo (URL, key=value or the PG* variables), so
+every form libpq accepts works, and handed to env.py as ``config.attributes["connection"]``.
+"""
 
 from __future__ import annotations
 
 import io
-from contextlib import redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from importlib import resources
 from pathlib import Path
 
+import psycopg
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from session_sync.urls import sqlalchemy_url
+from session_sync.urls import libpq_conninfo
 
-ROOT = Path(__file__).resolve().parents[2]
-ALEMBIC_INI = ROOT / "alembic.ini"
+CHECKOUT_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def config(url: str | None) -> Config:
-    if not ALEMBIC_INI.exists():
-        raise RuntimeError(
-            f"alembic.ini not found at {ALEMBIC_INI}: install session-sync from its checkout (pip install -e .)"
-        )
-    cfg = Config(str(ALEMBIC_INI))
+def migrations_dir() -> Path:
+    """The Alembic script directory: the installed package's, else the checkout's."""
+    installed = resources.files("session_sync") / "migrations"
+    if installed.is_dir() and (installed / "env.py").is_file():
+        return Path(str(installed))
+    if (CHECKOUT_MIGRATIONS / "env.py").is_file():
+        return CHECKOUT_MIGRATIONS
+    raise RuntimeError("session-sync's migrations are missing: neither the installed package nor a checkout has "
+                       "migrations/env.py (reinstall session-sync)")
+
+
+def config(url: str | None = None) -> Config:
+    """An Alembic Config for the package's migrations (no alembic.ini needed)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()).replace("%", "%%"))
+    cfg.set_main_option("path_separator", "os")
     if url:
-        cfg.attributes["url"] = sqlalchemy_url(url)
+        cfg.attributes["url"] = url
     return cfg
 
 
+def engine(url: str) -> sa.Engine:
+    """A SQLAlchemy engine whose connections psycopg makes from ``url`` as libpq takes it."""
+    conninfo = libpq_conninfo(url)
+    return sa.create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(conninfo),
+                            poolclass=sa.pool.NullPool)
+
+
+@contextmanager
+def _connected(url: str) -> Iterator[Config]:
+    eng = engine(url)
+    try:
+        with eng.connect() as connection:
+            cfg = config()
+            cfg.attributes["connection"] = connection
+            yield cfg
+    finally:
+        eng.dispose()
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(config(url), revision)
+    with _connected(url) as cfg:
+        command.upgrade(cfg, revision)
 
 
 def downgrade(url: str, revision: str) -> None:
-    command.downgrade(config(url), revision)
+    with _connected(url) as cfg:
+        command.downgrade(cfg, revision)
 
 
 def upgrade_sql(revision: str = "head", url: str | None = None) -> str:
@@ -46,13 +89,11 @@ def upgrade_sql(revision: str = "head", url: str | None = None) -> str:
 
 def current(url: str) -> str | None:
     """The revision a database is at (None when never migrated)."""
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(sqlalchemy_url(url), poolclass=sa.pool.NullPool)
+    eng = engine(url)
     try:
-        with engine.connect() as conn:
-            if conn.execute(sa.text("SELECT to_regclass('public.alembic_version')")).scalar() is None:
+        with eng.connect() as conn:
+            if conn.execute(sa.text("SELECT pg_catalog.to_regclass('public.alembic_version')")).scalar() is None:
                 return None
             return conn.execute(sa.text("SELECT version_num FROM public.alembic_version")).scalar()
     finally:
-        engine.dispose()
+        eng.dispose()

@@ -1,40 +1,108 @@
-"""Database URL handling shared by Alembic's env.py, the command line and the tests."""
+"""Connection strings, shared by Alembic's env.py, the command line and the tests.
+
+Every form libpq accepts is accepted: ``postgresql://`` and ``postgres://`` URLs, SQLAlchemy's
+``postgresql+psycopg://`` (or ``+psycopg2``), ``key=value`` conninfo strings, and the empty string
+(libpq's defaults and ``PG*`` environment variables, as psql uses them). The conversions go through
+psycopg's conninfo helpers and SQLAlchemy's URL objects, never by hand; messages describe a
+connection without its password.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+
+from psycopg import ProgrammingError
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from sqlalchemy.engine import URL, make_url
 
 ENV_VAR = "DATABASE_URL"
+# The libpq variables that choose a server, a database or a role (psql's defaults come from them).
+PG_SELECTING_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+_LIBPQ_SCHEMES = ("postgresql", "postgres")
+_SQLALCHEMY_DRIVERS = ("postgresql+psycopg", "postgresql+psycopg2", "postgresql+psycopg2cffi")
 
 
-def sqlalchemy_url(url: str) -> str:
-    """Return ``url`` with the psycopg 3 driver, accepting ``postgresql://``/``postgres://``."""
-    for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    raise ValueError(
-        f"unsupported database URL {redact(url)!r}: expected postgresql://... or postgresql+psycopg://..."
-    )
+class ConnectionStringError(ValueError):
+    """A connection string that is neither a PostgreSQL URL nor libpq ``key=value`` pairs.
+
+    Its message never contains the string itself (it may hold a password).
+    """
 
 
-def libpq_url(url: str) -> str:
-    """Return ``url`` as libpq (psycopg.connect, psql) understands it."""
-    for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix):]
-    return url
+def libpq_conninfo(text: str) -> str:
+    """Return ``text`` as libpq (psycopg.connect, psql) takes it; raise ConnectionStringError."""
+    text = text.strip()
+    match = _SCHEME.match(text)
+    if match:
+        scheme = match.group(1).lower()
+        if scheme in _SQLALCHEMY_DRIVERS:
+            text = make_url(text).set(drivername="postgresql").render_as_string(hide_password=False)
+        elif scheme not in _LIBPQ_SCHEMES:
+            raise ConnectionStringError(
+                f"unsupported database URL scheme {match.group(1)!r}: expected postgresql://, "
+                "postgresql+psycopg:// or libpq key=value pairs")
+    try:
+        conninfo_to_dict(text)
+    except ProgrammingError:  # its message quotes part of the string: never show it
+        raise ConnectionStringError(
+            "cannot parse the connection string: expected a postgresql:// URL or libpq key=value pairs "
+            "(quote values with spaces: password='a b')") from None
+    return text
 
 
-def redact(url: str) -> str:
-    """Hide a password in ``url`` for messages."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    creds, at, host = rest.rpartition("@")
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+# Kept for callers of the earlier name (tests, bench).
+libpq_url = libpq_conninfo
+
+
+def sqlalchemy_url(text: str) -> str:
+    """Return ``text`` as a SQLAlchemy URL string with the psycopg 3 driver (for ``create_engine``).
+
+    libpq parses it (``conninfo_to_dict``) and ``URL.create`` builds the URL: hosts that are socket
+    directories or lists go into the query, as SQLAlchemy's psycopg dialect documents.
+    """
+    conninfo = libpq_conninfo(text)
+    params = conninfo_to_dict(conninfo)
+    user, password, database = params.pop("user", None), params.pop("password", None), params.pop("dbname", None)
+    host, port = params.get("host"), params.get("port")
+    simple_host = host is not None and re.fullmatch(r"[A-Za-z0-9.\-]+", host) is not None
+    simple_port = port is None or port.isdigit()
+    if simple_host and simple_port:
+        params.pop("host")
+        params.pop("port", None)
+    else:
+        host, port = None, None
+    url = URL.create("postgresql+psycopg", username=user, password=password, host=host,
+                     port=int(port) if port else None, database=database,
+                     query={k: str(v) for k, v in params.items()})
+    return url.render_as_string(hide_password=False)
+
+
+def describe(conninfo: str) -> str:
+    """A connection for messages: its host, port, database and user; never its password."""
+    try:
+        params = conninfo_to_dict(conninfo)
+    except ProgrammingError:
+        return "the given connection string"
+    shown = {k: params[k] for k in ("host", "hostaddr", "port", "dbname", "user", "service") if params.get(k)}
+    return make_conninfo(**shown) if shown else "libpq's default connection"
+
+
+def redact(text: str) -> str:
+    """``text`` with its password hidden (kept for earlier callers); see describe()."""
+    try:
+        return describe(libpq_conninfo(text))
+    except ConnectionStringError:
+        return "the given connection string"
 
 
 def from_environment() -> str | None:
     value = os.environ.get(ENV_VAR, "").strip()
     return value or None
+
+
+def pg_environment() -> list[str]:
+    """The libpq variables set in the environment that choose a server (PGHOST, PGDATABASE, ...)."""
+    return [name for name in PG_SELECTING_VARIABLES if os.environ.get(name)]
