@@ -182,7 +182,7 @@ def test_sync_full_examines_writes_the_triggers_did_not_see(db):
     assert json.loads(plain.stdout)[0]["sessions_updated"] == 0
     full = run("--database-url", db.url, "--json", "sync", "--full")
     assert full.returncode == 0, full.stderr
-    assert "queued 1 eligible purchases" in full.stderr
+    assert "queued 1 eligible purchase for examination" in full.stderr
     assert json.loads(full.stdout)[0]["sessions_updated"] == 1
     assert db.value("SELECT duration FROM tutoring_sessions WHERE id = %s", sid) == 40
     assert run("--database-url", db.url, "sync", str(pid), "--full").returncode == 2

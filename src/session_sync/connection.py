@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+
 import psycopg
 
 from session_sync import embedded
-from session_sync.urls import from_environment, libpq_url, redact
+from session_sync.urls import ConnectionStringError, describe, from_environment, libpq_conninfo, pg_environment
+
+# Every connection of the command line resolves names with this search_path, whatever the role's or
+# database's setting (a caller's schema cannot redirect an operator, function or type the CLI uses);
+# the CLI names the package's objects as public.<name>.
+PINNED_SEARCH_PATH = "pg_catalog, pg_temp"
 
 
 class UsageError(Exception):
@@ -13,21 +20,50 @@ class UsageError(Exception):
 
 
 def resolve(url: str | None) -> tuple[str, str]:
-    """Return (libpq URL, where it came from): --database-url, DATABASE_URL, else the local embedded server."""
-    if url:
-        return libpq_url(url), "--database-url"
-    env = from_environment()
-    if env:
-        return libpq_url(env), "DATABASE_URL"
+    """Return (libpq conninfo, where it came from), in this order:
+
+    1. ``--database-url`` (any form libpq takes: URL or key=value);
+    2. ``DATABASE_URL``;
+    3. the libpq ``PG*`` variables, as psql uses them, when one that chooses a server, database or
+       role is set (PGHOST, PGHOSTADDR, PGPORT, PGDATABASE, PGUSER, PGSERVICE);
+    4. else the local embedded PostgreSQL kept in the user's data directory (started if needed).
+    """
     try:
-        return embedded.start_persistent(), f"local embedded PostgreSQL ({embedded.default_data_dir()})"
+        if url:
+            return libpq_conninfo(url), "--database-url"
+        env = from_environment()
+        if env:
+            return libpq_conninfo(env), "DATABASE_URL"
+    except ConnectionStringError as error:
+        raise UsageError(str(error)) from None
+    variables = pg_environment()
+    if variables:
+        return "", "the environment (" + ", ".join(variables) + ")"
+    try:
+        started = embedded.start_persistent()
     except Exception as error:  # the embedded server's failures are varied; say it in one line
         raise UsageError(f"could not start the local embedded PostgreSQL: {error}") from error
+    if started.started_now:
+        print(f"session-sync: started a local PostgreSQL; its data is in {started.data_dir}. It keeps running "
+              "after this command: `session-sync server stop` stops it, `session-sync server url` prints "
+              "its URL (for psql).", file=sys.stderr)
+    return started.url, f"the local embedded PostgreSQL ({started.data_dir})"
 
 
-def connect(url: str) -> psycopg.Connection:
+def pin_search_path(conn: psycopg.Connection) -> None:
+    conn.execute("SELECT pg_catalog.set_config('search_path', %s, false)", (PINNED_SEARCH_PATH,))
+
+
+def connect(conninfo: str) -> psycopg.Connection:
+    """An autocommit connection whose search_path is pinned to ``pg_catalog, pg_temp``."""
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+        conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
     except psycopg.Error as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UsageError(f"cannot connect to {redact(url)}: {first_line}") from error
+        raise UsageError(f"cannot connect to {describe(conninfo)}: {first_line}") from error
+    try:
+        pin_search_path(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn

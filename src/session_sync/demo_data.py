@@ -1,5 +1,8 @@
 """A realistic data set that reproduces the guide's problem, generated set-based in SQL.
 
+Run on a connection whose search_path is pg_catalog, pg_temp: the package's and the platform's
+objects are named public.<name>.
+
 Purchases of 10, 20 or 30 sessions. Some were synced when they were assigned; most are
 older purchases whose purchase_sessions never reached tutoring_sessions (the guide's
 problem); a few are half synced, a few were rescheduled after syncing (drifted), some have
@@ -33,7 +36,7 @@ WITH src AS (
            n %% 20 = 0 AS unassigned
     FROM generate_series(1, %(purchases)s) AS n
 ), purchases AS (
-    INSERT INTO course_purchases (id, booking_id, course_id, class_type, total_sessions, delivery_mode, start_date,
+    INSERT INTO public.course_purchases (id, booking_id, course_id, class_type, total_sessions, delivery_mode, start_date,
         preferred_time_slot, student_location, students, trainer_id, status, created_at)
     SELECT id, gen_random_uuid(),
            ('00000000-0000-4000-8000-00000000000' || (n %% 5))::uuid,
@@ -47,7 +50,7 @@ WITH src AS (
     FROM src
     RETURNING id, booking_id, total_sessions, delivery_mode, start_date, preferred_time_slot
 )
-INSERT INTO purchase_sessions (purchase_id, booking_id, session_number, session_date, session_time, session_type,
+INSERT INTO public.purchase_sessions (purchase_id, booking_id, session_number, session_date, session_time, session_type,
                                status, metadata)
 SELECT p.id, p.booking_id, s,
        CASE WHEN p.delivery_mode = 'SUNDAY_ONLY' THEN p.start_date + 7 * (s - 1) ELSE p.start_date + (s - 1) END,
@@ -61,22 +64,22 @@ FROM purchases p, generate_series(1, p.total_sessions) AS s
 # Purchases synced at assignment time (every 10th, 1st and 2nd), a half-synced one, and reschedules after it.
 PRESYNC = """
 WITH numbered AS (
-    SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM course_purchases
-    WHERE status = 'ASSIGNED' AND session_sync_location_problem(student_location) IS NULL
+    SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM public.course_purchases
+    WHERE status = 'ASSIGNED' AND public.session_sync_location_problem(student_location) IS NULL
 )
-SELECT count(*) FROM numbered, sync_purchase_sessions(numbered.id) WHERE n % 10 IN (1, 2, 5)
+SELECT count(*) FROM numbered, public.sync_purchase_sessions(numbered.id) WHERE n % 10 IN (1, 2, 5)
 """
 
 AFTERMATH = """
 WITH numbered AS (
-    SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM course_purchases
-    WHERE status = 'ASSIGNED' AND session_sync_location_problem(student_location) IS NULL
+    SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM public.course_purchases
+    WHERE status = 'ASSIGNED' AND public.session_sync_location_problem(student_location) IS NULL
 ), half AS (
-    DELETE FROM tutoring_sessions t USING numbered
+    DELETE FROM public.tutoring_sessions t USING numbered
     WHERE numbered.n % 10 = 5 AND t.metadata->>'purchaseId' = numbered.id::text
       AND (t.metadata->>'sessionNumber')::int > 5
 )
-UPDATE purchase_sessions ps SET session_date = session_date + 2, session_time = '18:00', status = 'rescheduled'
+UPDATE public.purchase_sessions ps SET session_date = session_date + 2, session_time = '18:00', status = 'rescheduled'
 FROM numbered WHERE numbered.n % 10 = 2 AND ps.purchase_id = numbered.id AND ps.session_number = 8
 """
 

@@ -1,4 +1,9 @@
-"""Printing query results: rich tables for people, JSON for scripts."""
+"""Printing query results: rich tables for people, JSON for scripts.
+
+Tables never break an id or a word: on a terminal they fit its width by wrapping text between
+words (a table whose words cannot fit is printed as wide as they need); off a terminal (logs,
+pipes, cron mail) every row is printed on one line, full width, as psql does.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,12 @@ from uuid import UUID
 
 import psycopg
 from rich.console import Console
+from rich.rule import Rule
 from rich.table import Table
+
+# Off a terminal nothing is wrapped: lines are as long as their content.
+UNLIMITED = 1_000_000
+RULE_WIDTH = 80
 
 
 def fetch(conn: psycopg.Connection, query: str, params: Any = None) -> tuple[list[str], list[tuple]]:
@@ -32,21 +42,53 @@ def as_dicts(names: list[str], rows: list[tuple]) -> list[dict[str, Any]]:
     return [{n: _plain(v) for n, v in zip(names, row)} for row in rows]
 
 
+def console(stderr: bool = False) -> Console:
+    """A console for stdout (or stderr) that never wraps output off a terminal."""
+    made = Console(stderr=stderr, highlight=False)
+    if not made.is_terminal:
+        made = Console(stderr=stderr, highlight=False, width=UNLIMITED)
+    return made
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
 def table(names: list[str], rows: list[tuple], title: str | None = None) -> Table:
     result = Table(title=title, title_justify="left", show_lines=False)
-    for name in names:
-        result.add_column(name, overflow="fold")
+    for i, name in enumerate(names):
+        is_id = any(isinstance(row[i], UUID) for row in rows)
+        result.add_column(name, no_wrap=is_id, overflow="fold")
     for row in rows:
-        result.add_row(*("" if v is None else (json.dumps(v) if isinstance(v, (dict, list)) else str(v)) for v in row))
+        result.add_row(*(_text(v) for v in row))
     return result
 
 
-def show_rows(console: Console, conn: psycopg.Connection, query: str, title: str, params: Any = None) -> None:
+def print_table(out: Console, renderable: Table) -> None:
+    """Print a table without breaking a word: wider than the terminal when it must be."""
+    needed = out.measure(renderable, options=out.options.update(width=UNLIMITED))
+    width = needed.maximum if not out.is_terminal else needed.minimum
+    if width <= out.width:
+        out.print(renderable)
+        return
+    wide = Console(file=out.file, width=width, highlight=False, force_terminal=out.is_terminal,
+                   color_system=out.color_system, no_color=out.no_color)
+    wide.print(renderable)
+
+
+def heading(out: Console, title: str) -> None:
+    """A horizontal rule with a title, at most 80 columns wide off a terminal."""
+    out.print(Rule(title), width=None if out.is_terminal else RULE_WIDTH)
+
+
+def show_rows(out: Console, conn: psycopg.Connection, query: str, title: str, params: Any = None) -> None:
     names, rows = fetch(conn, query, params)
     if rows:
-        console.print(table(names, rows, title))
+        print_table(out, table(names, rows, title))
     else:
-        console.print(f"[bold]{title}[/bold]: none")
+        out.print(f"[bold]{title}[/bold]: none")
 
 
 def print_json(data: Any) -> None:
