@@ -4,6 +4,12 @@ The URL comes from ``-x url=...``, else the runner's ``config.attributes["url"]`
 (session_sync.migrate), else ``DATABASE_URL``, else ``sqlalchemy.url`` in
 alembic.ini. Both ``postgresql://`` and ``postgresql+psycopg://`` are accepted.
 Offline mode (``alembic upgrade head --sql``) prints a script for psql.
+
+Every migration runs with ``search_path = pg_catalog, pg_temp`` (set here, online and in the
+``--sql`` script): views, triggers' WHEN clauses and SQL-standard function bodies are bound
+when they are created, so a look-alike operator or function that a role planted in ``public``
+must never be what they bind to. The revisions name every object by schema; the version
+table is named ``public.alembic_version`` explicitly.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import sys
 from pathlib import Path
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Connection, create_engine, pool, text
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "src") not in sys.path:
@@ -21,6 +27,9 @@ if str(ROOT / "src") not in sys.path:
 from session_sync.urls import from_environment, sqlalchemy_url  # noqa: E402
 
 config = context.config
+
+PINNED_SEARCH_PATH = "SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)"
+VERSION_TABLE_SCHEMA = "public"
 
 
 def database_url() -> str:
@@ -40,7 +49,18 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
         transaction_per_migration=True,
+        version_table_schema=VERSION_TABLE_SCHEMA,
     )
+    context.execute(PINNED_SEARCH_PATH)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def migrate(connection: Connection) -> None:
+    connection.execute(text(PINNED_SEARCH_PATH))
+    connection.commit()
+    context.configure(connection=connection, transaction_per_migration=True,
+                      version_table_schema=VERSION_TABLE_SCHEMA)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -48,15 +68,11 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connectable = config.attributes.get("connection")
     if connectable is not None:
-        context.configure(connection=connectable, transaction_per_migration=True)
-        with context.begin_transaction():
-            context.run_migrations()
+        migrate(connectable)
         return
     engine = create_engine(database_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, transaction_per_migration=True)
-        with context.begin_transaction():
-            context.run_migrations()
+        migrate(connection)
 
 
 if context.is_offline_mode():

@@ -222,3 +222,32 @@ def test_offline_sql_script_applies_with_psql(empty_db, tmp_path):
     pid = purchase(empty_db)
     sessions(empty_db, pid, 2)
     assert empty_db.dict("SELECT * FROM sync_purchase_sessions(%s)", pid)["sessions_created"] == 2
+
+
+def runner_grants(db):
+    return (db.rows("SELECT table_name, privilege_type FROM information_schema.role_table_grants"
+                    " WHERE grantee = 'session_sync_runner' ORDER BY 1, 2"),
+            db.rows("SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace"
+                    " AND has_function_privilege('session_sync_runner', p.oid, 'EXECUTE')"
+                    " AND (p.proname LIKE 'session\\_sync%%' OR p.proname LIKE 'sync\\_%%') ORDER BY 1"))
+
+
+def test_security_downgrade_restores_exactly_what_0008_installed(empty_db):
+    migrate.upgrade(empty_db.url, "0008_change_tracking")
+    landed = (package_functions(empty_db), package_views(empty_db), runner_grants(empty_db))
+    runs_columns = empty_db.rows("SELECT column_name FROM information_schema.columns"
+                                 " WHERE table_name = 'session_sync_runs' ORDER BY 1")
+    migrate.upgrade(empty_db.url)
+    assert empty_db.value("SELECT to_regclass('public.session_sync_locks')") is not None
+    migrate.downgrade(empty_db.url, "0008_change_tracking")
+    assert (package_functions(empty_db), package_views(empty_db), runner_grants(empty_db)) == landed
+    assert empty_db.rows("SELECT column_name FROM information_schema.columns"
+                         " WHERE table_name = 'session_sync_runs' ORDER BY 1") == runs_columns
+    assert empty_db.value("SELECT to_regclass('public.session_sync_locks')") is None
+    from factories import purchase, sessions
+    pid = purchase(empty_db)
+    sessions(empty_db, pid, 2)
+    with empty_db.connect(autocommit=True) as conn:
+        conn.execute("CALL sync_all_sessions_batched(p_quiet => true)")
+    migrate.upgrade(empty_db.url)
+    assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import uuid
 
 import psycopg
@@ -168,13 +171,32 @@ def test_batched_backfill_quiet_and_bad_batch_size(db):
 
 def test_batched_backfill_refuses_to_run_twice_at_once(db):
     sessions(db, purchase(db), 1)
-    with db.connect(autocommit=True) as holder, db.connect(autocommit=True) as second:
-        holder.execute("SELECT pg_advisory_lock(5417003, 0)")  # what a running backfill holds
+    with db.connect(autocommit=True) as blocker, db.connect(autocommit=True) as first, \
+            db.connect(autocommit=True) as second:
+        # Hold the run lock, so the first backfill waits inside its first batch: really running.
+        blocker.execute("BEGIN")
+        blocker.execute("SELECT 1 FROM session_sync_locks WHERE name = 'run' FOR UPDATE")
+        pid = first.info.backend_pid
+        worker = threading.Thread(target=lambda: first.execute("CALL sync_all_sessions_batched(p_quiet => true)"))
+        worker.start()
+        wait_until(lambda: db.value("SELECT count(*) FROM session_sync_runs WHERE outcome = 'running'") == 1)
         with pytest.raises(psycopg.Error) as caught:
             second.execute("CALL sync_all_sessions_batched()")
         assert caught.value.sqlstate == "55P03"
         assert "already running" in caught.value.diag.message_primary
-    assert db.value("SELECT count(*) FROM tutoring_sessions") == 0
+        assert f"backend {pid}" in caught.value.diag.message_primary
+        assert f"SELECT pg_cancel_backend({pid});" in caught.value.diag.message_hint
+        blocker.execute("COMMIT")
+        worker.join(30)
+    assert db.value("SELECT count(*) FROM tutoring_sessions") == 1
+    assert db.rows("SELECT outcome FROM session_sync_runs") == [("finished",)]
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
 
 
 def test_batched_backfill_resumes_after_being_cut_off(db):
@@ -195,7 +217,10 @@ def test_batched_backfill_resumes_after_being_cut_off(db):
         assert db.value("SELECT count(*) FROM (SELECT metadata->>'purchaseId' FROM tutoring_sessions "
                         "GROUP BY 1 HAVING count(*) <> 2) x") == 0
         conn.execute("SET statement_timeout = 0")
-        conn.execute("CALL sync_all_sessions_batched(p_batch_size => 5)")  # same session: its lock is re-entrant
+        db.execute("DROP TRIGGER test_slow ON tutoring_sessions")
+        # Another connection takes over at once, although the cut-off one is still open (idle).
+        with db.connect(autocommit=True) as other:
+            other.execute("CALL sync_all_sessions_batched(p_batch_size => 5)")
+        assert db.rows("SELECT outcome FROM session_sync_runs ORDER BY run_id") == [("interrupted",), ("finished",)]
+        conn.execute("CALL sync_all_sessions_batched(p_batch_size => 5)")  # and the cut-off connection too
     assert db.value("SELECT count(*) FROM tutoring_sessions") == 40
-    with db.connect(autocommit=True) as other:  # and the lock is released for everyone afterwards
-        other.execute("CALL sync_all_sessions_batched()")

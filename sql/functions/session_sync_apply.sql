@@ -115,7 +115,10 @@ BEGIN
           AND s.reason IS NULL
           AND s.state = 'drifted'
           AND t.id = s.session_id
-          AND t.status NOT IN ('pending_verification', 'in_progress', 'pending_confirmation', 'completed', 'disputed');
+          AND t.status NOT IN ('pending_verification', 'in_progress', 'pending_confirmation', 'completed', 'disputed')
+          -- re-checked on the row as it is when locked: still this purchase's, still not protected
+          AND jsonb_typeof(t.metadata) = 'object'
+          AND t.metadata ->> 'purchaseId' = s.purchase_id::text;
         GET DIAGNOSTICS sessions_updated = ROW_COUNT;
 
         INSERT INTO public.tutoring_sessions

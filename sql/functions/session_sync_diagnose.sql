@@ -5,6 +5,7 @@
 --   sessions_present, sessions_in_sync, last_failure.
 -- `ok` says whether the check passes; `hint` says how to fix it when it does not. Changes
 -- nothing. A NULL id raises SQLSTATE 22004; an unknown id returns the failing first check.
+-- Details quote ids and coordinates only, never a student's name, e-mail, phone or address.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 -- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.session_sync_diagnose(p_purchase_id uuid)
@@ -57,13 +58,13 @@ BEGIN
 
     RETURN QUERY SELECT 'primary_student', v_check.student_id IS NOT NULL,
         CASE WHEN v_check.student_id IS NOT NULL THEN format('primary student %s', v_check.student_id)
-             ELSE format('students is %s', left(coalesce(v_purchase.students::text, 'NULL'), 200)) END,
+             ELSE public.session_sync_students_problem(v_purchase.students) END,
         CASE WHEN v_check.student_id IS NULL
              THEN (SELECT r.hint FROM public.session_sync_reasons() r WHERE r.reason = 'NO_STUDENT') END;
 
     RETURN QUERY SELECT 'coordinates', v_check.home_location IS NOT NULL,
         CASE WHEN v_check.home_location IS NOT NULL
-             THEN format('student_home_location will be %s', v_check.home_location)
+             THEN format('usable: %s', public.session_sync_location_detail(v_purchase.student_location))
              ELSE public.session_sync_failure_message(
                       public.session_sync_location_problem(v_purchase.student_location), p_purchase_id) END,
         (SELECT r.hint FROM public.session_sync_reasons() r

@@ -1,7 +1,8 @@
 -- session_sync_failure_message(p_reason text, p_purchase_id uuid, p_detail text DEFAULT NULL) -> text
 -- Contract: the message for a purchase that cannot be synced: it begins with the reason
--- code, then says what is wrong for which purchase, quoting the offending values
--- (shortened to 200 characters). p_detail adds the underlying error where there is one
+-- code, then says what is wrong for which purchase, quoting the offending values only: the
+-- first student's id as given, the coordinates as given (session_sync_students_problem,
+-- session_sync_location_detail); never a student's name, e-mail, phone or address. p_detail adds the underlying error where there is one
 -- (ALLOCATION_FAILED, SESSION_WRITE_FAILED). Reads course_purchases; changes nothing.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 -- (role session_sync_runner), not rights on the platform's tables.
@@ -32,19 +33,16 @@ BEGIN
             format('purchase %s has status %s, not ASSIGNED (trainer %s)',
                    p_purchase_id, coalesce(v_purchase.status, 'NULL'), v_purchase.trainer_id)
         WHEN 'NO_STUDENT' THEN
-            format('purchase %s has no primary student with a UUID id (students is %s)',
-                   p_purchase_id, left(coalesce(v_purchase.students::text, 'NULL'), 200))
+            format('purchase %s has no primary student with a UUID id (%s)',
+                   p_purchase_id, public.session_sync_students_problem(v_purchase.students))
         WHEN 'MISSING_LOCATION' THEN
-            format('purchase %s has no GPS coordinates for the student (student_location is %s)',
-                   p_purchase_id, left(coalesce(v_purchase.student_location::text, 'NULL'), 200))
+            format('purchase %s has no GPS coordinates for the student (%s)',
+                   p_purchase_id, public.session_sync_location_detail(v_purchase.student_location))
         WHEN 'INVALID_COORDINATES' THEN
-            format('purchase %s has invalid GPS coordinates: latitude %s, longitude %s (student_location is %s)',
-                   p_purchase_id,
-                   left(coalesce(v_purchase.student_location -> 'latitude', 'null')::text, 200),
-                   left(coalesce(v_purchase.student_location -> 'longitude', 'null')::text, 200),
-                   left(coalesce(v_purchase.student_location::text, 'NULL'), 200))
+            format('purchase %s has invalid GPS coordinates (%s)',
+                   p_purchase_id, public.session_sync_location_detail(v_purchase.student_location))
         WHEN 'SESSION_CONFLICT' THEN
-            format('purchase %s: a tutoring session with the id of one of its purchase sessions belongs to another purchase',
+            format('purchase %s: a tutoring session with the id of one of its purchase sessions is not its own (its metadata.purchaseId is absent or names another purchase); it was left untouched',
                    p_purchase_id)
         WHEN 'ALLOCATION_FAILED' THEN
             format('purchase %s: the trainer allocation for student %s, trainer %s, course %s could not be created',

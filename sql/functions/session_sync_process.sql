@@ -162,6 +162,9 @@ BEGIN
                   AND s.purchase_id NOT IN (SELECT f.purchase_id FROM failed f)
                   AND t.id = s.session_id
                   AND t.status NOT IN ('pending_verification', 'in_progress', 'pending_confirmation', 'completed', 'disputed')
+          -- re-checked on the row as it is when locked: still this purchase's, still not protected
+          AND jsonb_typeof(t.metadata) = 'object'
+          AND t.metadata ->> 'purchaseId' = s.purchase_id::text
                 RETURNING 1
             ), inserted AS (
                 INSERT INTO public.tutoring_sessions

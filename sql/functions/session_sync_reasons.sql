@@ -24,7 +24,7 @@ BEGIN ATOMIC
         (7, 'ALLOCATION_FAILED', 'SS007',
          'trainer_allocations rejected the new allocation (see DETAIL): check its constraints and triggers, and that the student, trainer and course are valid.'),
         (8, 'SESSION_CONFLICT', 'SS008',
-         'A tutoring session with the same id belongs to another purchase: check both purchases before re-keying or deleting either session.'),
+         'A tutoring session with the same id is not this purchase''s (its metadata.purchaseId is absent or names another purchase), so the sync leaves it alone: find out whose it is before re-keying or deleting either session.'),
         (9, 'SESSION_WRITE_FAILED', 'SS009',
          'tutoring_sessions rejected the write (see DETAIL for the constraint): fix the purchase session named there, then sync again.')
     ) AS v(ord, reason, sqlstate, hint)

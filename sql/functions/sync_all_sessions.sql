@@ -10,7 +10,9 @@
 -- the others, and none is ever half synced. Set-based: a few statements for the whole run.
 -- The run is recorded in session_sync_runs. p_dry_run => true reports what a real run would
 -- do and writes nothing but its own (dry_run) row in session_sync_runs. Runs of this
--- function queue behind one another (advisory lock), so two never race over the same rows.
+-- function and the backfill's batches queue behind one another (a row lock in the package's
+-- table session_sync_locks, which no role without the package's rights can take), so two
+-- never race over the same rows.
 -- A NOTICE reports the outcome; SET client_min_messages = warning silences it.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 -- (role session_sync_runner), not rights on the platform's tables.
@@ -41,16 +43,20 @@ BEGIN
             HINT = 'Call SELECT * FROM sync_all_sessions(); or sync_all_sessions(p_dry_run => true).';
     END IF;
 
-    PERFORM pg_advisory_xact_lock(5417002, 0);
+    -- One run at a time: a row lock on the package's own table (held to the end of the
+    -- transaction), which no role without the package's rights can take.
+    PERFORM 1 FROM public.session_sync_locks l WHERE l.name = 'run' FOR UPDATE;
+    PERFORM public.session_sync_reap_backfills();
 
-    INSERT INTO public.session_sync_runs (source, dry_run)
-    VALUES (p_source, p_dry_run)
+    INSERT INTO public.session_sync_runs (source, dry_run, outcome, backend_pid)
+    VALUES (p_source, p_dry_run, 'running', pg_backend_pid())
     RETURNING session_sync_runs.run_id INTO v_run_id;
 
     SELECT * INTO v_result FROM public.session_sync_process(NULL, v_run_id, p_dry_run, p_source);
 
     UPDATE public.session_sync_runs r
     SET finished_at = clock_timestamp(),
+        outcome = 'finished',
         purchases_synced = v_result.purchases_synced,
         purchases_failed = v_result.purchases_failed,
         sessions_created = v_result.sessions_created,

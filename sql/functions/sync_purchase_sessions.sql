@@ -61,7 +61,7 @@ BEGIN
 
     IF v_conflicts > 0 THEN
         PERFORM public.session_sync_raise('SESSION_CONFLICT', p_purchase_id,
-            format('%s of its tutoring sessions carry another purchaseId; see SELECT * FROM session_sync_session_state WHERE purchase_id = %L AND state = %L',
+            format('the ids of %s of its purchase sessions are taken by tutoring sessions that are not its own (their metadata.purchaseId is absent or names another purchase); see SELECT session_id FROM session_sync_session_state WHERE purchase_id = %L AND state = %L',
                    v_conflicts, p_purchase_id, 'conflict'));
     END IF;
 

@@ -1,7 +1,10 @@
 -- session_sync_session_state: session_sync_expected beside the tutoring session it maps to.
 -- Contract: `state` of each purchase session of an eligible purchase:
 --   missing    no tutoring session has its id
---   conflict   a tutoring session has its id but metadata.purchaseId names another purchase
+--   conflict   a tutoring session has its id but does not belong to this purchase: its
+--              metadata.purchaseId is absent or names another purchase (only the sessions
+--              the sync, or the platform's own sync, wrote carry it; any other row with that
+--              id is someone else's and is never taken over)
 --   protected  the tutoring session has happened or is happening (pending_verification,
 --              in_progress, pending_confirmation, completed, disputed): never changed
 --   drifted    a mapped column differs from what the mapping prescribes (or no allocation
@@ -40,8 +43,8 @@ CROSS JOIN LATERAL (
     SELECT
         CASE
             WHEN t.id IS NULL THEN 'missing'
-            WHEN (t.metadata ->> 'purchaseId') IS DISTINCT FROM e.purchase_id::text
-                 AND (t.metadata ->> 'purchaseId') IS NOT NULL THEN 'conflict'
+            WHEN (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ->> 'purchaseId' END)
+                 IS DISTINCT FROM e.purchase_id::text THEN 'conflict'
             WHEN t.status IN ('pending_verification', 'in_progress', 'pending_confirmation', 'completed', 'disputed')
                 THEN 'protected'
             WHEN e.allocation_id IS NULL

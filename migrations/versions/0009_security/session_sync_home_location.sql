@@ -1,0 +1,23 @@
+-- session_sync_home_location(p_location jsonb) -> jsonb
+-- Contract: the tutoring session's student_home_location for a purchase's student_location:
+-- {"latitude": <number>, "longitude": <number>} plus "address" when it is a non-empty
+-- string. Coordinates are JSON numbers even when the purchase held strings.
+-- NULL when session_sync_location_problem(p_location) is not NULL. Never raises.
+-- STABLE, not IMMUTABLE: jsonb_build_object is STABLE, and a function declared IMMUTABLE over a
+-- STABLE body is never inlined (it would then cost a full function call per row).
+CREATE OR REPLACE FUNCTION public.session_sync_home_location(p_location jsonb)
+RETURNS jsonb
+LANGUAGE sql
+STABLE PARALLEL SAFE
+RETURN CASE
+    WHEN public.session_sync_location_problem(p_location) IS NULL THEN
+        jsonb_build_object(
+            'latitude', public.session_sync_coordinate(p_location -> 'latitude'),
+            'longitude', public.session_sync_coordinate(p_location -> 'longitude'))
+        || CASE
+            WHEN jsonb_typeof(p_location -> 'address') = 'string'
+             AND (p_location ->> 'address') <> ''
+            THEN jsonb_build_object('address', p_location -> 'address')
+            ELSE '{}'::jsonb
+        END
+END;

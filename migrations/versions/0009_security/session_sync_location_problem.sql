@@ -1,0 +1,29 @@
+-- session_sync_location_problem(p_location jsonb) -> text
+-- Contract: NULL when student_location holds usable coordinates, else the reason code:
+--   MISSING_LOCATION     no object, latitude or longitude absent, JSON null or "", or exactly (0, 0)
+--   INVALID_COORDINATES  not an object, or a coordinate that is not a finite decimal number
+--                        (see session_sync_coordinate) or lies outside [-90, 90] / [-180, 180]
+-- Never raises.
+CREATE OR REPLACE FUNCTION public.session_sync_location_problem(p_location jsonb)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+RETURN CASE
+    WHEN p_location IS NULL OR jsonb_typeof(p_location) = 'null'
+        THEN 'MISSING_LOCATION'
+    WHEN jsonb_typeof(p_location) <> 'object'
+        THEN 'INVALID_COORDINATES'
+    WHEN COALESCE(jsonb_typeof(p_location -> 'latitude'), 'null') = 'null'
+      OR COALESCE(jsonb_typeof(p_location -> 'longitude'), 'null') = 'null'
+      OR (p_location -> 'latitude') = '""'::jsonb
+      OR (p_location -> 'longitude') = '""'::jsonb
+        THEN 'MISSING_LOCATION'
+    WHEN NOT COALESCE(public.session_sync_coordinate(p_location -> 'latitude')
+                      BETWEEN -90 AND 90, false)
+      OR NOT COALESCE(public.session_sync_coordinate(p_location -> 'longitude')
+                      BETWEEN -180 AND 180, false)
+        THEN 'INVALID_COORDINATES'
+    WHEN public.session_sync_coordinate(p_location -> 'latitude') = 0
+     AND public.session_sync_coordinate(p_location -> 'longitude') = 0
+        THEN 'MISSING_LOCATION'
+END;

@@ -1,0 +1,14 @@
+-- session_sync_primary_student(p_students jsonb) -> uuid
+-- Contract: the id of the primary student (the first element of course_purchases.students)
+-- when students is an array whose first element is an object with a UUID string "id";
+-- else NULL (the purchase cannot be synced: NO_STUDENT). Never raises.
+CREATE OR REPLACE FUNCTION public.session_sync_primary_student(p_students jsonb)
+RETURNS uuid
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+RETURN CASE
+    WHEN jsonb_typeof(p_students) = 'array'
+     AND jsonb_typeof(p_students -> 0) = 'object'
+     AND jsonb_typeof((p_students -> 0) -> 'id') = 'string'
+    THEN public.session_sync_uuid((p_students -> 0) ->> 'id')
+END;

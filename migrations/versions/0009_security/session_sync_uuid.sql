@@ -1,0 +1,12 @@
+-- session_sync_uuid(p_value text) -> uuid
+-- Contract: p_value cast to uuid when it is a canonical 8-4-4-4-12 hex UUID, else NULL.
+-- Never raises, whatever the text. IMMUTABLE; the body is bound at creation (SQL-standard
+-- body), so a caller's search_path cannot redirect it.
+CREATE OR REPLACE FUNCTION public.session_sync_uuid(p_value text)
+RETURNS uuid
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+RETURN CASE
+    WHEN p_value ~ '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$'
+    THEN p_value::uuid
+END;
