@@ -155,6 +155,9 @@ BEGIN
             RAISE NOTICE 'session-sync: keeping public.% (it existed before session-sync was installed)', v_table;
             CONTINUE;
         END IF;
+        -- Lock first, then look: a row committed between the check and the drop would be
+        -- dropped with the table.
+        EXECUTE format('LOCK TABLE public.%I IN ACCESS EXCLUSIVE MODE', v_table);
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM public.%I)', v_table) INTO v_has_rows;
         IF v_has_rows THEN
             RAISE WARNING 'session-sync: keeping public.% because it holds rows; drop it by hand if you really mean to', v_table;
