@@ -186,3 +186,242 @@ def test_sync_full_examines_writes_the_triggers_did_not_see(db):
     assert json.loads(full.stdout)[0]["sessions_updated"] == 1
     assert db.value("SELECT duration FROM tutoring_sessions WHERE id = %s", sid) == 40
     assert run("--database-url", db.url, "sync", str(pid), "--full").returncode == 2
+
+
+# --- issue 13: connection strings, option order, tables in logs, the local server, small ones ---
+
+import pty
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from session_sync.connection import connect
+
+PASSWORD = "s3cret-Pa55"
+
+
+def conninfo_with_password(url: str) -> str:
+    """``url`` as libpq key=value pairs, with a password (the test server trusts every role)."""
+    return make_conninfo(**conninfo_to_dict(url), password=PASSWORD)
+
+
+def without_libpq_environment(extra: dict | None = None) -> dict:
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("PG")}
+    environment.update(extra or {})
+    return environment
+
+
+def test_every_command_takes_a_key_value_conninfo_and_never_prints_its_password(empty_db):
+    conninfo = conninfo_with_password(empty_db.url)
+    assert "=" in conninfo and "://" not in conninfo
+    migrated = run("--database-url", conninfo, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    assert "Traceback" not in migrated.stderr and PASSWORD not in migrated.stdout + migrated.stderr
+    for command in (["verify"], ["pending"], ["failures"], ["sync"], ["sync", "--dry-run"]):
+        result = run("--database-url", conninfo, "--json", *command)
+        assert result.returncode == 0, (command, result.stderr)
+        assert PASSWORD not in result.stdout + result.stderr
+    # SQLAlchemy's spelling, and DATABASE_URL in key=value form, work as well.
+    sqlalchemy_form = "postgresql+psycopg://" + empty_db.url.split("://", 1)[1]
+    assert run("--database-url", sqlalchemy_form, "migrate").returncode == 0
+    assert run("verify", env={"DATABASE_URL": conninfo}).returncode == 0
+
+
+def test_connection_errors_never_show_the_password():
+    unreachable = run("--database-url", f"host=127.0.0.1 port=1 dbname=none user=nobody password={PASSWORD}",
+                      "migrate")
+    assert unreachable.returncode == 2
+    assert unreachable.stderr.startswith("session-sync: cannot connect to host=127.0.0.1 port=1 dbname=none")
+    assert PASSWORD not in unreachable.stderr and len(unreachable.stderr.strip().splitlines()) == 1
+    as_url = run("--database-url", f"postgresql://nobody:{PASSWORD}@127.0.0.1:1/none", "verify")
+    assert as_url.returncode == 2 and PASSWORD not in as_url.stderr
+    garbled = run("--database-url", "host=localhost password=hunter 2extra", "migrate")
+    assert garbled.returncode == 2 and "cannot parse the connection string" in garbled.stderr
+    assert "hunter" not in garbled.stderr and "2extra" not in garbled.stderr and "Traceback" not in garbled.stderr
+    other = run("--database-url", f"mysql://root:{PASSWORD}@localhost/db", "migrate")
+    assert other.returncode == 2 and "unsupported database URL scheme 'mysql'" in other.stderr
+    assert PASSWORD not in other.stderr
+
+
+def test_the_pg_variables_choose_the_database_as_for_psql(empty_db):
+    params = conninfo_to_dict(empty_db.url)
+    environment = {"PGDATABASE": params["dbname"], "PGUSER": params.get("user", ""),
+                   "PGHOST": params.get("host", ""), "PGPORT": params.get("port", "")}
+    migrated = run("migrate", env={k: v for k, v in environment.items() if v})
+    assert migrated.returncode == 0, migrated.stderr
+    assert "in the database from the environment (PGHOST" in migrated.stdout
+    assert empty_db.value("SELECT count(*) FROM public.alembic_version") == 1
+    verify = run("--json", "verify", env={k: v for k, v in environment.items() if v})
+    assert verify.returncode == 0 and json.loads(verify.stdout)[0]["missing"] == 0
+
+
+def test_global_options_before_or_after_the_command(db):
+    sessions(db, purchase(db), 2)
+    for args in (["verify", "--json", "--database-url", db.url],
+                 ["--json", "verify", "--database-url", db.url],
+                 ["--database-url", db.url, "verify", "--json"]):
+        result = run(*args)
+        assert result.returncode == 1, (args, result.stderr)  # 2 sessions missing
+        assert json.loads(result.stdout)[0]["missing"] == 2
+    synced = run("sync", "--database-url", db.url, "--batch-size", "5", "--json")
+    assert synced.returncode == 0, synced.stderr
+    assert json.loads(synced.stdout)[0]["sessions_created"] == 2
+    # An option given after the command wins over the same option before it.
+    assert run("--database-url", "postgresql://nobody@127.0.0.1:1/none", "verify",
+               "--database-url", db.url).returncode == 0
+
+
+def strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+
+
+def test_tables_off_a_terminal_print_each_row_on_one_line(db):
+    bad = [purchase(db, student_location={"latitude": 95, "longitude": 10}) for _ in range(3)]
+    for pid in bad:
+        sessions(db, pid, 1)
+    assert run("--database-url", db.url, "sync").returncode == 1
+    for command in ("pending", "failures"):
+        result = run("--database-url", db.url, command, env={"COLUMNS": ""})
+        lines = result.stdout.splitlines()
+        for pid in bad:
+            [row] = [line for line in lines if str(pid) in line]  # the whole id, on one line
+            assert "INVALID_COORDINATES" in row or command == "pending", row
+        assert max(len(line) for line in lines) > 80  # full width, not wrapped at 80 columns
+
+
+def test_tables_on_a_narrow_terminal_never_break_an_id(db):
+    bad = purchase(db, student_location={"latitude": 95, "longitude": 10})
+    sessions(db, bad, 1)
+    assert run("--database-url", db.url, "sync").returncode == 1
+    main_fd, terminal_fd = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "session_sync.cli", "--database-url", db.url, "failures"],
+                            stdout=terminal_fd, stderr=subprocess.PIPE, env=without_libpq_environment(
+                                {"COLUMNS": "50", "TERM": "xterm"}))
+    os.close(terminal_fd)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:  # EIO once the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main_fd)
+    assert proc.wait(timeout=60) == 1
+    screen = strip_ansi(b"".join(chunks).decode())
+    assert str(bad) in screen  # the id column is never folded ...
+    assert screen.count(str(bad)) == 2  # ... nor the id inside the message
+    assert "│" in screen
+
+
+def test_demo_rejects_a_number_of_purchases_below_one():
+    for value in ("-3", "0", "many"):
+        result = run("demo", "--purchases", value)
+        assert result.returncode == 2, value
+        assert result.stderr.startswith("session-sync: argument --purchases:") and "Traceback" not in result.stderr
+    assert run("sync", "--batch-size", "0").returncode == 2
+
+
+def test_every_command_has_a_description_in_its_help():
+    from session_sync.cli import COMMANDS
+
+    for name, command in COMMANDS.items():
+        result = run(name, "--help", env={"COLUMNS": "1000"})  # argparse wraps at hyphens
+        assert result.returncode == 0, name
+        paragraphs = result.stdout.split("\n\n")
+        assert paragraphs[0].startswith(f"usage: session-sync {name}")
+        assert " ".join(paragraphs[1].split()) == command.description, name
+        assert "--database-url" in result.stdout and "--json" in result.stdout
+
+
+def test_a_sync_with_failures_points_at_the_failures_command(db):
+    sessions(db, purchase(db, student_location={"latitude": "x", "longitude": 1}), 1)
+    sessions(db, purchase(db, student_location={"latitude": "y", "longitude": 1}), 1)
+    dry = run("--database-url", db.url, "sync", "--dry-run")
+    assert dry.returncode == 1 and "2 purchases would fail; `session-sync pending`" in dry.stderr
+    result = run("--database-url", db.url, "sync")
+    assert result.returncode == 1
+    assert "session-sync: 2 purchases could not be synced: `session-sync failures` lists why" in result.stderr
+    clean = run("--database-url", db.url, "failures")
+    assert clean.returncode == 1
+
+
+def test_temporary_servers_leave_no_folder_behind():
+    scratch = Path(tempfile.mkdtemp(prefix="ss-"))  # short: the server's socket lives under it
+    try:
+        result = run("demo", "--purchases", "5", env={"TMPDIR": str(scratch), "XDG_RUNTIME_DIR": str(scratch)})
+        assert result.returncode == 0, result.stderr
+        assert [p.name for p in scratch.iterdir() if p.name.startswith("session-sync")] == []
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_server_status_stop_and_url_manage_the_local_embedded_server(tmp_path):
+    environment = without_libpq_environment({"XDG_DATA_HOME": str(tmp_path / "data")})
+    data_dir = tmp_path / "data" / "session-sync" / "pgdata"
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "session_sync.cli", *args], capture_output=True, text=True,
+                              env=environment, timeout=180)
+
+    absent = cli("server", "status")
+    assert absent.returncode == 1 and "not created yet" in absent.stdout and str(data_dir) in absent.stdout
+    try:
+        first = cli("migrate")
+        assert first.returncode == 0, first.stderr
+        assert f"started a local PostgreSQL; its data is in {data_dir}" in first.stderr
+        assert "`session-sync server stop` stops it" in first.stderr
+        again = cli("--json", "verify")
+        assert again.returncode == 0, again.stderr
+        assert "started" not in again.stderr  # said once, when it starts
+        status = cli("server", "status", "--json")
+        assert status.returncode == 0, status.stderr
+        state = json.loads(status.stdout)
+        assert state["running"] is True and state["data_directory"] == str(data_dir)
+        url = cli("server", "url")
+        assert url.returncode == 0 and url.stdout.strip() == state["url"]
+        with psycopg.connect(url.stdout.strip()) as conn:
+            assert conn.execute("SELECT count(*) FROM public.alembic_version").fetchone()[0] == 1
+    finally:
+        stopped = cli("server", "stop")
+    assert stopped.returncode == 0 and "stopped the local PostgreSQL" in stopped.stdout, stopped.stderr
+    after = cli("server", "status")
+    assert after.returncode == 1 and "not running" in after.stdout
+    assert cli("server", "stop").stdout.startswith("the local PostgreSQL is not running")
+    assert (data_dir / "PG_VERSION").exists()  # stopping keeps the data
+
+
+def test_cli_connections_pin_search_path_against_a_hostile_schema(db):
+    """No statement of the command line resolves a name through the role's or database's search_path."""
+    with connect(db.url) as conn:
+        assert conn.execute("SHOW search_path").fetchone()[0] == "pg_catalog, pg_temp"
+    dbname = conninfo_to_dict(db.url)["dbname"]
+    db.execute("CREATE SCHEMA evil")
+    for right in ("smallint", "integer", "bigint"):  # bigint = <parameter>: always false
+        db.execute(f"CREATE FUNCTION evil.never(bigint, {right}) RETURNS boolean LANGUAGE sql "
+                   "AS 'SELECT false'")
+        db.execute(f"CREATE OPERATOR evil.= (LEFTARG = bigint, RIGHTARG = {right}, FUNCTION = evil.never)")
+    db.execute("CREATE VIEW evil.session_sync_verify AS SELECT 0 AS purchase_sessions, 0 AS tutoring_sessions, "
+               "0 AS missing, 0 AS drifted, 0 AS conflicts, 0 AS protected, 0 AS orphaned")
+    db.execute("CREATE FUNCTION evil.uuid(text) RETURNS uuid LANGUAGE sql AS "
+               "$$SELECT '00000000-0000-0000-0000-000000000000'::pg_catalog.uuid$$")
+    db.execute(f'ALTER DATABASE "{dbname}" SET search_path = evil, pg_catalog, public')
+    # The trap is live for a connection that does not pin search_path:
+    with psycopg.connect(db.url) as unpinned:
+        assert unpinned.execute("SELECT count(*) FROM public.session_sync_runs WHERE 1::bigint = %s",
+                                (1,)).fetchone()[0] == 0
+        assert unpinned.execute("SELECT missing FROM session_sync_verify").fetchone()[0] == 0
+    sessions(db, purchase(db), 2)
+    verify = run("--database-url", db.url, "--json", "verify")
+    assert verify.returncode == 1 and json.loads(verify.stdout)[0]["missing"] == 2
+    synced = run("--database-url", db.url, "--json", "sync")
+    assert synced.returncode == 0, synced.stderr
+    assert json.loads(synced.stdout)[0]["sessions_created"] == 2
+    assert run("--database-url", db.url, "--json", "sync", "--full").returncode == 0
+    assert run("--database-url", db.url, "verify").returncode == 0

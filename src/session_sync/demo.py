@@ -35,7 +35,10 @@ SELECT count(*) AS purchases_needing_sync, coalesce(sum(ps - ts), 0) AS sessions
 def run(console: Console, url: str | None, purchases: int) -> int:
     if url is None:
         console.print("Starting a throwaway embedded PostgreSQL...")
-        url = embedded.start_temporary("session-sync-demo-")
+        try:
+            url = embedded.start_temporary("session-sync-demo-")
+        except Exception as error:  # the embedded server's failures are varied; say it in one line
+            raise UsageError(f"could not start a throwaway embedded PostgreSQL: {error}") from error
     conn = connect(url)
     with conn:
         console.print("Migrating it to head (alembic upgrade head)...")

@@ -16,6 +16,7 @@ from uuid import UUID
 import psycopg
 from rich.console import Console
 from rich.rule import Rule
+from rich.segment import Segment
 from rich.table import Table
 
 # Off a terminal nothing is wrapped: lines are as long as their content.
@@ -57,19 +58,34 @@ def _text(value: Any) -> str:
 
 
 def table(names: list[str], rows: list[tuple], title: str | None = None) -> Table:
+    """A table that wraps text between words only: no column is narrower than its longest word
+    (an id, alone or inside a message), and id columns never wrap."""
+    cells = [[_text(v) for v in row] for row in rows]
     result = Table(title=title, title_justify="left", show_lines=False)
     for i, name in enumerate(names):
         is_id = any(isinstance(row[i], UUID) for row in rows)
-        result.add_column(name, no_wrap=is_id, overflow="fold")
-    for row in rows:
-        result.add_row(*(_text(v) for v in row))
+        longest_word = max((len(word) for row in cells for word in row[i].split()), default=0)
+        result.add_column(name, no_wrap=is_id, overflow="fold", min_width=max(longest_word, len(name)))
+    for row in cells:
+        result.add_row(*row)
     return result
+
+
+def _rendered_width(out: Console, renderable: Table, width: int) -> int:
+    """How wide ``renderable`` comes out when laid out for ``width`` columns (before any cropping)."""
+    lines = Segment.split_lines(out.render(renderable, out.options.update_width(width)))
+    return max((Segment.get_line_length(line) for line in lines), default=0)
 
 
 def print_table(out: Console, renderable: Table) -> None:
     """Print a table without breaking a word: wider than the terminal when it must be."""
     needed = out.measure(renderable, options=out.options.update(width=UNLIMITED))
-    width = needed.maximum if not out.is_terminal else needed.minimum
+    width = max(out.width, needed.minimum) if out.is_terminal else needed.maximum
+    for _ in range(5):  # rich lays columns out for a width, then widens those with a min_width
+        actual = _rendered_width(out, renderable, width)
+        if actual <= width:
+            break
+        width = actual
     if width <= out.width:
         out.print(renderable)
         return
