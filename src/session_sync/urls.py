@@ -87,7 +87,12 @@ def describe(conninfo: str) -> str:
     except ProgrammingError:
         return "the given connection string"
     shown = {k: params[k] for k in ("host", "hostaddr", "port", "dbname", "user", "service") if params.get(k)}
-    return make_conninfo(**shown) if shown else "libpq's default connection"
+    if shown:
+        return make_conninfo(**shown)
+    variables = pg_environment()  # what libpq fills in (never PGPASSWORD)
+    if variables:
+        return " ".join(f"{name}={os.environ[name]}" for name in variables)
+    return "libpq's default connection"
 
 
 def redact(text: str) -> str:
