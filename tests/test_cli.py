@@ -370,6 +370,7 @@ def test_server_status_stop_and_url_manage_the_local_embedded_server(tmp_path):
         return subprocess.run([sys.executable, "-m", "session_sync.cli", *args], capture_output=True, text=True,
                               env=environment, timeout=180)
 
+    assert cli("server", "status", "--database-url", "postgresql://x@y/z").returncode == 2
     absent = cli("server", "status")
     assert absent.returncode == 1 and "not created yet" in absent.stdout and str(data_dir) in absent.stdout
     try:

@@ -226,6 +226,8 @@ def cmd_demo(args: argparse.Namespace, out: Console) -> int:
 
 def cmd_server(args: argparse.Namespace, out: Console) -> int:
     """The local embedded PostgreSQL the command line uses when no database is configured."""
+    if args.database_url:
+        raise UsageError("`session-sync server` manages the local embedded PostgreSQL; --database-url does not apply")
     if args.action == "url":
         started = embedded.start_persistent()
         if started.started_now:
