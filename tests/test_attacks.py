@@ -276,7 +276,7 @@ API = {
     "session_sync_backfill_step(bigint,boolean)", "session_sync_diagnose(uuid)", "session_sync_enqueue(uuid[])",
     "session_sync_reasons()", "session_sync_uuid(text)", "session_sync_coordinate(jsonb)",
     "session_sync_location_problem(jsonb)", "session_sync_home_location(jsonb)",
-    "session_sync_primary_student(jsonb)",
+    "session_sync_primary_student(jsonb)", "session_sync_owner(jsonb)", "session_sync_protected(text)",
 }
 
 
@@ -303,9 +303,11 @@ def runner(db) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("statement", [
-    "SELECT * FROM session_sync_process(ARRAY[gen_random_uuid()], NULL, false, 'forged')",
+    "SELECT * FROM session_sync_write(ARRAY[gen_random_uuid()], NULL, 'forged')",
     "SELECT session_sync_failure_message('NO_STUDENT', gen_random_uuid())",
-    "SELECT * FROM session_sync_apply(ARRAY[gen_random_uuid()])",
+    "SELECT * FROM session_sync_write_batch(ARRAY[gen_random_uuid()])",
+    "SELECT session_sync_note(gen_random_uuid()::text)",
+    "SELECT session_sync_flush()",
     "SELECT session_sync_raise('NO_STUDENT', gen_random_uuid())",
     "SELECT session_sync_trigger_sync(ARRAY[gen_random_uuid()])",
     "SELECT session_sync_reap_backfills()",

@@ -176,17 +176,27 @@ def test_statement_timeout_leaves_nothing_half_done_and_next_run_completes(db):
     assert db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 36
 
 
-def test_lock_timeout_on_a_locked_purchase(db):
+def test_rows_other_transactions_hold_are_deferred_never_waited_for(db):
     arrange_many(db, 3)
-    victim = db.value("SELECT id FROM course_purchases ORDER BY id LIMIT 1")
+    db.rows("SELECT * FROM sync_all_sessions()")
+    victim, other = db.rows("SELECT id FROM course_purchases ORDER BY id LIMIT 2")
+    db.execute("UPDATE purchase_sessions SET session_time = '06:30'")  # every session drifts (triggers off)
+    held = db.value("SELECT id FROM purchase_sessions WHERE purchase_id = %s ORDER BY id LIMIT 1", victim[0])
     with db.connect() as holder, db.connect(autocommit=True) as conn:
-        holder.execute("SELECT 1 FROM course_purchases WHERE id = %s FOR UPDATE", (victim,))
-        conn.execute("SET lock_timeout = '200ms'")
-        with pytest.raises(psycopg.errors.LockNotAvailable):
-            conn.execute("SELECT * FROM sync_all_sessions()")
+        # A platform transaction holds one purchase row and one tutoring session of the victim.
+        holder.execute("SELECT 1 FROM course_purchases WHERE id = %s FOR UPDATE", (other[0],))
+        holder.execute("UPDATE tutoring_sessions SET notes = 'in use' WHERE id = %s", (held,))
+        conn.execute("SET lock_timeout = '200ms'")  # it would raise, were the sync to wait
+        run = conn.execute("SELECT run_id, purchases_synced, sessions_updated FROM sync_all_sessions()").fetchone()
+        assert run[1:] == (2, 6)
+        assert db.one("SELECT purchases_deferred FROM session_sync_runs WHERE run_id = %s", run[0]) == (1,)
+        # Nothing of the deferred purchase was written: not half synced.
+        assert db.value("SELECT count(*) FROM tutoring_sessions t JOIN purchase_sessions ps ON ps.id = t.id"
+                        " WHERE ps.purchase_id = %s AND t.scheduled_time = '06:30'", victim[0]) == 0
         holder.rollback()
-    assert db.value("SELECT count(*) FROM tutoring_sessions") == 0
-    assert db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 9
+    assert db.value("SELECT purchase_id FROM session_sync_queue") == victim[0]
+    assert db.dict("SELECT * FROM sync_all_sessions()")["sessions_updated"] == 3
+    assert db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)
 
 
 def test_terminated_backend_mid_run(db):

@@ -113,7 +113,7 @@ def test_editing_sources_does_not_change_what_a_revision_installs(empty_db, tmp_
 def test_core_v2_downgrade_restores_exactly_what_0002_installed(empty_db):
     migrate.upgrade(empty_db.url, "0003_sync_indexes")
     landed = (package_functions(empty_db), package_views(empty_db))
-    migrate.upgrade(empty_db.url)
+    migrate.upgrade(empty_db.url, "0009_security")
     assert empty_db.value("SELECT count(*) FROM pg_proc WHERE proname = 'session_sync_apply'") == 1
     migrate.downgrade(empty_db.url, "0003_sync_indexes")
     assert (package_functions(empty_db), package_views(empty_db)) == landed

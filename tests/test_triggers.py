@@ -29,13 +29,27 @@ def live(db):
         yield conn
 
 
-def test_assigning_a_purchase_syncs_its_sessions_in_the_same_transaction(db, live):
+def test_assigning_a_purchase_syncs_its_sessions_at_commit(db, live):
     pid = purchase(db, trainer_id=None, status="WAITLISTED")
     sessions(db, pid, 5)
     with live.transaction():
         live.execute(ASSIGN, (uuid.uuid4(), pid))
-        assert live.execute("SELECT count(*) FROM tutoring_sessions").fetchone()[0] == 5
+        # Coalesced: the sync runs once, at COMMIT, still inside the transaction.
+        assert live.execute("SELECT count(*) FROM tutoring_sessions").fetchone()[0] == 0
     assert synced(db, pid) == 5
+
+
+def test_set_constraints_immediate_syncs_before_commit(db, live):
+    pid = purchase(db, trainer_id=None, status="WAITLISTED")
+    [first, *_] = sessions(db, pid, 3)
+    with live.transaction():
+        live.execute(ASSIGN, (uuid.uuid4(), pid))
+        live.execute("SET CONSTRAINTS session_sync_commit_purchases, session_sync_commit_sessions IMMEDIATE")
+        assert live.execute("SELECT count(*) FROM tutoring_sessions").fetchone()[0] == 3
+        # Later writes of the same transaction are synced at COMMIT again.
+        live.execute("SET CONSTRAINTS session_sync_commit_purchases, session_sync_commit_sessions DEFERRED")
+        live.execute("UPDATE purchase_sessions SET session_time = '07:45' WHERE id = %s", (first,))
+    assert db.value("SELECT scheduled_time FROM tutoring_sessions WHERE id = %s", first) == "07:45"
 
 
 def test_inserting_sessions_of_an_eligible_purchase_syncs_them(db, live):
@@ -166,6 +180,7 @@ def test_rollback_rolls_the_sync_back(db, live):
     with pytest.raises(RuntimeError):
         with live.transaction():
             live.execute(ASSIGN, (uuid.uuid4(), pid))
+            live.execute("SET CONSTRAINTS ALL IMMEDIATE")
             assert live.execute("SELECT count(*) FROM tutoring_sessions").fetchone()[0] == 3
             raise RuntimeError("abort")
     assert db.value("SELECT count(*) FROM tutoring_sessions") == 0
@@ -177,9 +192,10 @@ def test_bulk_update_of_10000_purchases_is_synced_set_based(db, live):
     live.execute("SET track_functions = 'pl'")
     with live.transaction():
         live.execute("UPDATE course_purchases SET trainer_id = gen_random_uuid(), status = 'ASSIGNED'")
-        # One trigger call, one set-based apply for all 10,000 purchases: no per-row work.
+        live.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the sync at COMMIT, here, to count its calls
+        # One trigger call, one set-based write for all 10,000 purchases: no per-row work.
         assert calls(live, "session_sync_course_purchases_trigger") == 1
-        assert calls(live, "session_sync_process") == 1 and calls(live, "session_sync_apply") == 0
+        assert calls(live, "session_sync_write_batch") == 1
     assert db.value("SELECT count(*) FROM tutoring_sessions") == 20000
     assert db.value("SELECT count(*) FROM trainer_allocations") == 10000
 
@@ -191,8 +207,10 @@ def test_bulk_insert_of_200000_sessions_is_synced_set_based(db, live):
         live.execute("INSERT INTO purchase_sessions (purchase_id, booking_id, session_number, session_date,"
                      " session_time) SELECT id, booking_id, n, start_date + n, '16:00'"
                      " FROM course_purchases, generate_series(1, 20) n")
+        live.execute("SET CONSTRAINTS ALL IMMEDIATE")
         assert calls(live, "session_sync_purchase_sessions_trigger") == 1
-        assert calls(live, "session_sync_process") == 1 and calls(live, "session_sync_apply") == 0
+        assert calls(live, "session_sync_commit_trigger") == 1
+        assert calls(live, "session_sync_write_batch") == 1
     assert db.value("SELECT count(*) FROM tutoring_sessions") == 200000
 
 
@@ -204,12 +222,13 @@ def test_concurrent_assignments_of_same_student_trainer_course_share_one_allocat
     sessions(db, second, 2)
     errors: list[BaseException] = []
     with db.connect() as a, db.connect() as b:
-        a.execute(ASSIGN, (trainer, first))  # a's transaction stays open, holding its new allocation
+        a.execute(ASSIGN, (trainer, first))
+        a.execute("SET CONSTRAINTS ALL IMMEDIATE")  # a's transaction stays open, holding its new allocation
 
         def assign_second() -> None:
             try:
-                b.execute(ASSIGN, (trainer, second))  # blocks on a's allocation until a commits
-                b.commit()
+                b.execute(ASSIGN, (trainer, second))
+                b.commit()  # its sync at COMMIT waits for a's allocation until a commits
             except BaseException as error:  # noqa: BLE001 - reported below
                 errors.append(error)
 

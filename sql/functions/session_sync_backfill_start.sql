@@ -51,7 +51,7 @@ BEGIN
                           v_running.run_id, v_running.backend_pid);
     END IF;
 
-    SELECT count(*) INTO v_queued FROM public.session_sync_queue;
+    SELECT count(DISTINCT c.purchase_id) INTO v_queued FROM public.session_sync_changes c;
     INSERT INTO public.session_sync_runs (source, dry_run, purchases_synced, purchases_failed, sessions_created,
                                           sessions_updated, outcome, backend_pid, backend_start, batch_size,
                                           purchases_queued, batches)

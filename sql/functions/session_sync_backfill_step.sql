@@ -2,7 +2,7 @@
 -- Contract (a step of CALL sync_all_sessions_batched(), which calls it and COMMITs after
 -- each; not meant to be called alone): examines and syncs the next p_batch_size queued
 -- purchases of run p_run_id (in purchase id order, after the last one the run examined)
--- through session_sync_process, adds its counts to the run's row, and returns true; when
+-- through session_sync_write, adds its counts to the run's row, and returns true; when
 -- none is left it marks the run finished and returns false. Only the backend that started the
 -- run may step it (else SQLSTATE 55000). Waits for a running sync_all_sessions() (the 'run'
 -- row lock in session_sync_locks). A NOTICE per batch (p_quiet => true silences it).
@@ -32,10 +32,10 @@ BEGIN
     PERFORM 1 FROM public.session_sync_locks l WHERE l.name = 'run' FOR UPDATE;
 
     SELECT array_agg(q.purchase_id ORDER BY q.purchase_id) INTO v_ids
-    FROM (SELECT q.purchase_id
-          FROM public.session_sync_queue q
-          WHERE v_run.resume_after IS NULL OR q.purchase_id > v_run.resume_after
-          ORDER BY q.purchase_id
+    FROM (SELECT DISTINCT c.purchase_id
+          FROM public.session_sync_changes c
+          WHERE v_run.resume_after IS NULL OR c.purchase_id > v_run.resume_after
+          ORDER BY c.purchase_id
           LIMIT v_run.batch_size) q;
 
     IF v_ids IS NULL THEN
@@ -50,10 +50,13 @@ BEGIN
         RETURN false;
     END IF;
 
-    SELECT * INTO v_result FROM public.session_sync_process(v_ids, p_run_id, false, 'batched');
+    SELECT * INTO v_result FROM public.session_sync_write(v_ids, p_run_id, 'batched');
     UPDATE public.session_sync_runs r
     SET purchases_synced = r.purchases_synced + v_result.purchases_synced,
         purchases_failed = r.purchases_failed + v_result.purchases_failed,
+        purchases_deferred = coalesce(r.purchases_deferred, 0) + v_result.purchases_deferred,
+        purchases_retried = coalesce(r.purchases_retried, 0) + v_result.purchases_retried,
+        retry_reason = coalesce(v_result.retry_reason, r.retry_reason),
         sessions_created = r.sessions_created + v_result.sessions_created,
         sessions_updated = r.sessions_updated + v_result.sessions_updated,
         resume_after = v_ids[cardinality(v_ids)],

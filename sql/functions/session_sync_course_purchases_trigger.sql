@@ -1,12 +1,12 @@
 -- session_sync_course_purchases_trigger() -- statement-level AFTER INSERT / AFTER UPDATE on
 -- course_purchases, with transition tables new_rows (and old_rows for UPDATE).
--- Contract: syncs, in the same transaction, every purchase that is eligible after the
--- statement (trainer_id set, status ASSIGNED) and was inserted so, or whose trainer, status,
--- students, student_location, course or delivery mode changed (an assignment, a trainer change,
--- a fixed location). With session_sync.enabled off it only queues them (session_sync_enqueue)
--- for the next sync_all_sessions(). See session_sync_trigger_sync().
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
--- (role session_sync_runner), not rights on the platform's tables.
+-- Contract: notes for the sync at COMMIT (session_sync_note) every purchase inserted eligible
+-- (trainer_id set, status ASSIGNED), and every purchase an UPDATE changed in a value the
+-- mapping reads: id, booking_id, trainer_id, status, students, student_location, course_id,
+-- delivery_mode, total_sessions, start_date, preferred_time_slot, created_at (both the old and
+-- the new id when the id itself changed). With session_sync.enabled off they are queued for
+-- the next sync_all_sessions() instead.
+-- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
 CREATE OR REPLACE FUNCTION public.session_sync_course_purchases_trigger()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -15,28 +15,29 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_ids uuid[];
+    v_ids text;
 BEGIN
-
     IF TG_OP = 'INSERT' THEN
-        SELECT array_agg(n.id) INTO v_ids
+        SELECT string_agg(n.id::text, ',') INTO v_ids
         FROM new_rows n
         WHERE n.trainer_id IS NOT NULL AND n.status = 'ASSIGNED';
     ELSE
-        SELECT array_agg(n.id) INTO v_ids
-        FROM new_rows n
-        JOIN old_rows o ON o.id = n.id
-        WHERE n.trainer_id IS NOT NULL AND n.status = 'ASSIGNED'
-          AND (o.trainer_id, o.status, o.students, o.student_location, o.course_id, o.delivery_mode)
-              IS DISTINCT FROM
-              (n.trainer_id, n.status, n.students, n.student_location, n.course_id, n.delivery_mode);
+        WITH n AS (
+            SELECT r.id, r.booking_id, r.trainer_id, r.status, r.students, r.student_location, r.course_id,
+                   r.delivery_mode, r.total_sessions, r.start_date, r.preferred_time_slot, r.created_at
+            FROM new_rows r
+        ), o AS (
+            SELECT r.id, r.booking_id, r.trainer_id, r.status, r.students, r.student_location, r.course_id,
+                   r.delivery_mode, r.total_sessions, r.start_date, r.preferred_time_slot, r.created_at
+            FROM old_rows r
+        ), changed AS (
+            (SELECT * FROM n EXCEPT ALL SELECT * FROM o)
+            UNION ALL
+            (SELECT * FROM o EXCEPT ALL SELECT * FROM n)
+        )
+        SELECT string_agg(DISTINCT c.id::text, ',') INTO v_ids FROM changed c;
     END IF;
-
-    IF public.session_sync_setting('enabled', true) THEN
-        PERFORM public.session_sync_trigger_sync(v_ids);
-    ELSIF v_ids IS NOT NULL THEN
-        PERFORM public.session_sync_enqueue(v_ids);
-    END IF;
+    PERFORM public.session_sync_note(v_ids);
     RETURN NULL;
 END;
 $$;

@@ -1,10 +1,11 @@
 -- session_sync_enqueue(p_purchase_ids uuid[] DEFAULT NULL) -> integer
--- Contract: puts purchases in session_sync_queue, the list sync_all_sessions() and the
--- batched backfill work through: the given ones, or with NULL every eligible purchase (a
--- full re-examination, e.g. after writes made with the triggers disabled or
--- session_replication_role = replica). A purchase already queued gets a new version, so a
--- sync that read the old one keeps it queued. NULL ids are skipped. Returns how many
--- purchases were queued. The tracking triggers call it; so can an operator.
+-- Contract: appends purchases to the change log session_sync_changes (seen through the view
+-- session_sync_queue), which sync_all_sessions() and the batched backfill work through: the
+-- given ones, or with NULL every eligible purchase (a full re-examination, e.g. after writes
+-- made with the triggers disabled or session_replication_role = replica). Only ever inserts,
+-- so concurrent callers never wait for each other; a purchase queued again while a run
+-- examines it stays queued for the next run. NULL ids are skipped. Returns how many purchases
+-- were queued. The tracking triggers call it; so can an operator.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 -- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.session_sync_enqueue(p_purchase_ids uuid[] DEFAULT NULL)
@@ -18,19 +19,15 @@ DECLARE
     v_count integer;
 BEGIN
     IF p_purchase_ids IS NULL THEN
-        INSERT INTO public.session_sync_queue (purchase_id)
+        INSERT INTO public.session_sync_changes (purchase_id)
         SELECT p.id FROM public.course_purchases p
         WHERE p.trainer_id IS NOT NULL AND p.status = 'ASSIGNED'
-        ORDER BY p.id
-        ON CONFLICT (purchase_id) DO UPDATE
-            SET version = excluded.version, queued_at = excluded.queued_at;
+        ORDER BY p.id;
     ELSE
-        INSERT INTO public.session_sync_queue (purchase_id)
+        INSERT INTO public.session_sync_changes (purchase_id)
         SELECT DISTINCT i.id FROM unnest(p_purchase_ids) AS i(id)
         WHERE i.id IS NOT NULL
-        ORDER BY i.id
-        ON CONFLICT (purchase_id) DO UPDATE
-            SET version = excluded.version, queued_at = excluded.queued_at;
+        ORDER BY i.id;
     END IF;
     GET DIAGNOSTICS v_count = ROW_COUNT;
     RETURN v_count;

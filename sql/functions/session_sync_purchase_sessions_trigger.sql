@@ -1,14 +1,13 @@
 -- session_sync_purchase_sessions_trigger() -- statement-level AFTER INSERT / AFTER UPDATE on
 -- purchase_sessions, with transition tables new_rows (and old_rows for UPDATE).
--- Contract: syncs, in the same transaction, the purchases whose sessions were inserted, or
--- whose sessions changed in a column the mapping reads (a reschedule, cancel, completion...).
--- Purchases that are not eligible are skipped silently (session_sync_process only takes
--- eligible ones); protected tutoring sessions are never
+-- Contract: notes for the sync at COMMIT (session_sync_note) the purchases whose sessions
+-- were inserted, or changed in a value the mapping reads: id, purchase_id, booking_id,
+-- session_number, session_date, session_time, session_type, status, metadata (both purchases
+-- when a session moved, and a session whose id changed is synced under its new id). Purchases
+-- that are not eligible are skipped by the sync; protected tutoring sessions are never
 -- changed. Deleting purchase sessions fires nothing: tutoring sessions are never deleted.
--- With session_sync.enabled off it only queues them (session_sync_enqueue) for the next
--- sync_all_sessions(). See session_sync_trigger_sync().
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
--- (role session_sync_runner), not rights on the platform's tables.
+-- With session_sync.enabled off the purchases are queued for the next sync_all_sessions().
+-- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
 CREATE OR REPLACE FUNCTION public.session_sync_purchase_sessions_trigger()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -17,28 +16,28 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_ids uuid[];
+    v_ids text;
 BEGIN
-
     IF TG_OP = 'INSERT' THEN
-        SELECT array_agg(DISTINCT n.purchase_id) INTO v_ids
+        SELECT string_agg(DISTINCT n.purchase_id::text, ',') INTO v_ids
         FROM new_rows n;
     ELSE
-        SELECT array_agg(DISTINCT n.purchase_id) INTO v_ids
-        FROM new_rows n
-        JOIN old_rows o ON o.id = n.id
-        WHERE (o.purchase_id, o.booking_id, o.session_number, o.session_date, o.session_time, o.session_type,
-               o.status, o.metadata)
-              IS DISTINCT FROM
-              (n.purchase_id, n.booking_id, n.session_number, n.session_date, n.session_time, n.session_type,
-               n.status, n.metadata);
+        WITH n AS (
+            SELECT r.id, r.purchase_id, r.booking_id, r.session_number, r.session_date, r.session_time,
+                   r.session_type, r.status, r.metadata
+            FROM new_rows r
+        ), o AS (
+            SELECT r.id, r.purchase_id, r.booking_id, r.session_number, r.session_date, r.session_time,
+                   r.session_type, r.status, r.metadata
+            FROM old_rows r
+        ), changed AS (
+            (SELECT * FROM n EXCEPT ALL SELECT * FROM o)
+            UNION ALL
+            (SELECT * FROM o EXCEPT ALL SELECT * FROM n)
+        )
+        SELECT string_agg(DISTINCT c.purchase_id::text, ',') INTO v_ids FROM changed c;
     END IF;
-
-    IF public.session_sync_setting('enabled', true) THEN
-        PERFORM public.session_sync_trigger_sync(v_ids);
-    ELSIF v_ids IS NOT NULL THEN
-        PERFORM public.session_sync_enqueue(v_ids);
-    END IF;
+    PERFORM public.session_sync_note(v_ids);
     RETURN NULL;
 END;
 $$;

@@ -1,12 +1,12 @@
 -- session_sync_trigger_sync(p_purchase_ids uuid[])
--- Contract (internal; the triggers call it): syncs the given purchases in the transaction of
--- the write that fired the trigger, set-based, through session_sync_process(). A purchase
--- that cannot be synced is recorded in session_sync_failures with source 'trigger' and the
--- write goes on, unless session_sync.strict is on: then the first such failure is raised
--- (and the write fails with it). The trigger functions call it only when session_sync.enabled
--- is on; with it off they queue the purchases instead (session_sync_enqueue).
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
--- (role session_sync_runner), not rights on the platform's tables.
+-- Contract (internal; session_sync_flush calls it at COMMIT): syncs the given purchases in the
+-- transaction of the writes that noted them, set-based, through session_sync_write (source
+-- 'trigger'). A purchase that cannot be synced is recorded in session_sync_failures and the
+-- transaction commits, unless session_sync.strict is on: then the first such failure is
+-- raised, and the COMMIT fails with it (the whole transaction is rolled back). A purchase whose
+-- tutoring sessions another transaction holds is queued for the next run, never waited for
+-- (strict or not).
+-- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
 CREATE OR REPLACE FUNCTION public.session_sync_trigger_sync(p_purchase_ids uuid[])
 RETURNS void
 LANGUAGE plpgsql
@@ -27,7 +27,7 @@ BEGIN
         SELECT coalesce(max(f.failure_id), 0) INTO v_last_failure FROM public.session_sync_failures f;
     END IF;
 
-    SELECT * INTO v_result FROM public.session_sync_process(p_purchase_ids, NULL, false, 'trigger');
+    SELECT * INTO v_result FROM public.session_sync_write(p_purchase_ids, NULL, 'trigger');
 
     IF v_strict AND v_result.purchases_failed > 0 THEN
         SELECT f.reason, f.message, f.hint, r.sqlstate INTO v_failure

@@ -7,7 +7,9 @@
 -- those; SELECT session_sync_enqueue() first makes it examine every eligible purchase (after
 -- writes made with triggers disabled). A purchase that cannot be synced
 -- is recorded in session_sync_failures with its reason and left untouched; it never stops
--- the others, and none is ever half synced. Set-based: a few statements for the whole run.
+-- the others, and none is ever half synced. A purchase whose tutoring sessions another
+-- transaction holds is deferred (never waited for) and stays queued; the run's row counts it
+-- (purchases_deferred). Set-based: a few statements for the whole run (session_sync_write).
 -- The run is recorded in session_sync_runs. p_dry_run => true reports what a real run would
 -- do and writes nothing but its own (dry_run) row in session_sync_runs. Runs of this
 -- function and the backfill's batches queue behind one another (a row lock in the package's
@@ -52,19 +54,45 @@ BEGIN
     VALUES (p_source, p_dry_run, 'running', pg_backend_pid())
     RETURNING session_sync_runs.run_id INTO v_run_id;
 
-    SELECT * INTO v_result FROM public.session_sync_process(NULL, v_run_id, p_dry_run, p_source);
+    IF p_dry_run THEN
+        -- What a run would do, read from the queue and the views; nothing is written.
+        WITH work AS (
+            SELECT s.purchase_id,
+                   coalesce(min(s.reason),
+                            CASE WHEN bool_or(s.state = 'conflict') THEN 'SESSION_CONFLICT' END) AS reason,
+                   count(*) FILTER (WHERE s.state = 'missing') AS missing,
+                   count(*) FILTER (WHERE s.state = 'drifted') AS drifted
+            FROM public.session_sync_session_state s
+            WHERE s.purchase_id IN (SELECT q.purchase_id FROM public.session_sync_changes q)
+              AND s.state IN ('missing', 'drifted', 'conflict')
+            GROUP BY s.purchase_id
+        )
+        SELECT (count(*) FILTER (WHERE w.reason IS NULL))::integer AS purchases_synced,
+               (count(*) FILTER (WHERE w.reason IS NOT NULL))::integer AS purchases_failed,
+               0 AS purchases_deferred, 0 AS purchases_retried,
+               (coalesce(sum(w.missing) FILTER (WHERE w.reason IS NULL), 0))::integer AS sessions_created,
+               (coalesce(sum(w.drifted) FILTER (WHERE w.reason IS NULL), 0))::integer AS sessions_updated,
+               NULL::text AS retry_reason
+        INTO v_result
+        FROM work w;
+    ELSE
+        SELECT * INTO v_result FROM public.session_sync_write(NULL, v_run_id, p_source);
+    END IF;
 
     UPDATE public.session_sync_runs r
     SET finished_at = clock_timestamp(),
         outcome = 'finished',
         purchases_synced = v_result.purchases_synced,
         purchases_failed = v_result.purchases_failed,
+        purchases_deferred = v_result.purchases_deferred,
+        purchases_retried = v_result.purchases_retried,
+        retry_reason = v_result.retry_reason,
         sessions_created = v_result.sessions_created,
         sessions_updated = v_result.sessions_updated
     WHERE r.run_id = v_run_id;
 
-    RAISE NOTICE 'session-sync run %: % purchases synced, % failed, % sessions created, % updated%',
-        v_run_id, v_result.purchases_synced, v_result.purchases_failed,
+    RAISE NOTICE 'session-sync run %: % purchases synced, % failed, % deferred (another transaction held their sessions; still queued), % sessions created, % updated%',
+        v_run_id, v_result.purchases_synced, v_result.purchases_failed, v_result.purchases_deferred,
         v_result.sessions_created, v_result.sessions_updated,
         CASE WHEN p_dry_run THEN ' (dry run: nothing written)' ELSE '' END;
 

@@ -9,7 +9,9 @@
 -- created and 0 updated. A purchase with no sessions returns zeros.
 -- A purchase it cannot sync raises an error whose message begins with the reason code
 -- (session_sync_reasons() lists them with their SQLSTATEs and hints) and changes nothing.
--- Concurrent syncs of the same purchase queue behind one another (a row lock on the purchase).
+-- It never waits for another transaction: when one holds (or has just changed) one of the
+-- purchase's tutoring sessions, it raises SQLSTATE 55P03, writes nothing, and the purchase
+-- stays queued for the next run; retry.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 -- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.sync_purchase_sessions(p_purchase_id uuid)
@@ -32,6 +34,7 @@ DECLARE
     v_protected integer;
     v_in_sync integer;
     v_result record;
+    v_failure record;
     v_allocation_id uuid;
 BEGIN
     IF p_purchase_id IS NULL THEN
@@ -41,9 +44,6 @@ BEGIN
             HINT = 'Pass the id of a course_purchases row: SELECT * FROM sync_purchase_sessions(''<purchase id>'');';
     END IF;
 
-    -- Wait for any other sync of this purchase (see session_sync_apply), then look.
-    PERFORM 1 FROM public.course_purchases p WHERE p.id = p_purchase_id FOR NO KEY UPDATE;
-
     SELECT c.reason INTO v_reason FROM public.session_sync_purchase_check c WHERE c.purchase_id = p_purchase_id;
     IF NOT FOUND THEN
         v_reason := 'PURCHASE_NOT_FOUND';
@@ -52,20 +52,39 @@ BEGIN
         PERFORM public.session_sync_raise(v_reason, p_purchase_id);
     END IF;
 
-    SELECT count(*) FILTER (WHERE s.state = 'conflict'),
-           count(*) FILTER (WHERE s.state = 'protected'),
-           count(*) FILTER (WHERE s.state = 'in_sync')
-    INTO v_conflicts, v_protected, v_in_sync
+    SELECT count(*) FILTER (WHERE s.state = 'conflict') INTO v_conflicts
     FROM public.session_sync_session_state s
     WHERE s.purchase_id = p_purchase_id;
-
     IF v_conflicts > 0 THEN
         PERFORM public.session_sync_raise('SESSION_CONFLICT', p_purchase_id,
             format('the ids of %s of its purchase sessions are taken by tutoring sessions that are not its own (their metadata.purchaseId is absent or names another purchase); see SELECT session_id FROM session_sync_session_state WHERE purchase_id = %L AND state = %L',
                    v_conflicts, p_purchase_id, 'conflict'));
     END IF;
 
-    SELECT * INTO v_result FROM public.session_sync_apply(ARRAY[p_purchase_id]);
+    SELECT * INTO v_result FROM public.session_sync_write(ARRAY[p_purchase_id], NULL, 'manual');
+    IF v_result.purchases_failed > 0 THEN
+        SELECT f.reason, f.message, f.hint, r.sqlstate INTO v_failure
+        FROM public.session_sync_failures f
+        JOIN public.session_sync_reasons() r ON r.reason = f.reason
+        WHERE f.purchase_id = p_purchase_id
+        ORDER BY f.failure_id DESC
+        LIMIT 1;
+        RAISE EXCEPTION USING ERRCODE = v_failure.sqlstate, MESSAGE = v_failure.message, HINT = v_failure.hint;
+    END IF;
+    IF v_result.purchases_deferred > 0 THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '55P03',
+            MESSAGE = format('purchase %s: another transaction is changing one of its tutoring sessions right now; nothing was written',
+                             p_purchase_id),
+            HINT = 'Retry in a moment; the sync never waits for (or deadlocks with) the platform''s own transactions.';
+    END IF;
+
+    SELECT count(*) FILTER (WHERE s.state = 'protected'),
+           count(*) FILTER (WHERE s.state = 'in_sync')
+    INTO v_protected, v_in_sync
+    FROM public.session_sync_session_state s
+    WHERE s.purchase_id = p_purchase_id;
+    v_in_sync := v_in_sync - v_result.sessions_created - v_result.sessions_updated;
 
     SELECT e.allocation_id INTO v_allocation_id
     FROM public.session_sync_expected e WHERE e.purchase_id = p_purchase_id LIMIT 1;

@@ -2,7 +2,7 @@
 -- Contract: the backfill for a live database. Works through session_sync_queue (the
 -- purchases writes may have put out of sync; SELECT session_sync_enqueue() queues every
 -- eligible one) in batches of p_batch_size purchases, in purchase id order, examining and
--- syncing each batch (session_sync_process: failures recorded, never half a purchase) and
+-- syncing each batch (session_sync_write: failures recorded, never half a purchase) and
 -- COMMITting after each, so no lock is held on more than one batch. Every positive batch
 -- size works. Progress is a NOTICE per batch (p_quiet => true, or SET client_min_messages =
 -- warning, silences it). Stopped half-way (Ctrl-C, statement_timeout, a lost connection), the

@@ -11,7 +11,9 @@
 --              exists yet); metadata drifts when merging the expected keys would change it
 --   in_sync    nothing to do
 -- `merged_metadata` is what an update writes: the tutoring session's own metadata keys are kept,
--- the expected keys put on top.
+-- the expected keys put on top (the write itself merges onto the row as it is when locked).
+-- `tutoring_xmin` is the version of the tutoring session that was classified: the write
+-- locks the row and leaves the purchase for later when the row changed since.
 -- The metadata test reads the four canonical keys and tests containment of the purchase
 -- session's own keys instead of building and merging JSON per row; where those keys hold
 -- arrays or objects (containment is not equality there) it compares the merge exactly.
@@ -34,7 +36,8 @@ SELECT
     t.status AS tutoring_status,
     CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
         || e.metadata AS merged_metadata,
-    st.state
+    st.state,
+    t.xmin AS tutoring_xmin
 FROM public.session_sync_expected e
 LEFT JOIN public.tutoring_sessions t ON t.id = e.session_id
 -- OFFSET 0 keeps this subquery whole, so `state` is computed once per row, however many
@@ -43,10 +46,8 @@ CROSS JOIN LATERAL (
     SELECT
         CASE
             WHEN t.id IS NULL THEN 'missing'
-            WHEN (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ->> 'purchaseId' END)
-                 IS DISTINCT FROM e.purchase_id::text THEN 'conflict'
-            WHEN t.status IN ('pending_verification', 'in_progress', 'pending_confirmation', 'completed', 'disputed')
-                THEN 'protected'
+            WHEN public.session_sync_owner(t.metadata) IS DISTINCT FROM e.purchase_id THEN 'conflict'
+            WHEN public.session_sync_protected(t.status) THEN 'protected'
             WHEN e.allocation_id IS NULL
               OR (t.allocation_id, t.student_id, t.trainer_id, t.course_id, t.scheduled_date,
                   t.scheduled_time, t.duration, t.status, t.student_home_location)

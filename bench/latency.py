@@ -1,0 +1,224 @@
+"""session-sync latency benchmark: what the sync adds to one platform write.
+
+    python bench/latency.py                                  # 200,000 sessions, 150 transactions per variant
+    python bench/latency.py --sessions 200000 1000000 --transactions 150
+
+The booking service's auto-assignment writes, in one transaction, a purchase (ASSIGNED,
+trainer set) and its 20 purchase sessions, then COMMITs; today it also runs its per-session
+sync loop in that transaction. Two shapes of that transaction are timed:
+
+    single   INSERT the purchase, then 20 single-row INSERTs (as many ORMs write)
+    multi    INSERT the purchase, then one 20-row INSERT
+
+each in four variants, on clones of one generated data set:
+
+    bare     the platform without the package (a clone downgraded to revision 0001)
+    loop     bare, plus the platform's own sync loop (bench/peer.py) inside the transaction
+    ours     the package at head, triggers on
+    off      the package at head, SET session_sync.enabled = off (the triggers only queue)
+
+and two single statements in autocommit, bare against ours: rescheduling one synced session,
+and assigning a waitlisted purchase of 20 sessions. Every statement is prepared (plans warm,
+as on a pooled connection); variants take turns, transaction by transaction, so that drift of
+the machine hits them alike. Prints p50 and p95 in milliseconds and the ratios of the issue's
+goals (ours / bare <= 2, loop / ours >= 5, single statements + <= 0.3 ms); writes JSON to
+bench/results/latency-*.json. Speed is never asserted in tests; it is measured here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from peer import peer_sync  # noqa: E402
+from run import Server  # noqa: E402
+from workload import generate  # noqa: E402
+
+from session_sync import embedded, migrate  # noqa: E402
+from session_sync.urls import libpq_url  # noqa: E402
+
+INSERT_PURCHASE = """
+INSERT INTO course_purchases (id, booking_id, course_id, class_type, total_sessions, delivery_mode, start_date,
+    preferred_time_slot, student_location, students, trainer_id, status)
+VALUES (%s, %s, %s, 'ONE_ON_ONE', 20, 'WEEKDAY_DAILY', '2026-03-02', '16:00',
+        '{"latitude": 19.07, "longitude": 72.87, "address": "1 Sea Road"}', %s, %s, 'ASSIGNED')
+"""
+INSERT_SESSION = """
+INSERT INTO purchase_sessions (id, purchase_id, booking_id, session_number, session_date, session_time, session_type)
+VALUES (%s, %s, %s, %s, %s, '16:00', 'offline')
+"""
+INSERT_SESSIONS = """
+INSERT INTO purchase_sessions (id, purchase_id, booking_id, session_number, session_date, session_time, session_type)
+SELECT gen_random_uuid(), %s, %s, s, date '2026-03-02' + s, '16:00', 'offline' FROM generate_series(1, 20) AS s
+"""
+RESCHEDULE = "UPDATE purchase_sessions SET session_time = %s WHERE id = %s"
+ASSIGN = "UPDATE course_purchases SET trainer_id = %s, status = 'ASSIGNED' WHERE id = %s"
+
+
+def assignment(conn: psycopg.Connection, shape: str, with_loop: bool) -> float:
+    pid, booking = uuid.uuid4(), uuid.uuid4()
+    students = json.dumps([{"id": str(uuid.uuid4()), "name": "S"}])
+    start = time.perf_counter()
+    with conn.transaction():
+        conn.execute(INSERT_PURCHASE, (pid, booking, uuid.uuid4(), students, uuid.uuid4()), prepare=True)
+        if shape == "single":
+            for number in range(1, 21):
+                conn.execute(INSERT_SESSION, (uuid.uuid4(), pid, booking, number, f"2026-03-{number + 2:02d}"),
+                             prepare=True)
+        else:
+            conn.execute(INSERT_SESSIONS, (pid, booking), prepare=True)
+        if with_loop:
+            peer_sync(conn, [pid])
+    return (time.perf_counter() - start) * 1000
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {"p50": statistics.median(ordered), "p95": ordered[max(int(len(ordered) * 0.95) - 1, 0)],
+            "n": len(ordered)}
+
+
+def prepare_databases(server: Server, sessions: int, log: Callable[[str], None]) -> dict[str, str]:
+    template = f"latency_template_{sessions}"
+    server.drop(template)
+    server.admin(f'CREATE DATABASE "{template}"')
+    migrate.upgrade(server.db_url(template))
+    with psycopg.connect(server.db_url(template), autocommit=True) as conn:
+        start = time.perf_counter()
+        counts = generate(conn, sessions)
+        conn.execute("SET client_min_messages = warning")
+        conn.execute("SELECT * FROM sync_all_sessions()")
+        conn.execute("VACUUM ANALYZE")
+        log(f"generated and synced {counts} in {time.perf_counter() - start:.1f}s")
+    urls = {"ours": server.clone(template, f"latency_ours_{sessions}"),
+            "bare": server.clone(template, f"latency_bare_{sessions}")}
+    migrate.downgrade(urls["bare"], "0001_platform_baseline")
+    for url in urls.values():
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+    server.drop(template)
+    return urls
+
+
+def measure(server: Server, sessions: int, transactions: int, log: Callable[[str], None]) -> dict[str, Any]:
+    urls = prepare_databases(server, sessions, log)
+    conns = {
+        "bare": psycopg.connect(urls["bare"], autocommit=True),
+        "loop": psycopg.connect(urls["bare"], autocommit=True),
+        "ours": psycopg.connect(urls["ours"], autocommit=True),
+        "off": psycopg.connect(urls["ours"], autocommit=True, options="-c session_sync.enabled=off"),
+    }
+    timings: dict[str, list[float]] = {}
+    try:
+        for shape in ("single", "multi"):
+            for _ in range(10):  # warm-up: plans prepared, caches filled
+                for name, conn in conns.items():
+                    assignment(conn, shape, name == "loop")
+            for _ in range(transactions):
+                for name, conn in conns.items():
+                    timings.setdefault(f"{shape}/{name}", []).append(assignment(conn, shape, name == "loop"))
+        singles = single_statements(urls, transactions)
+        timings.update(singles)
+    finally:
+        for conn in conns.values():
+            conn.close()
+        for url in urls.values():
+            server.drop(url.rsplit("/", 1)[1].split("?")[0])
+    result: dict[str, Any] = {"sessions": sessions, "transactions": transactions,
+                              "figures": {k: percentiles(v) for k, v in timings.items()}}
+    f = result["figures"]
+    result["ratios"] = {
+        "single: ours / bare (<= 2)": f["single/ours"]["p50"] / f["single/bare"]["p50"],
+        "multi: ours / bare (<= 2)": f["multi/ours"]["p50"] / f["multi/bare"]["p50"],
+        "single: loop / ours (>= 5)": f["single/loop"]["p50"] / f["single/ours"]["p50"],
+        "multi: loop / ours (>= 5)": f["multi/loop"]["p50"] / f["multi/ours"]["p50"],
+        "reschedule: ours - bare, ms (<= 0.3)": f["reschedule/ours"]["p50"] - f["reschedule/bare"]["p50"],
+        "assign waitlisted: ours - bare, ms (<= 0.3)": f["assign/ours"]["p50"] - f["assign/bare"]["p50"],
+    }
+    return result
+
+
+def single_statements(urls: dict[str, str], transactions: int) -> dict[str, list[float]]:
+    """One reschedule and one assignment of a waitlisted 20-session purchase, autocommit, bare vs ours."""
+    timings: dict[str, list[float]] = {}
+    conns = {name: psycopg.connect(urls[name], autocommit=True) for name in ("bare", "ours")}
+    try:
+        picks = {}
+        for name, conn in conns.items():
+            synced = [r[0] for r in conn.execute(
+                "SELECT ps.id FROM purchase_sessions ps JOIN course_purchases p ON p.id = ps.purchase_id "
+                "JOIN tutoring_sessions t ON t.id = ps.id WHERE t.status = 'scheduled' AND p.status = 'ASSIGNED' "
+                "ORDER BY ps.id LIMIT %s", (transactions + 20,)).fetchall()]
+            waiting = [r[0] for r in conn.execute(
+                "SELECT p.id FROM course_purchases p WHERE p.status = 'WAITLISTED' AND p.total_sessions = 20 "
+                "AND p.student_location->>'latitude' !~ '[a-z]' ORDER BY p.id LIMIT %s",
+                (transactions + 20,)).fetchall()]
+            picks[name] = (synced, waiting)
+        rounds = min(len(picks["bare"][0]), len(picks["ours"][0]), len(picks["bare"][1]), len(picks["ours"][1]))
+        for i in range(rounds):
+            for name, conn in conns.items():
+                synced, waiting = picks[name]
+                start = time.perf_counter()
+                conn.execute(RESCHEDULE, (random.choice(["07:15", "08:15", "09:15"]), synced[i]), prepare=True)
+                elapsed = (time.perf_counter() - start) * 1000
+                if i >= 20:
+                    timings.setdefault(f"reschedule/{name}", []).append(elapsed)
+                start = time.perf_counter()
+                conn.execute(ASSIGN, (uuid.uuid4(), waiting[i]), prepare=True)
+                elapsed = (time.perf_counter() - start) * 1000
+                if i >= 20:
+                    timings.setdefault(f"assign/{name}", []).append(elapsed)
+    finally:
+        for conn in conns.values():
+            conn.close()
+    return timings
+
+
+def report(results: list[dict[str, Any]]) -> None:
+    for result in results:
+        print(f"\n== {result['sessions']:,} sessions, {result['transactions']} transactions per variant ==")
+        print(f"{'variant':<22}{'p50 ms':>10}{'p95 ms':>10}")
+        for name, figure in result["figures"].items():
+            print(f"{name:<22}{figure['p50']:>10.3f}{figure['p95']:>10.3f}")
+        for name, ratio in result["ratios"].items():
+            print(f"  {name}: {ratio:.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[200_000])
+    parser.add_argument("--transactions", type=int, default=150)
+    parser.add_argument("--database-url", help="a server of your own (creates and drops databases)")
+    args = parser.parse_args(argv)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    url = libpq_url(args.database_url) if args.database_url else embedded.start_temporary("session-sync-latency-")
+    server = Server(url)
+    results = [measure(server, sessions, args.transactions, log) for sessions in args.sessions]
+    report(results)
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"latency-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2))
+    (out / "latency-latest.json").write_text(json.dumps(results, indent=2))
+    log(f"figures written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,43 @@
+-- session_sync_purchase_sessions_trigger() -- statement-level AFTER INSERT / AFTER UPDATE on
+-- purchase_sessions, with transition tables new_rows (and old_rows for UPDATE).
+-- Contract: notes for the sync at COMMIT (session_sync_note) the purchases whose sessions
+-- were inserted, or changed in a value the mapping reads: id, purchase_id, booking_id,
+-- session_number, session_date, session_time, session_type, status, metadata (both purchases
+-- when a session moved, and a session whose id changed is synced under its new id). Purchases
+-- that are not eligible are skipped by the sync; protected tutoring sessions are never
+-- changed. Deleting purchase sessions fires nothing: tutoring sessions are never deleted.
+-- With session_sync.enabled off the purchases are queued for the next sync_all_sessions().
+-- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
+CREATE OR REPLACE FUNCTION public.session_sync_purchase_sessions_trigger()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_ids text;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT string_agg(DISTINCT n.purchase_id::text, ',') INTO v_ids
+        FROM new_rows n;
+    ELSE
+        WITH n AS (
+            SELECT r.id, r.purchase_id, r.booking_id, r.session_number, r.session_date, r.session_time,
+                   r.session_type, r.status, r.metadata
+            FROM new_rows r
+        ), o AS (
+            SELECT r.id, r.purchase_id, r.booking_id, r.session_number, r.session_date, r.session_time,
+                   r.session_type, r.status, r.metadata
+            FROM old_rows r
+        ), changed AS (
+            (SELECT * FROM n EXCEPT ALL SELECT * FROM o)
+            UNION ALL
+            (SELECT * FROM o EXCEPT ALL SELECT * FROM n)
+        )
+        SELECT string_agg(DISTINCT c.purchase_id::text, ',') INTO v_ids FROM changed c;
+    END IF;
+    PERFORM public.session_sync_note(v_ids);
+    RETURN NULL;
+END;
+$$;

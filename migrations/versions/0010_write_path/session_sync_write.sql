@@ -1,0 +1,153 @@
+-- session_sync_write(p_purchase_ids uuid[], p_run_id bigint, p_source text)
+--   -> (purchases_synced, purchases_failed, purchases_deferred, purchases_retried,
+--       sessions_created, sessions_updated, retry_reason)
+-- Contract (internal; every path calls it: the sync at COMMIT of a platform transaction,
+-- sync_purchase_sessions, sync_all_sessions and the batched backfill): examines the given
+-- purchases, or with NULL every purchase in the change log (session_sync_queue), and syncs
+-- each one that needs it through session_sync_write_batch, set-based.
+--   * Purchases that cannot be synced are recorded in session_sync_failures (run p_run_id,
+--     source p_source, reason code, a message that names ids and coordinates only) and left
+--     untouched; they stay queued, so every run reports them until their data is fixed.
+--   * Purchases whose tutoring sessions another transaction holds or has just changed are
+--     deferred: nothing of them is written, they are queued, and the next run syncs them.
+--     Nothing here ever waits for a platform transaction's row.
+--   * Should the set-based write fail (ALLOCATION_FAILED, SESSION_WRITE_FAILED, or a concurrent
+--     insert of the same session), its savepoint undoes it and each purchase is retried alone
+--     under its own savepoint: a failing purchase is recorded and rolled back whole, the others
+--     synced. purchases_retried and retry_reason say that this slow way was taken, and why.
+--   * The change-log rows this call read (visible in its snapshot) are deleted for the
+--     purchases it examined and found or left in sync; a row appended meanwhile stays.
+-- Never raises for bad data. A statement_timeout or cancel raises and the caller's
+-- transaction undoes all of it.
+-- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
+CREATE OR REPLACE FUNCTION public.session_sync_write(
+    p_purchase_ids uuid[],
+    p_run_id bigint,
+    p_source text,
+    OUT purchases_synced integer,
+    OUT purchases_failed integer,
+    OUT purchases_deferred integer,
+    OUT purchases_retried integer,
+    OUT sessions_created integer,
+    OUT sessions_updated integer,
+    OUT retry_reason text
+)
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_ids uuid[];
+    v_snapshot pg_snapshot;
+    v_result record;
+    v_failed_ids uuid[] := '{}'::uuid[];
+    v_failed_reasons text[] := '{}'::text[];
+    v_failed_details text[] := '{}'::text[];
+    v_deferred_ids uuid[] := '{}'::uuid[];
+    v_id uuid;
+    v_sqlstate text;
+    v_error text;
+    v_written boolean := false;
+BEGIN
+    purchases_synced := 0;
+    purchases_failed := 0;
+    purchases_deferred := 0;
+    purchases_retried := 0;
+    sessions_created := 0;
+    sessions_updated := 0;
+
+    v_snapshot := pg_current_snapshot();
+    IF p_purchase_ids IS NULL THEN
+        SELECT coalesce(array_agg(DISTINCT c.purchase_id ORDER BY c.purchase_id), '{}') INTO v_ids
+        FROM public.session_sync_changes c;
+    ELSE
+        SELECT coalesce(array_agg(DISTINCT i.id ORDER BY i.id), '{}') INTO v_ids
+        FROM unnest(p_purchase_ids) AS i(id)
+        WHERE i.id IS NOT NULL;
+    END IF;
+    IF cardinality(v_ids) = 0 THEN
+        RETURN;
+    END IF;
+
+    BEGIN
+        SELECT * INTO v_result FROM public.session_sync_write_batch(v_ids);
+        v_written := true;
+    EXCEPTION
+        WHEN query_canceled THEN
+            RAISE;
+        WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
+            retry_reason := v_sqlstate || ': ' || v_error;
+    END;
+
+    IF v_written THEN
+        purchases_synced := v_result.purchases_synced;
+        sessions_created := v_result.sessions_created;
+        sessions_updated := v_result.sessions_updated;
+        v_failed_ids := v_result.failed_ids;
+        v_failed_reasons := v_result.failed_reasons;
+        v_failed_details := array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
+        v_deferred_ids := v_result.deferred_ids;
+    ELSE
+        -- The slow way: each purchase alone, under its own savepoint.
+        FOREACH v_id IN ARRAY v_ids LOOP
+            purchases_retried := purchases_retried + 1;
+            BEGIN
+                SELECT * INTO v_result FROM public.session_sync_write_batch(ARRAY[v_id]);
+                purchases_synced := purchases_synced + v_result.purchases_synced;
+                sessions_created := sessions_created + v_result.sessions_created;
+                sessions_updated := sessions_updated + v_result.sessions_updated;
+                v_failed_ids := v_failed_ids || v_result.failed_ids;
+                v_failed_reasons := v_failed_reasons || v_result.failed_reasons;
+                v_failed_details := v_failed_details
+                                    || array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
+                v_deferred_ids := v_deferred_ids || v_result.deferred_ids;
+            EXCEPTION
+                WHEN query_canceled THEN
+                    RAISE;
+                WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
+                    IF v_sqlstate IN ('SS007', 'SS009') THEN
+                        v_failed_ids := v_failed_ids || v_id;
+                        v_failed_reasons := v_failed_reasons
+                            || CASE v_sqlstate WHEN 'SS007' THEN 'ALLOCATION_FAILED' ELSE 'SESSION_WRITE_FAILED' END;
+                        v_failed_details := v_failed_details || v_error;
+                    ELSE
+                        -- a concurrent writer (SS010), a serialization failure, a lock timeout:
+                        -- nothing is wrong with the purchase; it is left for the next run
+                        v_deferred_ids := v_deferred_ids || v_id;
+                    END IF;
+            END;
+        END LOOP;
+        IF retry_reason IS NOT NULL THEN
+            RAISE NOTICE 'session-sync: the set-based write of % purchases failed (%); they were synced one by one',
+                cardinality(v_ids), retry_reason;
+        END IF;
+    END IF;
+    PERFORM set_config('session_sync.applying', 'off', true);
+    purchases_failed := cardinality(v_failed_ids);
+    purchases_deferred := cardinality(v_deferred_ids);
+
+    IF purchases_failed > 0 THEN
+        INSERT INTO public.session_sync_failures (run_id, purchase_id, reason, message, hint, source)
+        SELECT p_run_id, f.purchase_id, f.reason,
+               public.session_sync_failure_message(f.reason, f.purchase_id, f.detail),
+               r.hint, p_source
+        FROM unnest(v_failed_ids, v_failed_reasons, v_failed_details) AS f(purchase_id, reason, detail)
+        JOIN public.session_sync_reasons() r ON r.reason = f.reason;
+    END IF;
+
+    -- The change log: rows this call saw go for the purchases that are in sync now; failed and
+    -- deferred purchases stay queued (or join the queue).
+    DELETE FROM public.session_sync_changes c
+    WHERE c.purchase_id = ANY (v_ids)
+      AND NOT (c.purchase_id = ANY (v_failed_ids || v_deferred_ids))
+      AND pg_visible_in_snapshot(c.xact, v_snapshot);
+    IF purchases_failed + purchases_deferred > 0 THEN
+        INSERT INTO public.session_sync_changes (purchase_id)
+        SELECT DISTINCT q.id FROM unnest(v_failed_ids || v_deferred_ids) AS q(id)
+        WHERE NOT EXISTS (SELECT 1 FROM public.session_sync_changes c WHERE c.purchase_id = q.id);
+    END IF;
+END;
+$$;

@@ -1,0 +1,22 @@
+-- The sync at COMMIT: one deferred constraint trigger per platform table the booking service
+-- writes. Row-level (constraint triggers have no statement level), but the WHEN clause lets
+-- only the first row a transaction writes to either table queue an event: it sets the
+-- transaction-local session_sync.commit_armed as it lets that row through (evaluated when the
+-- row is written, not at COMMIT). A rolled-back savepoint takes both the event and the setting
+-- with it. The statement-level triggers (session_sync_course_purchases_trigger,
+-- session_sync_purchase_sessions_trigger) note which purchases to sync; this one syncs them
+-- once, at COMMIT, inside the transaction.
+CREATE CONSTRAINT TRIGGER session_sync_commit_purchases
+    AFTER INSERT OR UPDATE ON public.course_purchases
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW
+    WHEN (pg_catalog.current_setting('session_sync.commit_armed', true) IS DISTINCT FROM 'on'
+          AND pg_catalog.set_config('session_sync.commit_armed', 'on', true) = 'on')
+    EXECUTE FUNCTION public.session_sync_commit_trigger();
+CREATE CONSTRAINT TRIGGER session_sync_commit_sessions
+    AFTER INSERT OR UPDATE ON public.purchase_sessions
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW
+    WHEN (pg_catalog.current_setting('session_sync.commit_armed', true) IS DISTINCT FROM 'on'
+          AND pg_catalog.set_config('session_sync.commit_armed', 'on', true) = 'on')
+    EXECUTE FUNCTION public.session_sync_commit_trigger();
