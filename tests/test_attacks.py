@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -168,7 +169,7 @@ def test_migrating_a_database_where_operators_were_planted_escalates_nobody(empt
         assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 2
         # The views and SQL-standard helpers created during the migration bound pg_catalog's operators.
         empty_db.rows("SELECT * FROM session_sync_purchase_check")
-        assert empty_db.value("SELECT session_sync_location_problem('{\"latitude\": 91, \"longitude\": 1}')") \
+        assert empty_db.value("SELECT session_sync.session_sync_location_problem('{\"latitude\": 91, \"longitude\": 1}')") \
             == "INVALID_COORDINATES"
         migrate.downgrade(empty_db.url, "0008_change_tracking")
         migrate.upgrade(empty_db.url)
@@ -270,26 +271,37 @@ def test_sessions_the_platforms_own_sync_wrote_are_adopted(db):
 
 # --- 3. the runner may run syncs and read, nothing more --------------------------------------
 
-API = {
+PUBLIC_API = {
     "sync_all_sessions(boolean,text)", "sync_purchase_sessions(uuid)",
-    "sync_all_sessions_batched(integer,boolean,bigint)", "session_sync_backfill_start(integer,boolean)",
-    "session_sync_backfill_step(bigint,boolean)", "session_sync_diagnose(uuid)", "session_sync_enqueue(uuid[])",
-    "session_sync_reasons()", "session_sync_uuid(text)", "session_sync_coordinate(jsonb)",
-    "session_sync_location_problem(jsonb)", "session_sync_home_location(jsonb)",
-    "session_sync_primary_student(jsonb)", "session_sync_owner(jsonb)", "session_sync_protected(text)",
+    "sync_all_sessions_batched(integer,boolean,bigint)", "session_sync_diagnose(uuid)",
+    "session_sync_enqueue(uuid[])", "session_sync_reasons()",
+}
+RUNNER_INTERNALS = {  # the procedure's steps, and the pure rules the views call
+    "session_sync.session_sync_backfill_start(integer,boolean)", "session_sync.session_sync_backfill_step(bigint,boolean)",
+    "session_sync.session_sync_reasons()", "session_sync.session_sync_uuid(text)",
+    "session_sync.session_sync_coordinate(jsonb)", "session_sync.session_sync_location_problem(jsonb)",
+    "session_sync.session_sync_home_location(jsonb)", "session_sync.session_sync_primary_student(jsonb)",
+    "session_sync.session_sync_owner(jsonb)", "session_sync.session_sync_protected(text)",
 }
 
 
-def test_runner_may_execute_the_documented_api_only(db):
-    executable = {r[0] for r in db.rows("""
+def test_public_holds_the_api_and_the_runner_may_execute_it_only(db):
+    in_public = {r[0] for r in db.rows("""
         SELECT replace(p.oid::regprocedure::text, ' ', '') FROM pg_proc p
         WHERE p.pronamespace = 'public'::regnamespace
+          AND (p.proname LIKE 'session\\_sync%%' OR p.proname LIKE 'sync\\_%%')""")}
+    assert in_public == PUBLIC_API
+    executable = {r[0] for r in db.rows("""
+        SELECT replace(p.oid::regprocedure::text, ' ', '') FROM pg_proc p
+        WHERE p.pronamespace IN ('public'::regnamespace, 'session_sync'::regnamespace)
           AND (p.proname LIKE 'session\\_sync%%' OR p.proname LIKE 'sync\\_%%')
           AND has_function_privilege('session_sync_runner', p.oid, 'EXECUTE')""")}
-    assert executable == {a.replace(" ", "") for a in API}
+    assert executable == PUBLIC_API | {r.replace(" ", "") for r in RUNNER_INTERNALS}
     writable = db.rows("""SELECT table_name, privilege_type FROM information_schema.role_table_grants
                           WHERE grantee = 'session_sync_runner' AND privilege_type <> 'SELECT'""")
     assert writable == []
+    assert not db.value("SELECT has_schema_privilege('session_sync_runner', 'session_sync', 'CREATE')")
+    assert not db.value("SELECT has_schema_privilege('public', 'session_sync', 'USAGE')")
 
 
 @pytest.fixture
@@ -303,14 +315,14 @@ def runner(db) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("statement", [
-    "SELECT * FROM session_sync_write(ARRAY[gen_random_uuid()], NULL, 'forged')",
-    "SELECT session_sync_failure_message('NO_STUDENT', gen_random_uuid())",
-    "SELECT * FROM session_sync_write_batch(ARRAY[gen_random_uuid()])",
-    "SELECT session_sync_note(gen_random_uuid()::text)",
-    "SELECT session_sync_flush()",
-    "SELECT session_sync_raise('NO_STUDENT', gen_random_uuid())",
-    "SELECT session_sync_trigger_sync(ARRAY[gen_random_uuid()])",
-    "SELECT session_sync_reap_backfills()",
+    "SELECT * FROM session_sync.session_sync_write(ARRAY[gen_random_uuid()], NULL, 'forged')",
+    "SELECT session_sync.session_sync_failure_message('NO_STUDENT', gen_random_uuid())",
+    "SELECT * FROM session_sync.session_sync_write_batch(ARRAY[gen_random_uuid()])",
+    "SELECT session_sync.session_sync_note(gen_random_uuid()::text)",
+    "SELECT session_sync.session_sync_flush()",
+    "SELECT session_sync.session_sync_raise('NO_STUDENT', gen_random_uuid())",
+    "SELECT session_sync.session_sync_trigger_sync(ARRAY[gen_random_uuid()])",
+    "SELECT session_sync.session_sync_reap_backfills()",
     "INSERT INTO session_sync_runs (source) VALUES ('forged')",
     "UPDATE session_sync_runs SET purchases_synced = 999",
     "INSERT INTO session_sync_failures (purchase_id, reason, message, source) VALUES (gen_random_uuid(), 'x', 'x', 'x')",
@@ -327,13 +339,12 @@ def test_runner_cannot_call_internals_or_forge_records(db, runner, statement):
 def test_runner_cannot_step_a_run_it_did_not_start(db, runner):
     sessions(db, purchase(db), 1)
     with db.connect(autocommit=True) as owner:
-        owner.execute("BEGIN")
-        run_id = owner.execute("SELECT session_sync_backfill_start(10, true)").fetchone()[0]
+        run_id = owner.execute("SELECT session_sync.session_sync_backfill_start(10, true)").fetchone()[0]
         with as_role(db, runner) as conn:
             with pytest.raises(psycopg.Error) as caught:
-                conn.execute("SELECT session_sync_backfill_step(%s, true)", (run_id,))
+                conn.execute("SELECT session_sync.session_sync_backfill_step(%s, true)", (run_id,))
             assert caught.value.sqlstate == "55000"
-        owner.execute("ROLLBACK")
+    assert db.value("SELECT count(*) FROM tutoring_sessions") == 0
 
 
 # --- 4. no student contact data in anything the runner reads ---------------------------------
@@ -345,12 +356,15 @@ CONTACT = {"name": "Zelda Quixote-Runner", "email": "zelda.q@mailbox.example", "
 def test_no_contact_details_in_anything_the_runner_may_read(db, runner):
     person = {"name": CONTACT["name"], "email": CONTACT["email"], "phone": CONTACT["phone"]}
     no_id = purchase(db, students=[person])
-    bad_id = purchase(db, students=[{**person, "id": "not-a-uuid"}])
+    bad_id = purchase(db, students=[{**person, "id": "1234-abcd"}])
+    email_id = purchase(db, students=[{**person, "id": CONTACT["email"]}])
+    object_id = purchase(db, students=[{"id": person}])
     not_array = purchase(db, students=person)
     missing = purchase(db, student_location={"address": CONTACT["address"]})
     invalid = purchase(db, student_location={"latitude": "91", "longitude": 7, "address": CONTACT["address"]},
                        students=[{**person, "id": str(uuid.uuid4())}])
-    ids = [no_id, bad_id, not_array, missing, invalid]
+    phone_as_latitude = purchase(db, student_location={"latitude": CONTACT["phone"], "longitude": 7})
+    ids = [no_id, bad_id, email_id, object_id, not_array, missing, invalid, phone_as_latitude]
     for pid in ids:
         sessions(db, pid, 1)
     db.rows("SELECT * FROM sync_all_sessions()")
@@ -370,7 +384,8 @@ def test_no_contact_details_in_anything_the_runner_may_read(db, runner):
             diag = caught.value.diag
             seen += [str(diag.message_primary), str(diag.message_detail), str(diag.message_hint)]
     text = "\n".join(seen)
-    assert "not-a-uuid" in text and "91" in text  # the offending values are named...
+    assert '"1234-abcd"' in text and '"91"' in text  # the offending values are named...
+    assert "a JSON string of 23 characters" in text and "a JSON object" in text  # ... or only their shape
     for value in CONTACT.values():  # ... and nothing else
         assert value not in text
 
@@ -426,6 +441,38 @@ def test_backfill_cut_off_by_statement_timeout_does_not_block_the_next(db):
         assert db.rows("SELECT source, outcome, finished_at IS NOT NULL FROM session_sync_runs ORDER BY run_id") == [
             ("batched", "interrupted", True), ("batched", "finished", True)]
     assert db.value("SELECT count(*) FROM tutoring_sessions") == 3
+
+
+def test_a_start_left_open_in_a_transaction_refuses_at_once_instead_of_blocking(db):
+    sessions(db, purchase(db), 1)
+    with db.connect() as idle, db.connect(autocommit=True, options="-c lock_timeout=5s") as other:
+        idle.execute("SELECT session_sync.session_sync_backfill_start(10, true)")  # and keeps its transaction open
+        with pytest.raises(psycopg.Error) as caught:
+            other.execute("CALL sync_all_sessions_batched(p_quiet => true)")
+        assert caught.value.sqlstate == "55P03" and "starting" in caught.value.diag.message_primary
+        idle.rollback()
+        other.execute("CALL sync_all_sessions_batched(p_quiet => true)")
+    assert db.value("SELECT count(*) FROM tutoring_sessions") == 1
+
+
+def test_a_cut_off_backfill_whose_connection_runs_something_else_does_not_block(db):
+    sessions(db, purchase(db), 1)
+    with db.connect(autocommit=True) as blocker, db.connect(autocommit=True) as pooled, \
+            db.connect(autocommit=True) as other:
+        blocker.execute("BEGIN")
+        blocker.execute("SELECT 1 FROM session_sync_locks WHERE name = 'run' FOR UPDATE")
+        pooled.execute("SET statement_timeout = '300ms'")
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            pooled.execute("CALL sync_all_sessions_batched(p_quiet => true)")
+        blocker.execute("COMMIT")
+        pooled.execute("SET statement_timeout = 0")
+        # The pooled connection now runs an unrelated long statement: that is not a backfill.
+        worker = threading.Thread(target=lambda: pooled.execute("SELECT pg_sleep(3)"))
+        worker.start()
+        time.sleep(0.3)
+        other.execute("CALL sync_all_sessions_batched(p_quiet => true)")
+        worker.join(10)
+    assert db.rows("SELECT outcome FROM session_sync_runs ORDER BY run_id") == [("interrupted",), ("finished",)]
 
 
 def test_every_positive_batch_size_works(db):

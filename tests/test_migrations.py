@@ -18,7 +18,7 @@ from session_sync.migration_sql import run_snapshot, snapshot_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATFORM_TABLES = ["course_purchases", "purchase_sessions", "trainer_allocations", "tutoring_sessions"]
-SOURCE_DIRS = [ROOT / "sql" / "functions", ROOT / "sql" / "views", ROOT / "sql" / "procedures"]
+SOURCE_DIRS = [ROOT / "sql" / "functions", ROOT / "sql" / "api", ROOT / "sql" / "views", ROOT / "sql" / "procedures"]
 
 
 def columns(db):
@@ -33,8 +33,8 @@ def contents(db):
 
 def package_functions(db):
     return db.rows("""SELECT p.proname, pg_get_function_identity_arguments(p.oid), pg_get_functiondef(p.oid)
-                      FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace
-                        AND (p.proname LIKE 'session\\_sync%%' OR p.proname LIKE 'sync\\_%%') ORDER BY 1, 2""")
+                      FROM pg_proc p WHERE p.pronamespace IN ('public'::regnamespace, to_regnamespace('session_sync'))
+                        AND (p.proname LIKE 'session\\_sync%%' OR p.proname LIKE 'sync\\_%%') ORDER BY 1, 2, 3""")
 
 
 def package_views(db):
@@ -227,7 +227,8 @@ def test_offline_sql_script_applies_with_psql(empty_db, tmp_path):
 def runner_grants(db):
     return (db.rows("SELECT table_name, privilege_type FROM information_schema.role_table_grants"
                     " WHERE grantee = 'session_sync_runner' ORDER BY 1, 2"),
-            db.rows("SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace"
+            db.rows("SELECT p.oid::regprocedure::text FROM pg_proc p"
+                    " WHERE p.pronamespace IN ('public'::regnamespace, to_regnamespace('session_sync'))"
                     " AND has_function_privilege('session_sync_runner', p.oid, 'EXECUTE')"
                     " AND (p.proname LIKE 'session\\_sync%%' OR p.proname LIKE 'sync\\_%%') ORDER BY 1"))
 

@@ -38,7 +38,7 @@ def test_no_cap_at_200(db):
 def test_parse_float_garbage_rejected(db):
     # Platform: parseFloat("12abc") is 12 and "Infinity" passes the NaN check.
     for raw in ("12abc", "Infinity", "NaN", "0x1A"):
-        assert db.value("SELECT session_sync_location_problem(jsonb_build_object('latitude', %s::text, "
+        assert db.value("SELECT session_sync.session_sync_location_problem(jsonb_build_object('latitude', %s::text, "
                         "'longitude', 77))", raw) == "INVALID_COORDINATES"
 
 

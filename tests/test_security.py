@@ -34,7 +34,7 @@ def as_role(db, role: str) -> psycopg.Connection:
 def test_public_cannot_execute_package_routines(db):
     public_routines = db.rows("""
         SELECT p.oid::regprocedure::text FROM pg_proc p
-        WHERE p.pronamespace = 'public'::regnamespace
+        WHERE p.pronamespace IN ('public'::regnamespace, to_regnamespace('session_sync'))
           AND (p.proname LIKE 'session\\_sync%%' OR p.proname LIKE 'sync\\_%%')
           AND has_function_privilege('public', p.oid, 'EXECUTE')""")
     assert public_routines == []

@@ -15,6 +15,7 @@ TRIGGER_TABLES = {
     "session_sync_purchase_sessions_trigger": ("purchase_sessions", True),
     "session_sync_allocations_trigger": ("trainer_allocations", True),
     "session_sync_tutoring_sessions_trigger": ("tutoring_sessions", False),
+    "session_sync_commit_trigger": ("course_purchases", False),
 }
 
 
@@ -24,7 +25,7 @@ def test_plpgsql_check_reports_nothing(db):
     db.execute("CREATE EXTENSION plpgsql_check")
     routines = db.rows("""
         SELECT p.oid, p.proname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-        WHERE l.lanname = 'plpgsql' AND p.pronamespace = 'public'::regnamespace
+        WHERE l.lanname = 'plpgsql' AND p.pronamespace IN ('public'::regnamespace, to_regnamespace('session_sync'))
           AND (p.proname LIKE 'session\\_sync%%' OR p.proname LIKE 'sync\\_%%')
         ORDER BY p.proname""")
     assert len(routines) >= 12

@@ -30,6 +30,7 @@ branch_labels = None
 depends_on = None
 
 FILES = [
+    'session_sync_lock_platform.sql',
     'session_sync_locks.sql',
     'session_sync_runs_outcome.sql',
     'session_sync_uuid.sql',
@@ -56,8 +57,9 @@ FILES = [
     'session_sync_backfill_start.sql',
     'session_sync_backfill_step.sql',
     'sync_all_sessions_batched.sql',
+    'session_sync_scrub_failures.sql',
 ]
-SHA256 = 'f0be33863572fc08d5366f98d6b6553200399c1b3de074d4d9d0ffc3dfad50bb'
+SHA256 = 'ed617d77fd716ad9d6aa44c2c5d0ac1f1e2c0733ff6de04997f15feeb0f25c13'
 
 # The documented API: what session_sync_runner may execute (the pure helpers are listed
 # because the views it reads call them).
@@ -127,7 +129,8 @@ DROP FUNCTION public.session_sync_location_detail(jsonb);
 DROP FUNCTION public.session_sync_students_problem(jsonb);
 DROP TABLE public.session_sync_locks;
 ALTER TABLE public.session_sync_runs
-    DROP COLUMN outcome, DROP COLUMN backend_pid, DROP COLUMN backend_start, DROP COLUMN batch_size,
+    DROP COLUMN outcome, DROP COLUMN backend_pid, DROP COLUMN backend_start, DROP COLUMN backend_query_start,
+    DROP COLUMN batch_size,
     DROP COLUMN purchases_queued, DROP COLUMN batches, DROP COLUMN resume_after;
 """
 

@@ -7,7 +7,7 @@
 -- changed. (Deleting an allocation deletes its tutoring sessions, which queues them.)
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 -- (role session_sync_runner), not rights on the platform's tables.
-CREATE OR REPLACE FUNCTION public.session_sync_allocations_trigger()
+CREATE OR REPLACE FUNCTION session_sync.session_sync_allocations_trigger()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
@@ -26,7 +26,7 @@ BEGIN
         FROM changed a
         JOIN public.course_purchases p ON p.trainer_id = a.trainer_id AND p.course_id = a.course_id
         WHERE p.status = 'ASSIGNED'
-          AND public.session_sync_primary_student(p.students) = a.student_id;
+          AND session_sync.session_sync_primary_student(p.students) = a.student_id;
     ELSE
         WITH moved AS (
             SELECT o.student_id AS old_student, o.trainer_id AS old_trainer, o.course_id AS old_course,
@@ -46,10 +46,10 @@ BEGIN
         FROM changed a
         JOIN public.course_purchases p ON p.trainer_id = a.trainer_id AND p.course_id = a.course_id
         WHERE p.status = 'ASSIGNED'
-          AND public.session_sync_primary_student(p.students) = a.student_id;
+          AND session_sync.session_sync_primary_student(p.students) = a.student_id;
     END IF;
     IF v_ids IS NOT NULL THEN
-        PERFORM public.session_sync_enqueue(v_ids);
+        PERFORM session_sync.session_sync_enqueue(v_ids);
     END IF;
     RETURN NULL;
 END;

@@ -9,10 +9,12 @@
 --   * A backfill that was cut off (statement_timeout, Ctrl-C, a lost client) blocks nothing:
 --     once its statement has ended its run is marked 'interrupted' and the new run works
 --     through the queue it left (session_sync_reap_backfills).
--- Starts are serialized by a row lock in session_sync_locks, which only the package can take.
+-- Starts are serialized by a row lock in session_sync_locks, which only the package can take,
+-- taken without waiting: a start that finds it taken (another start, or a session that
+-- called this function in a transaction it keeps open) is refused with 55P03.
 -- A NOTICE says how many purchases are queued (p_quiet => true silences it).
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
-CREATE OR REPLACE FUNCTION public.session_sync_backfill_start(p_batch_size integer, p_quiet boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION session_sync.session_sync_backfill_start(p_batch_size integer, p_quiet boolean DEFAULT false)
 RETURNS bigint
 LANGUAGE plpgsql
 VOLATILE
@@ -32,12 +34,20 @@ BEGIN
             HINT = 'CALL sync_all_sessions_batched(p_batch_size => 1000);';
     END IF;
 
-    PERFORM 1 FROM public.session_sync_locks l WHERE l.name = 'backfill' FOR UPDATE;
-    PERFORM public.session_sync_reap_backfills();
+    BEGIN
+        PERFORM 1 FROM public.session_sync_locks l WHERE l.name = 'backfill' FOR UPDATE NOWAIT;
+    EXCEPTION WHEN lock_not_available THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '55P03',
+            MESSAGE = 'sync_all_sessions_batched: another backfill is starting right now',
+            HINT = 'Run it again in a moment; SELECT * FROM session_sync_runs ORDER BY run_id DESC LIMIT 1 shows the running one.';
+    END;
+    PERFORM session_sync.session_sync_reap_backfills();
 
     SELECT r.run_id, r.backend_pid, r.started_at, a.usename, a.query_start INTO v_running
     FROM public.session_sync_runs r
-    LEFT JOIN pg_stat_activity a ON a.pid = r.backend_pid AND a.backend_start = r.backend_start
+    LEFT JOIN pg_stat_activity a
+           ON a.pid = r.backend_pid AND a.backend_start = r.backend_start AND a.query_start = r.backend_query_start
     WHERE r.outcome = 'running' AND r.source = 'batched'
     ORDER BY r.run_id
     LIMIT 1;
@@ -53,9 +63,10 @@ BEGIN
 
     SELECT count(DISTINCT c.purchase_id) INTO v_queued FROM public.session_sync_changes c;
     INSERT INTO public.session_sync_runs (source, dry_run, purchases_synced, purchases_failed, sessions_created,
-                                          sessions_updated, outcome, backend_pid, backend_start, batch_size,
-                                          purchases_queued, batches)
-    SELECT 'batched', false, 0, 0, 0, 0, 'running', a.pid, a.backend_start, p_batch_size, v_queued, 0
+                                          sessions_updated, outcome, backend_pid, backend_start,
+                                          backend_query_start, batch_size, purchases_queued, batches)
+    SELECT 'batched', false, 0, 0, 0, 0, 'running', a.pid, a.backend_start, a.query_start, p_batch_size,
+           v_queued, 0
     FROM pg_stat_activity a
     WHERE a.pid = pg_backend_pid()
     RETURNING run_id INTO v_run_id;

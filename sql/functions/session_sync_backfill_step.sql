@@ -7,7 +7,7 @@
 -- run may step it (else SQLSTATE 55000). Waits for a running sync_all_sessions() (the 'run'
 -- row lock in session_sync_locks). A NOTICE per batch (p_quiet => true silences it).
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
-CREATE OR REPLACE FUNCTION public.session_sync_backfill_step(p_run_id bigint, p_quiet boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION session_sync.session_sync_backfill_step(p_run_id bigint, p_quiet boolean DEFAULT false)
 RETURNS boolean
 LANGUAGE plpgsql
 VOLATILE
@@ -50,7 +50,7 @@ BEGIN
         RETURN false;
     END IF;
 
-    SELECT * INTO v_result FROM public.session_sync_write(v_ids, p_run_id, 'batched');
+    SELECT * INTO v_result FROM session_sync.session_sync_write(v_ids, p_run_id, 'batched');
     UPDATE public.session_sync_runs r
     SET purchases_synced = r.purchases_synced + v_result.purchases_synced,
         purchases_failed = r.purchases_failed + v_result.purchases_failed,

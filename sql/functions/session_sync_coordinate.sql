@@ -4,7 +4,7 @@
 -- taken only when it is entirely a finite decimal number ("12.5", "-0.25", "+7", ".5"):
 -- no spaces, no exponent, no "12abc", "NaN" or "Infinity". Anything else is NULL.
 -- Range checks are the caller's (see session_sync_location_problem). Never raises.
-CREATE OR REPLACE FUNCTION public.session_sync_coordinate(p_value jsonb)
+CREATE OR REPLACE FUNCTION session_sync.session_sync_coordinate(p_value jsonb)
 RETURNS numeric
 LANGUAGE sql
 IMMUTABLE PARALLEL SAFE

@@ -7,7 +7,7 @@
 -- the new id when the id itself changed). With session_sync.enabled off they are queued for
 -- the next sync_all_sessions() instead.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
-CREATE OR REPLACE FUNCTION public.session_sync_course_purchases_trigger()
+CREATE OR REPLACE FUNCTION session_sync.session_sync_course_purchases_trigger()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
@@ -37,7 +37,7 @@ BEGIN
         )
         SELECT string_agg(DISTINCT c.id::text, ',') INTO v_ids FROM changed c;
     END IF;
-    PERFORM public.session_sync_note(v_ids);
+    PERFORM session_sync.session_sync_note(v_ids);
     RETURN NULL;
 END;
 $$;

@@ -8,7 +8,7 @@
 -- were queued. The tracking triggers call it; so can an operator.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 -- (role session_sync_runner), not rights on the platform's tables.
-CREATE OR REPLACE FUNCTION public.session_sync_enqueue(p_purchase_ids uuid[] DEFAULT NULL)
+CREATE OR REPLACE FUNCTION session_sync.session_sync_enqueue(p_purchase_ids uuid[] DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql
 VOLATILE

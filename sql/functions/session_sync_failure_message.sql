@@ -6,7 +6,7 @@
 -- (ALLOCATION_FAILED, SESSION_WRITE_FAILED). Reads course_purchases; changes nothing.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 -- (role session_sync_runner), not rights on the platform's tables.
-CREATE OR REPLACE FUNCTION public.session_sync_failure_message(
+CREATE OR REPLACE FUNCTION session_sync.session_sync_failure_message(
     p_reason text,
     p_purchase_id uuid,
     p_detail text DEFAULT NULL
@@ -34,19 +34,19 @@ BEGIN
                    p_purchase_id, coalesce(v_purchase.status, 'NULL'), v_purchase.trainer_id)
         WHEN 'NO_STUDENT' THEN
             format('purchase %s has no primary student with a UUID id (%s)',
-                   p_purchase_id, public.session_sync_students_problem(v_purchase.students))
+                   p_purchase_id, session_sync.session_sync_students_problem(v_purchase.students))
         WHEN 'MISSING_LOCATION' THEN
             format('purchase %s has no GPS coordinates for the student (%s)',
-                   p_purchase_id, public.session_sync_location_detail(v_purchase.student_location))
+                   p_purchase_id, session_sync.session_sync_location_detail(v_purchase.student_location))
         WHEN 'INVALID_COORDINATES' THEN
             format('purchase %s has invalid GPS coordinates (%s)',
-                   p_purchase_id, public.session_sync_location_detail(v_purchase.student_location))
+                   p_purchase_id, session_sync.session_sync_location_detail(v_purchase.student_location))
         WHEN 'SESSION_CONFLICT' THEN
             format('purchase %s: a tutoring session with the id of one of its purchase sessions is not its own (its metadata.purchaseId is absent or names another purchase); it was left untouched',
                    p_purchase_id)
         WHEN 'ALLOCATION_FAILED' THEN
             format('purchase %s: the trainer allocation for student %s, trainer %s, course %s could not be created',
-                   p_purchase_id, public.session_sync_primary_student(v_purchase.students),
+                   p_purchase_id, session_sync.session_sync_primary_student(v_purchase.students),
                    v_purchase.trainer_id, v_purchase.course_id)
         WHEN 'SESSION_WRITE_FAILED' THEN
             format('purchase %s: tutoring_sessions rejected a session of this purchase', p_purchase_id)

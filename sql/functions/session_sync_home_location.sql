@@ -5,15 +5,15 @@
 -- NULL when session_sync_location_problem(p_location) is not NULL. Never raises.
 -- STABLE, not IMMUTABLE: jsonb_build_object is STABLE, and a function declared IMMUTABLE over a
 -- STABLE body is never inlined (it would then cost a full function call per row).
-CREATE OR REPLACE FUNCTION public.session_sync_home_location(p_location jsonb)
+CREATE OR REPLACE FUNCTION session_sync.session_sync_home_location(p_location jsonb)
 RETURNS jsonb
 LANGUAGE sql
 STABLE PARALLEL SAFE
 RETURN CASE
-    WHEN public.session_sync_location_problem(p_location) IS NULL THEN
+    WHEN session_sync.session_sync_location_problem(p_location) IS NULL THEN
         jsonb_build_object(
-            'latitude', public.session_sync_coordinate(p_location -> 'latitude'),
-            'longitude', public.session_sync_coordinate(p_location -> 'longitude'))
+            'latitude', session_sync.session_sync_coordinate(p_location -> 'latitude'),
+            'longitude', session_sync.session_sync_coordinate(p_location -> 'longitude'))
         || CASE
             WHEN jsonb_typeof(p_location -> 'address') = 'string'
              AND (p_location ->> 'address') <> ''

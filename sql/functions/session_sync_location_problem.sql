@@ -4,7 +4,7 @@
 --   INVALID_COORDINATES  not an object, or a coordinate that is not a finite decimal number
 --                        (see session_sync_coordinate) or lies outside [-90, 90] / [-180, 180]
 -- Never raises.
-CREATE OR REPLACE FUNCTION public.session_sync_location_problem(p_location jsonb)
+CREATE OR REPLACE FUNCTION session_sync.session_sync_location_problem(p_location jsonb)
 RETURNS text
 LANGUAGE sql
 IMMUTABLE PARALLEL SAFE
@@ -18,12 +18,12 @@ RETURN CASE
       OR (p_location -> 'latitude') = '""'::jsonb
       OR (p_location -> 'longitude') = '""'::jsonb
         THEN 'MISSING_LOCATION'
-    WHEN NOT COALESCE(public.session_sync_coordinate(p_location -> 'latitude')
+    WHEN NOT COALESCE(session_sync.session_sync_coordinate(p_location -> 'latitude')
                       BETWEEN -90 AND 90, false)
-      OR NOT COALESCE(public.session_sync_coordinate(p_location -> 'longitude')
+      OR NOT COALESCE(session_sync.session_sync_coordinate(p_location -> 'longitude')
                       BETWEEN -180 AND 180, false)
         THEN 'INVALID_COORDINATES'
-    WHEN public.session_sync_coordinate(p_location -> 'latitude') = 0
-     AND public.session_sync_coordinate(p_location -> 'longitude') = 0
+    WHEN session_sync.session_sync_coordinate(p_location -> 'latitude') = 0
+     AND session_sync.session_sync_coordinate(p_location -> 'longitude') = 0
         THEN 'MISSING_LOCATION'
 END;

@@ -2,7 +2,7 @@
 -- Contract: the id of the primary student (the first element of course_purchases.students)
 -- when students is an array whose first element is an object with a UUID string "id";
 -- else NULL (the purchase cannot be synced: NO_STUDENT). Never raises.
-CREATE OR REPLACE FUNCTION public.session_sync_primary_student(p_students jsonb)
+CREATE OR REPLACE FUNCTION session_sync.session_sync_primary_student(p_students jsonb)
 RETURNS uuid
 LANGUAGE sql
 IMMUTABLE PARALLEL SAFE
@@ -10,5 +10,5 @@ RETURN CASE
     WHEN jsonb_typeof(p_students) = 'array'
      AND jsonb_typeof(p_students -> 0) = 'object'
      AND jsonb_typeof((p_students -> 0) -> 'id') = 'string'
-    THEN public.session_sync_uuid((p_students -> 0) ->> 'id')
+    THEN session_sync.session_sync_uuid((p_students -> 0) ->> 'id')
 END;

@@ -2,7 +2,7 @@
 -- Contract: the reference list of the reasons a purchase cannot be synced, each with the
 -- SQLSTATE that sync_purchase_sessions() raises for it and the hint shown to the user.
 -- Every error message of the package begins with one of these reason codes.
-CREATE OR REPLACE FUNCTION public.session_sync_reasons()
+CREATE OR REPLACE FUNCTION session_sync.session_sync_reasons()
 RETURNS TABLE (reason text, sqlstate text, hint text)
 LANGUAGE sql
 IMMUTABLE PARALLEL SAFE

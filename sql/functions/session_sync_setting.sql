@@ -2,7 +2,7 @@
 -- Contract: the boolean value of the custom setting session_sync.<p_name> (SET / SET LOCAL /
 -- ALTER ROLE ... SET / ALTER DATABASE ... SET), or p_default when it is unset or empty.
 -- on/true/yes/1 are true, off/false/no/0 are false; any other value raises, naming the setting.
-CREATE OR REPLACE FUNCTION public.session_sync_setting(p_name text, p_default boolean)
+CREATE OR REPLACE FUNCTION session_sync.session_sync_setting(p_name text, p_default boolean)
 RETURNS boolean
 LANGUAGE plpgsql
 STABLE

@@ -8,7 +8,7 @@
 -- tutoring session no purchase session maps to (nothing is queued).
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 -- (role session_sync_runner), not rights on the platform's tables.
-CREATE OR REPLACE FUNCTION public.session_sync_tutoring_sessions_trigger()
+CREATE OR REPLACE FUNCTION session_sync.session_sync_tutoring_sessions_trigger()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
@@ -19,7 +19,7 @@ DECLARE
     v_ids uuid[];
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
-        PERFORM public.session_sync_enqueue(NULL);
+        PERFORM session_sync.session_sync_enqueue(NULL);
         RETURN NULL;
     ELSIF TG_OP = 'INSERT' THEN
         SELECT array_agg(ps.purchase_id) INTO v_ids FROM public.purchase_sessions ps WHERE ps.id = NEW.id;
@@ -29,7 +29,7 @@ BEGIN
         SELECT array_agg(ps.purchase_id) INTO v_ids FROM public.purchase_sessions ps WHERE ps.id IN (OLD.id, NEW.id);
     END IF;
     IF v_ids IS NOT NULL THEN
-        PERFORM public.session_sync_enqueue(v_ids);
+        PERFORM session_sync.session_sync_enqueue(v_ids);
     END IF;
     RETURN NULL;
 END;

@@ -2,7 +2,7 @@
 -- Contract: p_value cast to uuid when it is a canonical 8-4-4-4-12 hex UUID, else NULL.
 -- Never raises, whatever the text. IMMUTABLE; the body is bound at creation (SQL-standard
 -- body), so a caller's search_path cannot redirect it.
-CREATE OR REPLACE FUNCTION public.session_sync_uuid(p_value text)
+CREATE OR REPLACE FUNCTION session_sync.session_sync_uuid(p_value text)
 RETURNS uuid
 LANGUAGE sql
 IMMUTABLE PARALLEL SAFE

@@ -11,6 +11,9 @@
 --   * Purchases whose tutoring sessions another transaction holds or has just changed are
 --     deferred: nothing of them is written, they are queued, and the next run syncs them.
 --     Nothing here ever waits for a platform transaction's row.
+--   * Purchases another transaction is writing at the same moment (their purchase or purchase
+--     session rows carry its xmax) are synced as this transaction sees them and queued too:
+--     neither transaction's sync may see the other's write, so the next run looks again.
 --   * Should the set-based write fail (ALLOCATION_FAILED, SESSION_WRITE_FAILED, or a concurrent
 --     insert of the same session), its savepoint undoes it and each purchase is retried alone
 --     under its own savepoint: a failing purchase is recorded and rolled back whole, the others
@@ -20,7 +23,7 @@
 -- Never raises for bad data. A statement_timeout or cancel raises and the caller's
 -- transaction undoes all of it.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
-CREATE OR REPLACE FUNCTION public.session_sync_write(
+CREATE OR REPLACE FUNCTION session_sync.session_sync_write(
     p_purchase_ids uuid[],
     p_run_id bigint,
     p_source text,
@@ -45,6 +48,7 @@ DECLARE
     v_failed_reasons text[] := '{}'::text[];
     v_failed_details text[] := '{}'::text[];
     v_deferred_ids uuid[] := '{}'::uuid[];
+    v_racing_ids uuid[] := '{}'::uuid[];
     v_id uuid;
     v_sqlstate text;
     v_error text;
@@ -71,7 +75,7 @@ BEGIN
     END IF;
 
     BEGIN
-        SELECT * INTO v_result FROM public.session_sync_write_batch(v_ids);
+        SELECT * INTO v_result FROM session_sync.session_sync_write_batch(v_ids);
         v_written := true;
     EXCEPTION
         WHEN query_canceled THEN
@@ -89,12 +93,13 @@ BEGIN
         v_failed_reasons := v_result.failed_reasons;
         v_failed_details := array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
         v_deferred_ids := v_result.deferred_ids;
+        v_racing_ids := v_result.racing_ids;
     ELSE
         -- The slow way: each purchase alone, under its own savepoint.
         FOREACH v_id IN ARRAY v_ids LOOP
             purchases_retried := purchases_retried + 1;
             BEGIN
-                SELECT * INTO v_result FROM public.session_sync_write_batch(ARRAY[v_id]);
+                SELECT * INTO v_result FROM session_sync.session_sync_write_batch(ARRAY[v_id]);
                 purchases_synced := purchases_synced + v_result.purchases_synced;
                 sessions_created := sessions_created + v_result.sessions_created;
                 sessions_updated := sessions_updated + v_result.sessions_updated;
@@ -103,6 +108,7 @@ BEGIN
                 v_failed_details := v_failed_details
                                     || array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
                 v_deferred_ids := v_deferred_ids || v_result.deferred_ids;
+                v_racing_ids := v_racing_ids || v_result.racing_ids;
             EXCEPTION
                 WHEN query_canceled THEN
                     RAISE;
@@ -132,22 +138,31 @@ BEGIN
     IF purchases_failed > 0 THEN
         INSERT INTO public.session_sync_failures (run_id, purchase_id, reason, message, hint, source)
         SELECT p_run_id, f.purchase_id, f.reason,
-               public.session_sync_failure_message(f.reason, f.purchase_id, f.detail),
+               session_sync.session_sync_failure_message(f.reason, f.purchase_id, f.detail),
                r.hint, p_source
         FROM unnest(v_failed_ids, v_failed_reasons, v_failed_details) AS f(purchase_id, reason, detail)
-        JOIN public.session_sync_reasons() r ON r.reason = f.reason;
+        JOIN session_sync.session_sync_reasons() r ON r.reason = f.reason;
     END IF;
 
-    -- The change log: rows this call saw go for the purchases that are in sync now; failed and
-    -- deferred purchases stay queued (or join the queue).
+    -- The change log: rows this call saw go for the purchases that are in sync now; failed,
+    -- deferred and racing purchases stay queued (or join the queue).
     DELETE FROM public.session_sync_changes c
     WHERE c.purchase_id = ANY (v_ids)
-      AND NOT (c.purchase_id = ANY (v_failed_ids || v_deferred_ids))
+      AND NOT (c.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_racing_ids))
       AND pg_visible_in_snapshot(c.xact, v_snapshot);
-    IF purchases_failed + purchases_deferred > 0 THEN
+    IF purchases_failed + purchases_deferred + cardinality(v_racing_ids) > 0 THEN
+        -- Deferred and racing purchases always get a row of their own (a run that examines them at
+        -- the same moment may delete the ones it saw); a failing one only when it has none, so
+        -- that the log does not grow by a row per run while its data stays wrong.
         INSERT INTO public.session_sync_changes (purchase_id)
-        SELECT DISTINCT q.id FROM unnest(v_failed_ids || v_deferred_ids) AS q(id)
-        WHERE NOT EXISTS (SELECT 1 FROM public.session_sync_changes c WHERE c.purchase_id = q.id);
+        SELECT q.id FROM (
+            SELECT DISTINCT f.id FROM unnest(v_failed_ids) AS f(id)
+            WHERE NOT (f.id = ANY (v_deferred_ids || v_racing_ids))
+              AND NOT EXISTS (SELECT 1 FROM public.session_sync_changes c WHERE c.purchase_id = f.id)
+            UNION
+            SELECT d.id FROM unnest(v_deferred_ids || v_racing_ids) AS d(id)
+        ) q
+        ORDER BY q.id;
     END IF;
 END;
 $$;

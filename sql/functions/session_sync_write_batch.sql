@@ -15,21 +15,24 @@
 -- their reason code, SESSION_CONFLICT included; nothing written for them), and the ones it left
 -- alone because another transaction holds or has just changed one of their tutoring sessions
 -- (deferred_ids; nothing written for them either). It never waits for a row another transaction
--- holds, so it adds no lock wait, and no deadlock, to the transaction it runs in.
+-- holds, so it adds no lock wait, and no deadlock, to the transaction it runs in. racing_ids
+-- are the purchases another transaction is writing at the same time (see the racing CTE):
+-- written as this statement sees them, and to be queued by the caller for another look.
 -- Raises ALLOCATION_FAILED (SS007) or SESSION_WRITE_FAILED (SS009) when the platform's tables
 -- reject a write, and SS010 when a concurrent transaction inserted one of the sessions first;
 -- the caller's savepoint then undoes the whole call and it retries purchase by purchase.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path. work_mem 256MB and
 -- random_page_cost 1.1 for its statements: a backfill's classification is hashed in memory,
 -- and the rows it reads by index were mostly written recently and are cached.
-CREATE OR REPLACE FUNCTION public.session_sync_write_batch(
+CREATE OR REPLACE FUNCTION session_sync.session_sync_write_batch(
     p_purchase_ids uuid[],
     OUT purchases_synced integer,
     OUT sessions_created integer,
     OUT sessions_updated integer,
     OUT failed_ids uuid[],
     OUT failed_reasons text[],
-    OUT deferred_ids uuid[]
+    OUT deferred_ids uuid[],
+    OUT racing_ids uuid[]
 )
 LANGUAGE plpgsql
 VOLATILE
@@ -41,6 +44,7 @@ AS $$
 DECLARE
     v_intended bigint;
     v_error text;
+    v_own xid := xid(pg_current_xact_id());
 BEGIN
     PERFORM set_config('session_sync.applying', 'on', true);
 
@@ -70,7 +74,7 @@ BEGIN
               SELECT 1 FROM public.purchase_sessions ps
               JOIN public.tutoring_sessions t ON t.id = ps.id
               WHERE ps.purchase_id = c.purchase_id
-                AND public.session_sync_owner(t.metadata) IS DISTINCT FROM c.purchase_id)
+                AND session_sync.session_sync_owner(t.metadata) IS DISTINCT FROM c.purchase_id)
         ORDER BY c.student_id, c.trainer_id, c.course_id, c.created_at, c.purchase_id
         -- A concurrent transaction's allocation for the same (student, trainer, course) wins
         -- (this waits for it to commit or roll back); the next statement then sees and uses it.
@@ -109,6 +113,16 @@ BEGIN
             FROM st
             LEFT JOIN locked l ON l.id = st.session_id
             GROUP BY st.purchase_id
+        ), racing AS MATERIALIZED (
+            -- Purchases another transaction is writing too (the row versions this statement sees
+            -- carry its xmax: in progress, or committed after this snapshot): its own sync may
+            -- not see this one's writes, nor this one its. They are written as seen here and
+            -- queued, so the next run looks again.
+            SELECT p.id AS purchase_id FROM public.course_purchases p
+            WHERE p.id = ANY (p_purchase_ids) AND NOT (p.xmax = '0'::xid) AND NOT (p.xmax = v_own)
+            UNION
+            SELECT ps.purchase_id FROM public.purchase_sessions ps
+            WHERE ps.purchase_id = ANY (p_purchase_ids) AND NOT (ps.xmax = '0'::xid) AND NOT (ps.xmax = v_own)
         ), ok AS MATERIALIZED (
             SELECT v.purchase_id, v.missing FROM verdict v WHERE v.reason IS NULL AND NOT v.busy
         ), updated AS (
@@ -130,8 +144,8 @@ BEGIN
             WHERE s.state = 'drifted'
               AND t.id = s.session_id
               AND s.purchase_id IN (SELECT ok.purchase_id FROM ok)
-              AND public.session_sync_owner(t.metadata) = s.purchase_id
-              AND NOT public.session_sync_protected(t.status)
+              AND session_sync.session_sync_owner(t.metadata) = s.purchase_id
+              AND NOT session_sync.session_sync_protected(t.status)
             RETURNING 1
         ), inserted AS (
             INSERT INTO public.tutoring_sessions
@@ -155,9 +169,10 @@ BEGIN
                (SELECT coalesce(array_agg(v.reason ORDER BY v.purchase_id), '{}')
                 FROM verdict v WHERE v.reason IS NOT NULL),
                (SELECT coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id), '{}')
-                FROM verdict v WHERE v.reason IS NULL AND v.busy)
+                FROM verdict v WHERE v.reason IS NULL AND v.busy),
+               (SELECT coalesce(array_agg(r.purchase_id ORDER BY r.purchase_id), '{}') FROM racing r)
         INTO purchases_synced, v_intended, sessions_created, sessions_updated, failed_ids, failed_reasons,
-             deferred_ids;
+             deferred_ids, racing_ids;
     EXCEPTION
         WHEN lock_not_available OR deadlock_detected OR serialization_failure OR query_canceled THEN
             RAISE;

@@ -16,6 +16,8 @@
 -- table session_sync_locks, which no role without the package's rights can take), so two
 -- never race over the same rows.
 -- A NOTICE reports the outcome; SET client_min_messages = warning silences it.
+-- p_source labels the run and its failure records ('manual', 'cli', 'cron', ...): a short
+-- lowercase label; 'trigger' and 'batched' are the package's own and refused (22023).
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 -- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.sync_all_sessions(
@@ -44,11 +46,20 @@ BEGIN
             MESSAGE = 'sync_all_sessions: p_dry_run and p_source must not be NULL or empty',
             HINT = 'Call SELECT * FROM sync_all_sessions(); or sync_all_sessions(p_dry_run => true).';
     END IF;
+    IF p_source !~ '^[a-z][a-z0-9_-]{0,31}$' OR p_source IN ('trigger', 'batched') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '22023',
+            MESSAGE = 'sync_all_sessions: p_source must be a short lowercase label (letters, digits, _ and -, at most 32), and not trigger or batched, which name the package''s own runs',
+            HINT = 'e.g. sync_all_sessions(p_source => ''cron'').';
+    END IF;
 
     -- One run at a time: a row lock on the package's own table (held to the end of the
-    -- transaction), which no role without the package's rights can take.
-    PERFORM 1 FROM public.session_sync_locks l WHERE l.name = 'run' FOR UPDATE;
-    PERFORM public.session_sync_reap_backfills();
+    -- transaction), which no role without the package's rights can take. A dry run writes
+    -- nothing to sync and takes no lock.
+    IF NOT p_dry_run THEN
+        PERFORM 1 FROM public.session_sync_locks l WHERE l.name = 'run' FOR UPDATE;
+        PERFORM session_sync.session_sync_reap_backfills();
+    END IF;
 
     INSERT INTO public.session_sync_runs (source, dry_run, outcome, backend_pid)
     VALUES (p_source, p_dry_run, 'running', pg_backend_pid())
@@ -76,7 +87,7 @@ BEGIN
         INTO v_result
         FROM work w;
     ELSE
-        SELECT * INTO v_result FROM public.session_sync_write(NULL, v_run_id, p_source);
+        SELECT * INTO v_result FROM session_sync.session_sync_write(NULL, v_run_id, p_source);
     END IF;
 
     UPDATE public.session_sync_runs r

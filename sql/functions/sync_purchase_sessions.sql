@@ -49,23 +49,23 @@ BEGIN
         v_reason := 'PURCHASE_NOT_FOUND';
     END IF;
     IF v_reason IS NOT NULL THEN
-        PERFORM public.session_sync_raise(v_reason, p_purchase_id);
+        PERFORM session_sync.session_sync_raise(v_reason, p_purchase_id);
     END IF;
 
     SELECT count(*) FILTER (WHERE s.state = 'conflict') INTO v_conflicts
     FROM public.session_sync_session_state s
     WHERE s.purchase_id = p_purchase_id;
     IF v_conflicts > 0 THEN
-        PERFORM public.session_sync_raise('SESSION_CONFLICT', p_purchase_id,
+        PERFORM session_sync.session_sync_raise('SESSION_CONFLICT', p_purchase_id,
             format('the ids of %s of its purchase sessions are taken by tutoring sessions that are not its own (their metadata.purchaseId is absent or names another purchase); see SELECT session_id FROM session_sync_session_state WHERE purchase_id = %L AND state = %L',
                    v_conflicts, p_purchase_id, 'conflict'));
     END IF;
 
-    SELECT * INTO v_result FROM public.session_sync_write(ARRAY[p_purchase_id], NULL, 'manual');
+    SELECT * INTO v_result FROM session_sync.session_sync_write(ARRAY[p_purchase_id], NULL, 'manual');
     IF v_result.purchases_failed > 0 THEN
         SELECT f.reason, f.message, f.hint, r.sqlstate INTO v_failure
         FROM public.session_sync_failures f
-        JOIN public.session_sync_reasons() r ON r.reason = f.reason
+        JOIN session_sync.session_sync_reasons() r ON r.reason = f.reason
         WHERE f.purchase_id = p_purchase_id
         ORDER BY f.failure_id DESC
         LIMIT 1;

@@ -28,11 +28,11 @@ DECLARE
     v_more boolean := true;
 BEGIN
     PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    p_run_id := public.session_sync_backfill_start(p_batch_size, p_quiet);
+    p_run_id := session_sync.session_sync_backfill_start(p_batch_size, p_quiet);
     COMMIT;
     WHILE v_more LOOP
         PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-        v_more := public.session_sync_backfill_step(p_run_id, p_quiet);
+        v_more := session_sync.session_sync_backfill_step(p_run_id, p_quiet);
         COMMIT;
     END LOOP;
 END;

@@ -28,8 +28,8 @@ FROM public.course_purchases p
 -- OFFSET 0 keeps this subquery from being flattened: its values are computed once per
 -- purchase, not once per session row after the views join purchase_sessions.
 CROSS JOIN LATERAL (
-    SELECT public.session_sync_primary_student(p.students) AS student_id,
-           public.session_sync_location_problem(p.student_location) AS location_problem,
-           public.session_sync_home_location(p.student_location) AS home_location
+    SELECT session_sync.session_sync_primary_student(p.students) AS student_id,
+           session_sync.session_sync_location_problem(p.student_location) AS location_problem,
+           session_sync.session_sync_home_location(p.student_location) AS home_location
     OFFSET 0
 ) x;

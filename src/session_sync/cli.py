@@ -123,7 +123,7 @@ def cmd_sync(args: argparse.Namespace, out: Console) -> int:
             return EXIT_FAILED if failed else EXIT_OK
         progress = make_console(stderr=True)
         conn.add_notice_handler(lambda diag: progress.print(diag.message_primary))
-        run_id = call_interruptibly(conn, "CALL public.sync_all_sessions_batched(p_batch_size => %s)",
+        run_id = call_interruptibly(conn, "CALL public.sync_all_sessions_batched(p_batch_size => %s::pg_catalog.int4)",
                                     (args.batch_size,))
         names, rows = fetch(conn, "SELECT run_id, purchases_synced, purchases_failed, sessions_created, "
                                   "sessions_updated FROM public.session_sync_runs WHERE run_id = %s", (run_id,))

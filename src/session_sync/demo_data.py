@@ -65,7 +65,7 @@ FROM purchases p, generate_series(1, p.total_sessions) AS s
 PRESYNC = """
 WITH numbered AS (
     SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM public.course_purchases
-    WHERE status = 'ASSIGNED' AND public.session_sync_location_problem(student_location) IS NULL
+    WHERE status = 'ASSIGNED' AND session_sync.session_sync_location_problem(student_location) IS NULL
 )
 SELECT count(*) FROM numbered, public.sync_purchase_sessions(numbered.id) WHERE n % 10 IN (1, 2, 5)
 """
@@ -73,7 +73,7 @@ SELECT count(*) FROM numbered, public.sync_purchase_sessions(numbered.id) WHERE 
 AFTERMATH = """
 WITH numbered AS (
     SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM public.course_purchases
-    WHERE status = 'ASSIGNED' AND public.session_sync_location_problem(student_location) IS NULL
+    WHERE status = 'ASSIGNED' AND session_sync.session_sync_location_problem(student_location) IS NULL
 ), half AS (
     DELETE FROM public.tutoring_sessions t USING numbered
     WHERE numbered.n % 10 = 5 AND t.metadata->>'purchaseId' = numbered.id::text

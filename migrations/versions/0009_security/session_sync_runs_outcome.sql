@@ -5,6 +5,7 @@ ALTER TABLE public.session_sync_runs
     ADD COLUMN outcome text CHECK (outcome IN ('running', 'finished', 'interrupted')),
     ADD COLUMN backend_pid integer,
     ADD COLUMN backend_start timestamptz,
+    ADD COLUMN backend_query_start timestamptz,
     ADD COLUMN batch_size integer,
     ADD COLUMN purchases_queued bigint,
     ADD COLUMN batches integer,
@@ -29,12 +30,3 @@ LEFT JOIN pg_catalog.pg_locks l
     ON l.locktype OPERATOR(pg_catalog.=) 'advisory' AND l.classid OPERATOR(pg_catalog.=) 5417003::pg_catalog.oid
    AND l.objid OPERATOR(pg_catalog.=) 0::pg_catalog.oid AND l.granted
 LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) l.pid;
-
--- No student contact data in the package's records: the messages of revisions before 0009
--- quoted the whole students value (names, e-mails, phones) for NO_STUDENT and the whole
--- student_location (address) for MISSING_LOCATION and INVALID_COORDINATES.
-UPDATE public.session_sync_failures f
-SET message = pg_catalog.regexp_replace(f.message, ' \((students|student_location) is .*$',
-                                        ' (details removed by session-sync 0009)')
-WHERE f.reason OPERATOR(pg_catalog.=) ANY (ARRAY['NO_STUDENT', 'MISSING_LOCATION', 'INVALID_COORDINATES'])
-  AND f.message OPERATOR(pg_catalog.~) ' \((students|student_location) is ';

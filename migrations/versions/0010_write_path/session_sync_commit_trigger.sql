@@ -6,7 +6,7 @@
 -- the transaction: a rollback undoes the sync with the writes. Then it disarms, so that writes
 -- after a SET CONSTRAINTS ... IMMEDIATE queue a new event.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
-CREATE OR REPLACE FUNCTION public.session_sync_commit_trigger()
+CREATE OR REPLACE FUNCTION session_sync.session_sync_commit_trigger()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
@@ -15,7 +15,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM set_config('session_sync.commit_armed', '', true);
-    PERFORM public.session_sync_flush();
+    PERFORM session_sync.session_sync_flush();
     RETURN NULL;
 END;
 $$;

@@ -12,11 +12,11 @@ CREATE CONSTRAINT TRIGGER session_sync_commit_purchases
     FOR EACH ROW
     WHEN (pg_catalog.current_setting('session_sync.commit_armed', true) IS DISTINCT FROM 'on'
           AND pg_catalog.set_config('session_sync.commit_armed', 'on', true) = 'on')
-    EXECUTE FUNCTION public.session_sync_commit_trigger();
+    EXECUTE FUNCTION session_sync.session_sync_commit_trigger();
 CREATE CONSTRAINT TRIGGER session_sync_commit_sessions
     AFTER INSERT OR UPDATE ON public.purchase_sessions
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW
     WHEN (pg_catalog.current_setting('session_sync.commit_armed', true) IS DISTINCT FROM 'on'
           AND pg_catalog.set_config('session_sync.commit_armed', 'on', true) = 'on')
-    EXECUTE FUNCTION public.session_sync_commit_trigger();
+    EXECUTE FUNCTION session_sync.session_sync_commit_trigger();

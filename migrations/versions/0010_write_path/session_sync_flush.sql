@@ -3,7 +3,7 @@
 -- noted in session_sync.pending by this transaction's writes (session_sync_trigger_sync) and
 -- clears the note. Does nothing when none is noted.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
-CREATE OR REPLACE FUNCTION public.session_sync_flush()
+CREATE OR REPLACE FUNCTION session_sync.session_sync_flush()
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
@@ -19,6 +19,6 @@ BEGIN
     END IF;
     PERFORM set_config('session_sync.pending', '', true);
     SELECT array_agg(DISTINCT i.id::uuid) INTO v_ids FROM unnest(string_to_array(v_pending, ',')) AS i(id);
-    PERFORM public.session_sync_trigger_sync(v_ids);
+    PERFORM session_sync.session_sync_trigger_sync(v_ids);
 END;
 $$;

@@ -8,7 +8,7 @@
 -- at SET CONSTRAINTS ... IMMEDIATE). Past about 25,000 noted purchases in one transaction,
 -- the ones noted so far are synced at once, so the setting never grows without bound.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
-CREATE OR REPLACE FUNCTION public.session_sync_note(p_ids text)
+CREATE OR REPLACE FUNCTION session_sync.session_sync_note(p_ids text)
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
@@ -20,7 +20,7 @@ DECLARE
     v_pending text;
 BEGIN
     IF v_enabled NOT IN ('', 'on', 'true', 'yes', '1')
-       AND NOT public.session_sync_setting('enabled', true) THEN  -- raises for a value that is not a boolean
+       AND NOT session_sync.session_sync_setting('enabled', true) THEN  -- raises for a value that is not a boolean
         IF p_ids IS NULL OR p_ids = '' THEN
             RETURN;
         END IF;
@@ -37,7 +37,7 @@ BEGIN
         PERFORM set_config('session_sync.pending', p_ids, true);
     ELSIF strpos(v_pending, p_ids) = 0 THEN
         IF length(v_pending) > 1000000 THEN
-            PERFORM public.session_sync_flush();
+            PERFORM session_sync.session_sync_flush();
             PERFORM set_config('session_sync.pending', p_ids, true);
         ELSE
             PERFORM set_config('session_sync.pending', v_pending || ',' || p_ids, true);

@@ -4,11 +4,11 @@
 -- A tutoring session belongs to a purchase only when this is that purchase's id; any other row
 -- with a purchase session's id is a SESSION_CONFLICT and is never written. The one
 -- definition of ownership: the views and the write routine read it. Never raises.
-CREATE OR REPLACE FUNCTION public.session_sync_owner(p_metadata jsonb)
+CREATE OR REPLACE FUNCTION session_sync.session_sync_owner(p_metadata jsonb)
 RETURNS uuid
 LANGUAGE sql
 IMMUTABLE PARALLEL SAFE
 RETURN CASE
     WHEN jsonb_typeof(p_metadata) = 'object' AND jsonb_typeof(p_metadata -> 'purchaseId') = 'string'
-    THEN public.session_sync_uuid(p_metadata ->> 'purchaseId')
+    THEN session_sync.session_sync_uuid(p_metadata ->> 'purchaseId')
 END;

@@ -8,7 +8,7 @@
 -- changed. Deleting purchase sessions fires nothing: tutoring sessions are never deleted.
 -- With session_sync.enabled off the purchases are queued for the next sync_all_sessions().
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
-CREATE OR REPLACE FUNCTION public.session_sync_purchase_sessions_trigger()
+CREATE OR REPLACE FUNCTION session_sync.session_sync_purchase_sessions_trigger()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
@@ -37,7 +37,7 @@ BEGIN
         )
         SELECT string_agg(DISTINCT c.purchase_id::text, ',') INTO v_ids FROM changed c;
     END IF;
-    PERFORM public.session_sync_note(v_ids);
+    PERFORM session_sync.session_sync_note(v_ids);
     RETURN NULL;
 END;
 $$;

@@ -46,8 +46,8 @@ CROSS JOIN LATERAL (
     SELECT
         CASE
             WHEN t.id IS NULL THEN 'missing'
-            WHEN public.session_sync_owner(t.metadata) IS DISTINCT FROM e.purchase_id THEN 'conflict'
-            WHEN public.session_sync_protected(t.status) THEN 'protected'
+            WHEN session_sync.session_sync_owner(t.metadata) IS DISTINCT FROM e.purchase_id THEN 'conflict'
+            WHEN session_sync.session_sync_protected(t.status) THEN 'protected'
             WHEN e.allocation_id IS NULL
               OR (t.allocation_id, t.student_id, t.trainer_id, t.course_id, t.scheduled_date,
                   t.scheduled_time, t.duration, t.status, t.student_home_location)

@@ -7,7 +7,7 @@
 -- tutoring sessions another transaction holds is queued for the next run, never waited for
 -- (strict or not).
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
-CREATE OR REPLACE FUNCTION public.session_sync_trigger_sync(p_purchase_ids uuid[])
+CREATE OR REPLACE FUNCTION session_sync.session_sync_trigger_sync(p_purchase_ids uuid[])
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
@@ -15,7 +15,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_strict boolean := public.session_sync_setting('strict', false);
+    v_strict boolean := session_sync.session_sync_setting('strict', false);
     v_last_failure bigint;
     v_result record;
     v_failure record;
@@ -27,12 +27,12 @@ BEGIN
         SELECT coalesce(max(f.failure_id), 0) INTO v_last_failure FROM public.session_sync_failures f;
     END IF;
 
-    SELECT * INTO v_result FROM public.session_sync_write(p_purchase_ids, NULL, 'trigger');
+    SELECT * INTO v_result FROM session_sync.session_sync_write(p_purchase_ids, NULL, 'trigger');
 
     IF v_strict AND v_result.purchases_failed > 0 THEN
         SELECT f.reason, f.message, f.hint, r.sqlstate INTO v_failure
         FROM public.session_sync_failures f
-        JOIN public.session_sync_reasons() r ON r.reason = f.reason
+        JOIN session_sync.session_sync_reasons() r ON r.reason = f.reason
         WHERE f.failure_id > v_last_failure AND f.source = 'trigger' AND f.purchase_id = ANY (p_purchase_ids)
         ORDER BY f.failure_id
         LIMIT 1;

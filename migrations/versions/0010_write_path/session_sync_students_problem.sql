@@ -1,0 +1,23 @@
+-- session_sync_students_problem(p_students jsonb) -> text
+-- Contract: why course_purchases.students names no primary student, for messages and
+-- diagnose, quoting only the first student's "id" when it is made of hex digits and dashes
+-- (a mangled UUID), else only its JSON type and length (session_sync_quote): never a name,
+-- e-mail or phone number, even one put where the id should be. NULL when the primary student is usable
+-- (session_sync_primary_student returns it). Never raises. Pure; its SQL-standard body is
+-- bound when created (under the migrations' pinned search_path).
+CREATE OR REPLACE FUNCTION session_sync.session_sync_students_problem(p_students jsonb)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+RETURN CASE
+    WHEN session_sync.session_sync_primary_student(p_students) IS NOT NULL THEN NULL
+    WHEN p_students IS NULL OR jsonb_typeof(p_students) = 'null' THEN 'students is null'
+    WHEN jsonb_typeof(p_students) <> 'array'
+        THEN 'students is a JSON ' || jsonb_typeof(p_students) || ', not an array'
+    WHEN jsonb_array_length(p_students) = 0 THEN 'students is an empty array'
+    WHEN jsonb_typeof(p_students -> 0) <> 'object'
+        THEN 'the first element of students is a JSON ' || jsonb_typeof(p_students -> 0) || ', not an object'
+    WHEN NOT ((p_students -> 0) ? 'id') THEN 'the first student has no "id"'
+    ELSE 'the first student''s id is '
+         || session_sync.session_sync_quote((p_students -> 0) -> 'id', '^[0-9A-Fa-f-]*$') || ', not a UUID'
+END;
