@@ -253,3 +253,25 @@ def test_batched_backfill_keeps_committed_batches_after_termination(db):
     with db.connect(autocommit=True) as again:  # a new session: the dead one's lock went with it
         again.execute("CALL sync_all_sessions_batched(p_quiet => true)")
     assert db.value("SELECT count(*) FROM tutoring_sessions") == 36
+
+
+def test_repeatable_read_writer_meeting_a_concurrent_change_commits_and_defers(db):
+    """A REPEATABLE READ transaction whose sync at COMMIT meets a tutoring session changed after its
+    snapshot would get a serialization failure; the sync catches it, writes nothing of that purchase
+    and queues it, and the transaction commits."""
+    pid = purchase(db)
+    [sid, *_] = sessions(db, pid, 2)
+    db.rows("SELECT * FROM sync_all_sessions()")
+    with db.connect() as writer, db.connect(autocommit=True) as app:
+        writer.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        writer.execute("SELECT count(*) FROM tutoring_sessions")  # the snapshot is taken here
+        app.execute("UPDATE tutoring_sessions SET metadata = metadata || '{\"otpSentAt\": \"x\"}' WHERE id = %s",
+                    (sid,))
+        writer.execute("UPDATE purchase_sessions SET session_time = '07:10' WHERE id = %s", (sid,))
+        writer.commit()  # no 40001
+    assert db.one("SELECT scheduled_time, metadata ? 'otpSentAt' FROM tutoring_sessions WHERE id = %s", sid) == (
+        "16:00", True)
+    assert db.value("SELECT purchase_id FROM session_sync_queue") == pid
+    db.rows("SELECT * FROM sync_all_sessions()")
+    assert db.one("SELECT scheduled_time, metadata ? 'otpSentAt' FROM tutoring_sessions WHERE id = %s", sid) == (
+        "07:10", True)

@@ -54,6 +54,7 @@ FILES = [
     'session_sync_raise.sql',
     'session_sync_reap_backfills.sql',
     'session_sync_enqueue.sql',
+    'session_sync_xact_racing.sql',
     'session_sync_write_batch.sql',
     'session_sync_write.sql',
     'session_sync_trigger_sync.sql',
@@ -74,7 +75,7 @@ FILES = [
     'sync_all_sessions_batched.sql',
     'session_sync_commit_triggers.sql',
 ]
-SHA256 = '28e826ed65e9079ebcc91593858f18bd621ac0d34d5304fa41d72b012c048c0d'
+SHA256 = 'b05045b63079d0a8638e5343534d39386826c76977dcff1eda8b09adf68455c7'
 
 # Executable by the owner only (the SECURITY DEFINER API calls them as the owner; triggers
 # fire without an EXECUTE check).
@@ -85,6 +86,7 @@ INTERNAL = [
     "FUNCTION session_sync.session_sync_flush()",
     "FUNCTION session_sync.session_sync_commit_trigger()",
     "FUNCTION session_sync.session_sync_quote(jsonb, text)",
+    "FUNCTION session_sync.session_sync_xact_racing(xid)",
 ]
 PURE = [  # the views call them, so their readers need EXECUTE
     "FUNCTION session_sync.session_sync_owner(jsonb)",
@@ -133,6 +135,7 @@ DROP FUNCTION session_sync.session_sync_note(text);
 DROP FUNCTION session_sync.session_sync_protected(text);
 DROP FUNCTION session_sync.session_sync_owner(jsonb);
 DROP FUNCTION session_sync.session_sync_quote(jsonb, text);
+DROP FUNCTION session_sync.session_sync_xact_racing(xid);
 DROP SCHEMA session_sync;
 """
 RESTORED_INTERNAL = [

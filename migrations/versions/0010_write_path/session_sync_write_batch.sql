@@ -44,7 +44,6 @@ AS $$
 DECLARE
     v_intended bigint;
     v_error text;
-    v_own xid := xid(pg_current_xact_id());
 BEGIN
     PERFORM set_config('session_sync.applying', 'on', true);
 
@@ -119,10 +118,12 @@ BEGIN
             -- not see this one's writes, nor this one its. They are written as seen here and
             -- queued, so the next run looks again.
             SELECT p.id AS purchase_id FROM public.course_purchases p
-            WHERE p.id = ANY (p_purchase_ids) AND NOT (p.xmax = '0'::xid) AND NOT (p.xmax = v_own)
+            WHERE p.id = ANY (p_purchase_ids) AND NOT (p.xmax = '0'::xid)
+              AND session_sync.session_sync_xact_racing(p.xmax)
             UNION
             SELECT ps.purchase_id FROM public.purchase_sessions ps
-            WHERE ps.purchase_id = ANY (p_purchase_ids) AND NOT (ps.xmax = '0'::xid) AND NOT (ps.xmax = v_own)
+            WHERE ps.purchase_id = ANY (p_purchase_ids) AND NOT (ps.xmax = '0'::xid)
+              AND session_sync.session_sync_xact_racing(ps.xmax)
         ), ok AS MATERIALIZED (
             SELECT v.purchase_id, v.missing FROM verdict v WHERE v.reason IS NULL AND NOT v.busy
         ), updated AS (
