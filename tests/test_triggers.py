@@ -168,10 +168,13 @@ def test_disabled_skips_and_sync_all_catches_up(db, live):
 
 
 def test_bad_setting_value_is_a_clear_error(db, live):
+    pid = purchase(db, trainer_id=None, status="WAITLISTED")
+    sessions(db, pid, 1)
     live.execute("SET session_sync.enabled = 'maybe'")
-    with pytest.raises(psycopg.Error) as caught:
-        live.execute("UPDATE course_purchases SET status = status")
+    with pytest.raises(psycopg.Error) as caught:  # at COMMIT (here: the end of the autocommit statement)
+        live.execute(ASSIGN, (uuid.uuid4(), pid))
     assert "session_sync.enabled is 'maybe'" in caught.value.diag.message_primary
+    assert db.value("SELECT status FROM course_purchases WHERE id = %s", pid) == "WAITLISTED"  # rolled back
 
 
 def test_rollback_rolls_the_sync_back(db, live):

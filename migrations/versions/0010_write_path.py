@@ -1,7 +1,7 @@
 """One write path: the sync at COMMIT, never waiting, never losing an app's keys, an append-only change log.
 
 * The triggers on ``course_purchases`` and ``purchase_sessions`` no longer sync inside each
-  statement: they note the purchases (``session_sync_note``), and a deferred constraint
+  statement: their row-level WHEN clauses note the purchases (no function call), and a deferred constraint
   trigger syncs them once, at COMMIT, still inside the transaction
   (``session_sync_commit_trigger``). An UPDATE is compared old against new by value, so a
   changed id or booking_id is noticed too.
@@ -59,7 +59,7 @@ FILES = [
     'session_sync_write.sql',
     'session_sync_trigger_sync.sql',
     'session_sync_flush.sql',
-    'session_sync_note.sql',
+    'session_sync_never_trigger.sql',
     'session_sync_commit_trigger.sql',
     'session_sync_course_purchases_trigger.sql',
     'session_sync_purchase_sessions_trigger.sql',
@@ -74,15 +74,16 @@ FILES = [
     'public.session_sync_enqueue.sql',
     'sync_all_sessions_batched.sql',
     'session_sync_commit_triggers.sql',
+    'session_sync_note_triggers.sql',
 ]
-SHA256 = 'b05045b63079d0a8638e5343534d39386826c76977dcff1eda8b09adf68455c7'
+SHA256 = '6dd9d183171c1685cffb3d929a8f51e8062f05555e5bc271e651dd8fc4f6a680'
 
 # Executable by the owner only (the SECURITY DEFINER API calls them as the owner; triggers
 # fire without an EXECUTE check).
 INTERNAL = [
     "FUNCTION session_sync.session_sync_write_batch(uuid[])",
     "FUNCTION session_sync.session_sync_write(uuid[], bigint, text)",
-    "FUNCTION session_sync.session_sync_note(text)",
+    "FUNCTION session_sync.session_sync_never_trigger()",
     "FUNCTION session_sync.session_sync_flush()",
     "FUNCTION session_sync.session_sync_commit_trigger()",
     "FUNCTION session_sync.session_sync_quote(jsonb, text)",
@@ -111,6 +112,14 @@ VERSIONS = Path(__file__).parent
 LOCK = (VERSIONS / "0010_write_path" / "session_sync_lock_platform.sql").read_text()
 
 DOWNGRADE = """
+DROP TRIGGER session_sync_note_sessions_update ON public.purchase_sessions;
+DROP TRIGGER session_sync_note_sessions_insert ON public.purchase_sessions;
+DROP TRIGGER session_sync_note_purchases_update ON public.course_purchases;
+DROP TRIGGER session_sync_note_purchases_insert ON public.course_purchases;
+DROP TRIGGER session_sync_sessions_update ON public.purchase_sessions;
+DROP TRIGGER session_sync_sessions_insert ON public.purchase_sessions;
+DROP TRIGGER session_sync_purchases_update ON public.course_purchases;
+DROP TRIGGER session_sync_purchases_insert ON public.course_purchases;
 DROP TRIGGER session_sync_commit_sessions ON public.purchase_sessions;
 DROP TRIGGER session_sync_commit_purchases ON public.course_purchases;
 DROP VIEW public.session_sync_open_failures, public.session_sync_verify, public.session_sync_pending,
@@ -131,7 +140,7 @@ DROP FUNCTION session_sync.session_sync_write(uuid[], bigint, text);
 DROP FUNCTION session_sync.session_sync_write_batch(uuid[]);
 DROP FUNCTION session_sync.session_sync_commit_trigger();
 DROP FUNCTION session_sync.session_sync_flush();
-DROP FUNCTION session_sync.session_sync_note(text);
+DROP FUNCTION session_sync.session_sync_never_trigger();
 DROP FUNCTION session_sync.session_sync_protected(text);
 DROP FUNCTION session_sync.session_sync_owner(jsonb);
 DROP FUNCTION session_sync.session_sync_quote(jsonb, text);
@@ -174,6 +183,7 @@ def downgrade() -> None:
     execute("GRANT SELECT ON public.session_sync_session_state, public.session_sync_pending, "
             "public.session_sync_verify, public.session_sync_open_failures TO session_sync_runner")
     execute_files(VERSIONS / "0004_sync_core_v2", ["session_sync_raise.sql"])
+    execute_files(VERSIONS / "0005_sync_triggers", ["session_sync_triggers.sql"])
     execute_files(VERSIONS / "0008_change_tracking", [
         "session_sync_enqueue.sql", "session_sync_trigger_sync.sql", "session_sync_course_purchases_trigger.sql",
         "session_sync_purchase_sessions_trigger.sql", "session_sync_tutoring_sessions_trigger.sql",

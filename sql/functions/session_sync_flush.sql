@@ -1,7 +1,10 @@
 -- session_sync_flush() -> void
--- Contract (internal; the COMMIT trigger and session_sync_note call it): syncs the purchases
--- noted in session_sync.pending by this transaction's writes (session_sync_trigger_sync) and
--- clears the note. Does nothing when none is noted.
+-- Contract (internal; the COMMIT trigger and the bulk statement triggers call it): syncs the
+-- purchases noted in session_sync.pending by this transaction's writes
+-- (session_sync_trigger_sync) and clears the notes; with session_sync.enabled off at that
+-- moment it queues them instead (session_sync_enqueue), for the next sync_all_sessions().
+-- Does nothing when none is noted. A value of session_sync.enabled that is not a boolean
+-- raises (22023), naming the setting.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_flush()
 RETURNS void
@@ -18,7 +21,16 @@ BEGIN
         RETURN;
     END IF;
     PERFORM set_config('session_sync.pending', '', true);
-    SELECT array_agg(DISTINCT i.id::uuid) INTO v_ids FROM unnest(string_to_array(v_pending, ',')) AS i(id);
-    PERFORM session_sync.session_sync_trigger_sync(v_ids);
+    SELECT array_agg(DISTINCT i.id::uuid ORDER BY i.id::uuid) INTO v_ids
+    FROM unnest(string_to_array(v_pending, ',')) AS i(id)
+    WHERE i.id <> '';
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
+    IF session_sync.session_sync_setting('enabled', true) THEN  -- raises for a value that is not a boolean
+        PERFORM session_sync.session_sync_trigger_sync(v_ids);
+    ELSE
+        PERFORM session_sync.session_sync_enqueue(v_ids);
+    END IF;
 END;
 $$;

@@ -53,6 +53,7 @@ DECLARE
     v_sqlstate text;
     v_error text;
     v_written boolean := false;
+    v_plan_mode text;
 BEGIN
     purchases_synced := 0;
     purchases_failed := 0;
@@ -74,6 +75,13 @@ BEGIN
         RETURN;
     END IF;
 
+    -- A few purchases (the sync at COMMIT, sync_purchase_sessions): the cached generic plans,
+    -- which cost microseconds to reuse, not the milliseconds a custom plan of these statements
+    -- costs to make. A backfill's batch keeps custom plans, made for its array.
+    IF cardinality(v_ids) <= 64 THEN
+        v_plan_mode := current_setting('plan_cache_mode');
+        PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
+    END IF;
     BEGIN
         SELECT * INTO v_result FROM session_sync.session_sync_write_batch(v_ids);
         v_written := true;
@@ -132,6 +140,9 @@ BEGIN
         END IF;
     END IF;
     PERFORM set_config('session_sync.applying', 'off', true);
+    IF v_plan_mode IS NOT NULL THEN
+        PERFORM set_config('plan_cache_mode', v_plan_mode, true);
+    END IF;
     purchases_failed := cardinality(v_failed_ids);
     purchases_deferred := cardinality(v_deferred_ids);
 

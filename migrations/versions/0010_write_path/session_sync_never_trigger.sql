@@ -1,0 +1,12 @@
+-- session_sync_never_trigger() -- the function of the row-level note triggers, whose WHEN
+-- clause does their work and is always false: it never runs. Should it ever be called, it
+-- does nothing.
+CREATE OR REPLACE FUNCTION session_sync.session_sync_never_trigger()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN NULL;
+END;
+$$;
