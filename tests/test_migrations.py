@@ -252,3 +252,22 @@ def test_security_downgrade_restores_exactly_what_0008_installed(empty_db):
         conn.execute("CALL sync_all_sessions_batched(p_quiet => true)")
     migrate.upgrade(empty_db.url)
     assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 0
+
+
+def test_write_path_downgrade_restores_exactly_what_0009_installed(empty_db):
+    migrate.upgrade(empty_db.url, "0009_security")
+    landed = (package_functions(empty_db), package_views(empty_db), runner_grants(empty_db))
+    triggers = empty_db.rows("SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(oid) FROM pg_trigger"
+                             " WHERE tgname LIKE 'session\\_sync\\_%%' ORDER BY 1, 2")
+    from factories import purchase, sessions
+    pid = purchase(empty_db)
+    sessions(empty_db, pid, 2)
+    migrate.upgrade(empty_db.url)
+    assert empty_db.value("SELECT count(*) FROM session_sync_queue") == 1  # the queue moved to the change log
+    migrate.downgrade(empty_db.url, "0009_security")
+    assert (package_functions(empty_db), package_views(empty_db), runner_grants(empty_db)) == landed
+    assert empty_db.rows("SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(oid) FROM pg_trigger"
+                         " WHERE tgname LIKE 'session\\_sync\\_%%' ORDER BY 1, 2") == triggers
+    assert empty_db.value("SELECT to_regnamespace('session_sync')") is None
+    assert empty_db.value("SELECT count(*) FROM session_sync_queue") == 1  # and back
+    assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 2

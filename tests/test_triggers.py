@@ -247,3 +247,34 @@ def test_concurrent_assignments_of_same_student_trainer_course_share_one_allocat
     assert db.value("SELECT count(DISTINCT allocation_id) FROM tutoring_sessions") == 1
     assert db.value("SELECT count(*) FROM tutoring_sessions") == 4
     assert db.value("SELECT count(*) FROM session_sync_failures") == 0
+
+
+def test_a_purchase_session_whose_id_changes_is_synced_under_its_new_id(db, live):
+    pid = purchase(db)
+    [old, _] = sessions(db, pid, 2)
+    db.rows("SELECT * FROM sync_all_sessions()")
+    new = uuid.uuid4()
+    live.execute("UPDATE purchase_sessions SET id = %s WHERE id = %s", (new, old))
+    assert db.value("SELECT count(*) FROM tutoring_sessions WHERE id = %s", new) == 1
+    # The old tutoring session is never deleted: verify counts it as orphaned.
+    assert db.one("SELECT missing, drifted, orphaned FROM session_sync_verify") == (0, 0, 1)
+
+
+def test_a_changed_booking_id_reaches_the_metadata(db, live):
+    pid = purchase(db)
+    [sid] = sessions(db, pid, 1)
+    db.rows("SELECT * FROM sync_all_sessions()")
+    booking = uuid.uuid4()
+    live.execute("UPDATE purchase_sessions SET booking_id = %s WHERE id = %s", (booking, sid))
+    assert db.value("SELECT metadata->>'bookingId' FROM tutoring_sessions WHERE id = %s", sid) == str(booking)
+
+
+def test_a_purchase_whose_id_changes_is_examined_under_both_ids(db, live):
+    pid = purchase(db)
+    sessions(db, pid, 1)
+    db.rows("SELECT * FROM sync_all_sessions()")
+    new = uuid.uuid4()
+    with live.transaction():
+        live.execute("SET LOCAL session_sync.enabled = off")  # queue instead of syncing, to see what is noted
+        live.execute("UPDATE course_purchases SET id = %s WHERE id = %s", (new, pid))
+    assert {r[0] for r in db.rows("SELECT purchase_id FROM session_sync_queue")} == {pid, new}
