@@ -364,7 +364,12 @@ def test_no_contact_details_in_anything_the_runner_may_read(db, runner):
     invalid = purchase(db, student_location={"latitude": "91", "longitude": 7, "address": CONTACT["address"]},
                        students=[{**person, "id": str(uuid.uuid4())}])
     phone_as_latitude = purchase(db, student_location={"latitude": CONTACT["phone"], "longitude": 7})
-    ids = [no_id, bad_id, email_id, object_id, not_array, missing, invalid, phone_as_latitude]
+    phone_digits_as_latitude = purchase(db, student_location={"latitude": "+919876543210", "longitude": 7})
+    phone_number_as_latitude = purchase(db, student_location={"latitude": 919876543210, "longitude": 7})
+    phone_as_id = purchase(db, students=[{"id": "98765-43210"}])
+    hex_name_as_id = purchase(db, students=[{"id": "Deb-Bede"}])
+    ids = [no_id, bad_id, email_id, object_id, not_array, missing, invalid, phone_as_latitude,
+           phone_digits_as_latitude, phone_number_as_latitude, phone_as_id, hex_name_as_id]
     for pid in ids:
         sessions(db, pid, 1)
     db.rows("SELECT * FROM sync_all_sessions()")
@@ -384,9 +389,10 @@ def test_no_contact_details_in_anything_the_runner_may_read(db, runner):
             diag = caught.value.diag
             seen += [str(diag.message_primary), str(diag.message_detail), str(diag.message_hint)]
     text = "\n".join(seen)
-    assert '"1234-abcd"' in text and '"91"' in text  # the offending values are named...
-    assert "a JSON string of 23 characters" in text and "a JSON object" in text  # ... or only their shape
-    for value in CONTACT.values():  # ... and nothing else
+    assert '"91"' in text  # a coordinate that is merely out of range is named ...
+    assert "a JSON string of 23 characters" in text and "a JSON object" in text  # ... other values only by shape
+    assert "a JSON number out of range" in text
+    for value in [*CONTACT.values(), "1234-abcd", "98765-43210", "Deb-Bede", "9876543210"]:  # ... never themselves
         assert value not in text
 
 

@@ -76,7 +76,7 @@ FILES = [
     'session_sync_commit_triggers.sql',
     'session_sync_note_triggers.sql',
 ]
-SHA256 = '6dd9d183171c1685cffb3d929a8f51e8062f05555e5bc271e651dd8fc4f6a680'
+SHA256 = '121aa9848f6e9bf582271cf2d6ab0fbe35741f1fe4f32b05a22219ba2424b2de'
 
 # Executable by the owner only (the SECURITY DEFINER API calls them as the owner; triggers
 # fire without an EXECUTE check).

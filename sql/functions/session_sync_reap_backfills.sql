@@ -23,10 +23,13 @@ BEGIN
       AND NOT EXISTS (
           SELECT 1 FROM pg_stat_activity a
           WHERE a.pid = r.backend_pid
-            AND a.backend_start = r.backend_start
-            AND a.query_start = r.backend_query_start
             AND a.pid <> pg_backend_pid()
-            AND (a.state IS NULL OR a.state IN ('active', 'fastpath function call')));
+            AND (   -- a backend whose details this role may not read (the owner is not a
+                    -- superuser nor in pg_read_all_stats) is taken to be still running it
+                    a.backend_start IS NULL OR r.backend_start IS NULL
+                 OR (a.backend_start = r.backend_start
+                     AND a.query_start = r.backend_query_start
+                     AND (a.state IS NULL OR a.state IN ('active', 'fastpath function call')))));
     GET DIAGNOSTICS v_count = ROW_COUNT;
     RETURN v_count;
 END;

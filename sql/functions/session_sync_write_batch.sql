@@ -21,6 +21,10 @@
 -- Raises ALLOCATION_FAILED (SS007) or SESSION_WRITE_FAILED (SS009) when the platform's tables
 -- reject a write, and SS010 when a concurrent transaction inserted one of the sessions first;
 -- the caller's savepoint then undoes the whole call and it retries purchase by purchase.
+-- The only waits left are for another transaction's uncommitted insert of the same allocation
+-- or session (a unique index): lock_timeout 50ms, well below deadlock_timeout, ends them, and
+-- the caller defers the purchase (queued), so even a platform transaction that inserts an
+-- allocation by hand and then writes the purchase never deadlocks with the sync.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path. work_mem 256MB and
 -- random_page_cost 1.1 for its statements: a backfill's classification is hashed in memory,
 -- and the rows it reads by index were mostly written recently and are cached.
@@ -40,6 +44,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET work_mem = '256MB'
 SET random_page_cost = 1.1
+SET lock_timeout = '50ms'
 AS $$
 DECLARE
     v_intended bigint;
@@ -171,7 +176,11 @@ BEGIN
                 FROM verdict v WHERE v.reason IS NOT NULL),
                (SELECT coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id), '{}')
                 FROM verdict v WHERE v.reason IS NULL AND v.busy),
-               (SELECT coalesce(array_agg(r.purchase_id ORDER BY r.purchase_id), '{}') FROM racing r)
+               CASE WHEN current_setting('transaction_isolation') = 'read committed'
+                    THEN (SELECT coalesce(array_agg(r.purchase_id ORDER BY r.purchase_id), '{}') FROM racing r)
+                    -- one snapshot for the whole transaction: a session inserted, or a row locked by
+                    -- several transactions (a multixact xmax), since it was taken cannot be seen here
+                    ELSE p_purchase_ids END
         INTO purchases_synced, v_intended, sessions_created, sessions_updated, failed_ids, failed_reasons,
              deferred_ids, racing_ids;
     EXCEPTION

@@ -9,9 +9,9 @@
 -- created and 0 updated. A purchase with no sessions returns zeros.
 -- A purchase it cannot sync raises an error whose message begins with the reason code
 -- (session_sync_reasons() lists them with their SQLSTATEs and hints) and changes nothing.
--- It never waits for another transaction: when one holds (or has just changed) one of the
--- purchase's tutoring sessions, it raises SQLSTATE 55P03, writes nothing, and the purchase
--- stays queued for the next run; retry.
+-- It never waits on another transaction's lock: when one holds (or has just changed) one of
+-- the purchase's tutoring sessions, it tries again up to 20 times, 50 ms apart, and then
+-- raises SQLSTATE 55P03 having written nothing; retry.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 -- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.sync_purchase_sessions(p_purchase_id uuid)
@@ -61,7 +61,13 @@ BEGIN
                    v_conflicts, p_purchase_id, 'conflict'));
     END IF;
 
-    SELECT * INTO v_result FROM session_sync.session_sync_write(ARRAY[p_purchase_id], NULL, 'manual');
+    -- Another transaction holding one of its sessions (often another sync of the same purchase)
+    -- is waited out politely: up to 20 tries, 50 ms apart, never a lock wait.
+    FOR v_attempt IN 1 .. 20 LOOP
+        SELECT * INTO v_result FROM session_sync.session_sync_write(ARRAY[p_purchase_id], NULL, 'manual');
+        EXIT WHEN v_result.purchases_deferred = 0;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
     IF v_result.purchases_failed > 0 THEN
         SELECT f.reason, f.message, f.hint, r.sqlstate INTO v_failure
         FROM public.session_sync_failures f

@@ -10,13 +10,17 @@ CREATE CONSTRAINT TRIGGER session_sync_commit_purchases
     AFTER INSERT OR UPDATE ON public.course_purchases
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW
-    WHEN (pg_catalog.current_setting('session_sync.commit_armed', true) IS DISTINCT FROM 'on'
-          AND pg_catalog.set_config('session_sync.commit_armed', 'on', true) = 'on')
+    WHEN (pg_catalog.current_setting('session_sync.commit_armed', true)
+              IS DISTINCT FROM pg_catalog.pg_current_xact_id()::text
+          AND pg_catalog.set_config('session_sync.commit_armed', pg_catalog.pg_current_xact_id()::text, true)
+              IS NOT NULL)
     EXECUTE FUNCTION session_sync.session_sync_commit_trigger();
 CREATE CONSTRAINT TRIGGER session_sync_commit_sessions
     AFTER INSERT OR UPDATE ON public.purchase_sessions
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW
-    WHEN (pg_catalog.current_setting('session_sync.commit_armed', true) IS DISTINCT FROM 'on'
-          AND pg_catalog.set_config('session_sync.commit_armed', 'on', true) = 'on')
+    WHEN (pg_catalog.current_setting('session_sync.commit_armed', true)
+              IS DISTINCT FROM pg_catalog.pg_current_xact_id()::text
+          AND pg_catalog.set_config('session_sync.commit_armed', pg_catalog.pg_current_xact_id()::text, true)
+              IS NOT NULL)
     EXECUTE FUNCTION session_sync.session_sync_commit_trigger();

@@ -1,8 +1,8 @@
 -- session_sync_students_problem(p_students jsonb) -> text
 -- Contract: why course_purchases.students names no primary student, for messages and
--- diagnose, quoting only the first student's "id" when it is made of hex digits and dashes
--- (a mangled UUID), else only its JSON type and length (session_sync_quote): never a name,
--- e-mail or phone number, even one put where the id should be. NULL when the primary student is usable
+-- diagnose, naming only the shape of the first student's "id" (its JSON type and length,
+-- session_sync_quote): never a name, e-mail or phone number, even one put where the id
+-- should be. NULL when the primary student is usable
 -- (session_sync_primary_student returns it). Never raises. Pure; its SQL-standard body is
 -- bound when created (under the migrations' pinned search_path).
 CREATE OR REPLACE FUNCTION session_sync.session_sync_students_problem(p_students jsonb)
@@ -19,5 +19,5 @@ RETURN CASE
         THEN 'the first element of students is a JSON ' || jsonb_typeof(p_students -> 0) || ', not an object'
     WHEN NOT ((p_students -> 0) ? 'id') THEN 'the first student has no "id"'
     ELSE 'the first student''s id is '
-         || session_sync.session_sync_quote((p_students -> 0) -> 'id', '^[0-9A-Fa-f-]*$') || ', not a UUID'
+         || session_sync.session_sync_quote((p_students -> 0) -> 'id', NULL) || ', not a UUID'
 END;
