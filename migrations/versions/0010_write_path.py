@@ -76,7 +76,7 @@ FILES = [
     'session_sync_commit_triggers.sql',
     'session_sync_note_triggers.sql',
 ]
-SHA256 = '121aa9848f6e9bf582271cf2d6ab0fbe35741f1fe4f32b05a22219ba2424b2de'
+SHA256 = 'e0f82d008fa75de61812b2b013b270a103497ea85f43b3e2f2c0c3ee581f2f8f'
 
 # Executable by the owner only (the SECURITY DEFINER API calls them as the owner; triggers
 # fire without an EXECUTE check).

@@ -11,7 +11,8 @@
 -- transaction holds is deferred (never waited for) and stays queued; the run's row counts it
 -- (purchases_deferred). Set-based: a few statements for the whole run (session_sync_write).
 -- The run is recorded in session_sync_runs. p_dry_run => true reports what a real run would
--- do and writes nothing but its own (dry_run) row in session_sync_runs. Runs of this
+-- do and writes nothing at all (run_id is NULL): it works in a READ ONLY transaction, on a
+-- hot standby and for a role that may only read. Runs of this
 -- function and the backfill's batches queue behind one another (a row lock in the package's
 -- table session_sync_locks, which no role without the package's rights can take), so two
 -- never race over the same rows.
@@ -61,9 +62,11 @@ BEGIN
         PERFORM session_sync.session_sync_reap_backfills();
     END IF;
 
-    INSERT INTO public.session_sync_runs (source, dry_run, outcome, backend_pid)
-    VALUES (p_source, p_dry_run, 'running', pg_backend_pid())
-    RETURNING session_sync_runs.run_id INTO v_run_id;
+    IF NOT p_dry_run THEN
+        INSERT INTO public.session_sync_runs (source, dry_run, outcome, backend_pid)
+        VALUES (p_source, p_dry_run, 'running', pg_backend_pid())
+        RETURNING session_sync_runs.run_id INTO v_run_id;
+    END IF;
 
     IF p_dry_run THEN
         -- What a run would do, read from the queue and the views; nothing is written.
@@ -90,20 +93,23 @@ BEGIN
         SELECT * INTO v_result FROM session_sync.session_sync_write(NULL, v_run_id, p_source);
     END IF;
 
-    UPDATE public.session_sync_runs r
-    SET finished_at = clock_timestamp(),
-        outcome = 'finished',
-        purchases_synced = v_result.purchases_synced,
-        purchases_failed = v_result.purchases_failed,
-        purchases_deferred = v_result.purchases_deferred,
-        purchases_retried = v_result.purchases_retried,
-        retry_reason = v_result.retry_reason,
-        sessions_created = v_result.sessions_created,
-        sessions_updated = v_result.sessions_updated
-    WHERE r.run_id = v_run_id;
+    IF NOT p_dry_run THEN
+        UPDATE public.session_sync_runs r
+        SET finished_at = clock_timestamp(),
+            outcome = 'finished',
+            purchases_synced = v_result.purchases_synced,
+            purchases_failed = v_result.purchases_failed,
+            purchases_deferred = v_result.purchases_deferred,
+            purchases_retried = v_result.purchases_retried,
+            retry_reason = v_result.retry_reason,
+            sessions_created = v_result.sessions_created,
+            sessions_updated = v_result.sessions_updated
+        WHERE r.run_id = v_run_id;
+    END IF;
 
-    RAISE NOTICE 'session-sync run %: % purchases synced, % failed, % deferred (another transaction held their sessions; still queued), % sessions created, % updated%',
-        v_run_id, v_result.purchases_synced, v_result.purchases_failed, v_result.purchases_deferred,
+    RAISE NOTICE '%: % purchases synced, % failed, % deferred (another transaction held their sessions; still queued), % sessions created, % updated%',
+        CASE WHEN p_dry_run THEN 'session-sync dry run' ELSE 'session-sync run ' || v_run_id END,
+        v_result.purchases_synced, v_result.purchases_failed, v_result.purchases_deferred,
         v_result.sessions_created, v_result.sessions_updated,
         CASE WHEN p_dry_run THEN ' (dry run: nothing written)' ELSE '' END;
 
