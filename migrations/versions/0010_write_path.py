@@ -19,8 +19,10 @@
 * Everything but the API moves to schema ``session_sync``, where only the owner may create:
   a role with CREATE on ``public`` can no longer plant an overload that a routine's call
   resolves to. ``session_sync_reasons()`` and ``session_sync_enqueue()`` stay in ``public`` as
-  faces of their ``session_sync`` versions. Messages name a value only when it is a number or
-  looks like an id or a coordinate.
+  faces of their ``session_sync`` versions. Messages name an id by its shape only, and a
+  coordinate only when it is a short decimal within [-1000, 1000].
+* A dry run of ``sync_all_sessions`` writes nothing (no run row).
+* The revision starts by locking the platform's four tables (writes wait for it).
 
 Revision ID: 0010_write_path
 Revises: 0009_security
