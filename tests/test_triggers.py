@@ -269,3 +269,32 @@ def test_a_purchase_whose_id_changes_is_examined_under_both_ids(db, live):
         live.execute("SET LOCAL session_sync.enabled = off")  # queue instead of syncing, to see what is noted
         live.execute("UPDATE course_purchases SET id = %s WHERE id = %s", (new, pid))
     assert {r[0] for r in db.rows("SELECT purchase_id FROM session_sync_queue")} == {pid, new}
+
+
+def test_a_stale_commit_armed_value_never_silences_a_later_transaction(db, live):
+    live.execute("SET session_sync.commit_armed = 'on'")  # session level: left over, or set by hand
+    pid = purchase(db, trainer_id=None, status="WAITLISTED")
+    sessions(db, pid, 2)
+    live.execute(ASSIGN, (uuid.uuid4(), pid))
+    assert synced(db, pid) == 2
+
+
+def test_an_allocation_inserted_by_hand_never_deadlocks_the_platform_with_the_sync(db):
+    """A: inserts the approved allocation of (s, t, c) and keeps its transaction open; B assigns a purchase of
+    (s, t, c) and commits; A then writes that purchase. Without the package both commit; with it too."""
+    student, trainer, course = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    pid = purchase(db, student_id=student, course_id=course, trainer_id=None, status="WAITLISTED")
+    sessions(db, pid, 2)
+    with db.connect() as a, db.connect() as b:
+        a.execute("SET deadlock_timeout = '100ms'")
+        a.execute("INSERT INTO trainer_allocations (student_id, trainer_id, course_id, requested_by, status)"
+                  " VALUES (%s, %s, %s, %s, 'approved')", (student, trainer, course, student))
+        b.execute(ASSIGN, (trainer, pid))
+        started = time.monotonic()
+        b.commit()  # its sync waits at most lock_timeout for A's allocation, then defers the purchase
+        assert time.monotonic() - started < 2
+        a.execute("UPDATE course_purchases SET metadata = '{\"x\": 1}' WHERE id = %s", (pid,))
+        a.commit()
+    db.rows("SELECT * FROM sync_all_sessions()")
+    assert db.value("SELECT count(*) FROM trainer_allocations WHERE status = 'approved'") == 1
+    assert synced(db, pid) == 2
