@@ -271,3 +271,24 @@ def test_write_path_downgrade_restores_exactly_what_0009_installed(empty_db):
     assert empty_db.value("SELECT to_regnamespace('session_sync')") is None
     assert empty_db.value("SELECT count(*) FROM session_sync_queue") == 1  # and back
     assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 2
+
+
+def test_contracts_health_downgrade_restores_exactly_what_0010_installed(empty_db):
+    from factories import purchase, sessions
+    from test_sources import schema
+    migrate.upgrade(empty_db.url, "0010_write_path")
+    landed = schema(empty_db.url)
+    bad = purchase(empty_db, student_location={"latitude": "12abc", "longitude": 7})
+    sessions(empty_db, bad, 1)
+    empty_db.execute("SELECT * FROM sync_all_sessions()")
+    empty_db.execute("SELECT * FROM sync_all_sessions()")
+    assert empty_db.value("SELECT count(*) FROM session_sync_failures") == 2
+    migrate.upgrade(empty_db.url)
+    # the two failures of one purchase and reason were folded into one row that counts them
+    assert empty_db.rows("SELECT occurrences FROM session_sync_failures") == [(2,)]
+    empty_db.execute("SELECT * FROM sync_all_sessions()")
+    migrate.downgrade(empty_db.url, "0010_write_path")
+    assert schema(empty_db.url) == landed
+    assert empty_db.value("SELECT count(*) FROM session_sync_failures") == 1
+    migrate.upgrade(empty_db.url)
+    assert empty_db.dict("SELECT * FROM sync_all_sessions()")["purchases_failed"] == 1

@@ -17,6 +17,7 @@ TRIGGER_TABLES = {
     "session_sync_tutoring_sessions_trigger": ("tutoring_sessions", False),
     "session_sync_commit_trigger": ("course_purchases", False),
     "session_sync_never_trigger": ("purchase_sessions", False),
+    "session_sync_dropped_keys_trigger": ("purchase_sessions", False),
 }
 
 

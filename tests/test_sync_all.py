@@ -17,7 +17,8 @@ def test_returns_one_summary_row_with_documented_columns(db):
     with db.conn.cursor() as cur:
         cur.execute("SELECT * FROM sync_all_sessions()")
         assert [c.name for c in cur.description] == [
-            "run_id", "purchases_synced", "purchases_failed", "sessions_created", "sessions_updated"]
+            "run_id", "purchases_synced", "purchases_failed", "sessions_created", "sessions_updated",
+            "purchases_examined", "purchases_in_sync", "purchases_deferred"]
         assert len(cur.fetchall()) == 1
 
 
@@ -152,4 +153,5 @@ def test_notice_reports_the_run_and_can_be_silenced(db):
         conn.execute("SELECT * FROM sync_all_sessions(p_dry_run => true)")
         conn.execute("SET client_min_messages = warning")
         conn.execute("SELECT * FROM sync_all_sessions()")
-    assert len(notices) == 1 and "1 purchases synced" in notices[0] and "dry run" in notices[0]
+    assert len(notices) == 1 and "dry run" in notices[0]
+    assert "1 purchases examined: 1 synced, 0 already in sync, 0 failed, 0 deferred" in notices[0]

@@ -20,12 +20,12 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         WITH changed AS (
             SELECT n.student_id, n.trainer_id, n.course_id FROM new_rows n
-            WHERE n.status IN ('approved', 'active')
+            WHERE session_sync.session_sync_allocation_usable(n.status)
         )
         SELECT array_agg(DISTINCT p.id) INTO v_ids
         FROM changed a
         JOIN public.course_purchases p ON p.trainer_id = a.trainer_id AND p.course_id = a.course_id
-        WHERE p.status = 'ASSIGNED'
+        WHERE session_sync.session_sync_eligible(p.trainer_id, p.status)
           AND session_sync.session_sync_primary_student(p.students) = a.student_id;
     ELSE
         WITH moved AS (
@@ -37,15 +37,15 @@ BEGIN
                   IS DISTINCT FROM (n.status, n.student_id, n.trainer_id, n.course_id, n.requested_at)
         ), changed AS (
             SELECT m.old_student AS student_id, m.old_trainer AS trainer_id, m.old_course AS course_id
-            FROM moved m WHERE m.old_status IN ('approved', 'active')
+            FROM moved m WHERE session_sync.session_sync_allocation_usable(m.old_status)
             UNION
             SELECT m.student_id, m.trainer_id, m.course_id
-            FROM moved m WHERE m.status IN ('approved', 'active')
+            FROM moved m WHERE session_sync.session_sync_allocation_usable(m.status)
         )
         SELECT array_agg(DISTINCT p.id) INTO v_ids
         FROM changed a
         JOIN public.course_purchases p ON p.trainer_id = a.trainer_id AND p.course_id = a.course_id
-        WHERE p.status = 'ASSIGNED'
+        WHERE session_sync.session_sync_eligible(p.trainer_id, p.status)
           AND session_sync.session_sync_primary_student(p.students) = a.student_id;
     END IF;
     IF v_ids IS NOT NULL THEN

@@ -64,9 +64,11 @@ BEGIN
     SELECT count(DISTINCT c.purchase_id) INTO v_queued FROM public.session_sync_changes c;
     INSERT INTO public.session_sync_runs (source, dry_run, purchases_synced, purchases_failed, sessions_created,
                                           sessions_updated, outcome, backend_pid, backend_start,
-                                          backend_query_start, batch_size, purchases_queued, batches)
+                                          backend_query_start, batch_size, purchases_queued, batches,
+                                          purchases_deferred, purchases_retried, purchases_examined,
+                                          purchases_in_sync)
     SELECT 'batched', false, 0, 0, 0, 0, 'running', a.pid, a.backend_start, a.query_start, p_batch_size,
-           v_queued, 0
+           v_queued, 0, 0, 0, 0, 0
     FROM pg_stat_activity a
     WHERE a.pid = pg_backend_pid()
     RETURNING run_id INTO v_run_id;

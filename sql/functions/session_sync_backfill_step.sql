@@ -43,9 +43,9 @@ BEGIN
         SET finished_at = clock_timestamp(), outcome = 'finished'
         WHERE r.run_id = p_run_id;
         IF NOT p_quiet THEN
-            RAISE NOTICE 'session-sync run % finished: % purchase(s) synced, % failed, % session(s) created, % updated',
-                p_run_id, v_run.purchases_synced, v_run.purchases_failed, v_run.sessions_created,
-                v_run.sessions_updated;
+            RAISE NOTICE 'session-sync run % finished: % purchase(s) examined: % synced, % already in sync, % failed, % deferred (still queued); % session(s) created, % updated',
+                p_run_id, v_run.purchases_examined, v_run.purchases_synced, v_run.purchases_in_sync,
+                v_run.purchases_failed, v_run.purchases_deferred, v_run.sessions_created, v_run.sessions_updated;
         END IF;
         RETURN false;
     END IF;
@@ -59,16 +59,19 @@ BEGIN
         retry_reason = coalesce(v_result.retry_reason, r.retry_reason),
         sessions_created = r.sessions_created + v_result.sessions_created,
         sessions_updated = r.sessions_updated + v_result.sessions_updated,
+        purchases_examined = coalesce(r.purchases_examined, 0) + v_result.purchases_examined,
+        purchases_in_sync = coalesce(r.purchases_in_sync, 0) + v_result.purchases_examined
+                            - v_result.purchases_synced - v_result.purchases_failed - v_result.purchases_deferred,
         resume_after = v_ids[cardinality(v_ids)],
         batches = r.batches + 1
     WHERE r.run_id = p_run_id
     RETURNING * INTO v_run;
     IF NOT p_quiet THEN
-        RAISE NOTICE 'session-sync run % batch %/%: % purchase(s) synced, % failed, % session(s) created, % updated so far',
+        RAISE NOTICE 'session-sync run % batch %/%: % purchase(s) examined so far: % synced, % already in sync, % failed, % deferred; % session(s) created, % updated',
             p_run_id, v_run.batches,
             greatest(v_run.batches, (v_run.purchases_queued + v_run.batch_size - 1) / v_run.batch_size),
-            v_run.purchases_synced, v_run.purchases_failed, v_run.sessions_created,
-            v_run.sessions_updated;
+            v_run.purchases_examined, v_run.purchases_synced, v_run.purchases_in_sync, v_run.purchases_failed,
+            v_run.purchases_deferred, v_run.sessions_created, v_run.sessions_updated;
     END IF;
     RETURN true;
 END;

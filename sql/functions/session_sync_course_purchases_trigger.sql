@@ -22,7 +22,7 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         SELECT string_agg(n.id::text, ',') INTO v_ids
         FROM new_rows n
-        WHERE n.trainer_id IS NOT NULL AND n.status = 'ASSIGNED';
+        WHERE session_sync.session_sync_eligible(n.trainer_id, n.status);
     ELSE
         WITH n AS (
             SELECT r.id, r.booking_id, r.trainer_id, r.status, r.students, r.student_location, r.course_id,

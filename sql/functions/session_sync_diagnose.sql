@@ -35,8 +35,7 @@ BEGIN
     IF NOT FOUND THEN
         RETURN QUERY SELECT 'purchase_exists', false,
             format('no course_purchases row has id %s', p_purchase_id),
-            (SELECT replace(r.hint, '<purchase id>', p_purchase_id::text)
-             FROM session_sync.session_sync_reasons() r WHERE r.reason = 'PURCHASE_NOT_FOUND');
+            replace(session_sync.session_sync_hint('PURCHASE_NOT_FOUND'), '<purchase id>', p_purchase_id::text);
         RETURN;
     END IF;
     SELECT * INTO v_check FROM public.session_sync_purchase_check c WHERE c.purchase_id = p_purchase_id;
@@ -49,26 +48,25 @@ BEGIN
     RETURN QUERY SELECT 'trainer_assigned', v_purchase.trainer_id IS NOT NULL,
         format('trainer_id is %s', coalesce(v_purchase.trainer_id::text, 'NULL')),
         CASE WHEN v_purchase.trainer_id IS NULL
-             THEN (SELECT r.hint FROM session_sync.session_sync_reasons() r WHERE r.reason = 'NO_TRAINER') END;
+             THEN session_sync.session_sync_hint('NO_TRAINER') END;
 
     RETURN QUERY SELECT 'status_assigned', v_purchase.status = 'ASSIGNED',
         format('status is %s', coalesce(v_purchase.status, 'NULL')),
         CASE WHEN v_purchase.status IS DISTINCT FROM 'ASSIGNED'
-             THEN (SELECT r.hint FROM session_sync.session_sync_reasons() r WHERE r.reason = 'NOT_ASSIGNED') END;
+             THEN session_sync.session_sync_hint('NOT_ASSIGNED') END;
 
     RETURN QUERY SELECT 'primary_student', v_check.student_id IS NOT NULL,
         CASE WHEN v_check.student_id IS NOT NULL THEN format('primary student %s', v_check.student_id)
              ELSE session_sync.session_sync_students_problem(v_purchase.students) END,
         CASE WHEN v_check.student_id IS NULL
-             THEN (SELECT r.hint FROM session_sync.session_sync_reasons() r WHERE r.reason = 'NO_STUDENT') END;
+             THEN session_sync.session_sync_hint('NO_STUDENT') END;
 
     RETURN QUERY SELECT 'coordinates', v_check.home_location IS NOT NULL,
         CASE WHEN v_check.home_location IS NOT NULL
              THEN format('usable: %s', session_sync.session_sync_location_detail(v_purchase.student_location))
              ELSE session_sync.session_sync_failure_message(
                       session_sync.session_sync_location_problem(v_purchase.student_location), p_purchase_id) END,
-        (SELECT r.hint FROM session_sync.session_sync_reasons() r
-         WHERE r.reason = session_sync.session_sync_location_problem(v_purchase.student_location));
+        session_sync.session_sync_hint(session_sync.session_sync_location_problem(v_purchase.student_location));
 
     IF v_check.student_id IS NULL OR v_purchase.trainer_id IS NULL THEN
         RETURN QUERY SELECT 'allocation', false,
@@ -78,7 +76,7 @@ BEGIN
         SELECT al.id, al.status INTO v_allocation
         FROM public.trainer_allocations al
         WHERE al.student_id = v_check.student_id AND al.trainer_id = v_purchase.trainer_id
-          AND al.course_id = v_purchase.course_id AND al.status IN ('approved', 'active')
+          AND al.course_id = v_purchase.course_id AND session_sync.session_sync_allocation_usable(al.status)
         ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
         LIMIT 1;
         IF FOUND THEN
@@ -102,7 +100,7 @@ BEGIN
                      THEN 'none yet: an approved allocation will be created (tried and rolled back)'
                      ELSE 'none yet, and trainer_allocations refuses a new one: ' || v_error END,
                 CASE WHEN v_error IS NOT NULL
-                     THEN (SELECT r.hint FROM session_sync.session_sync_reasons() r WHERE r.reason = 'ALLOCATION_FAILED') END;
+                     THEN session_sync.session_sync_hint('ALLOCATION_FAILED') END;
         END IF;
     END IF;
 
@@ -128,7 +126,7 @@ BEGIN
         CASE WHEN NOT v_check.eligible
                  THEN 'Assign a trainer and set status = ''ASSIGNED'' (see the checks above); the trigger then syncs its sessions.'
              WHEN v_counts.conflicts > 0
-                 THEN (SELECT r.hint FROM session_sync.session_sync_reasons() r WHERE r.reason = 'SESSION_CONFLICT')
+                 THEN session_sync.session_sync_hint('SESSION_CONFLICT')
              WHEN v_check.eligible AND v_counts.missing + v_counts.drifted > 0
                  THEN format('SELECT * FROM sync_purchase_sessions(%L);', p_purchase_id) END;
 

@@ -21,7 +21,7 @@ BEGIN
     IF p_purchase_ids IS NULL THEN
         INSERT INTO public.session_sync_changes (purchase_id)
         SELECT p.id FROM public.course_purchases p
-        WHERE p.trainer_id IS NOT NULL AND p.status = 'ASSIGNED'
+        WHERE session_sync.session_sync_eligible(p.trainer_id, p.status)
         ORDER BY p.id;
     ELSE
         INSERT INTO public.session_sync_changes (purchase_id)

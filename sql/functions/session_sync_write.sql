@@ -1,6 +1,6 @@
 -- session_sync_write(p_purchase_ids uuid[], p_run_id bigint, p_source text)
 --   -> (purchases_synced, purchases_failed, purchases_deferred, purchases_retried,
---       sessions_created, sessions_updated, retry_reason)
+--       sessions_created, sessions_updated, retry_reason, purchases_examined)
 -- Contract (internal; every path calls it: the sync at COMMIT of a platform transaction,
 -- sync_purchase_sessions, sync_all_sessions and the batched backfill): examines the given
 -- purchases, or with NULL every purchase in the change log (session_sync_queue), and syncs
@@ -18,6 +18,12 @@
 --     insert of the same session), its savepoint undoes it and each purchase is retried alone
 --     under its own savepoint: a failing purchase is recorded and rolled back whole, the others
 --     synced. purchases_retried and retry_reason say that this slow way was taken, and why.
+--   * purchases_examined counts every purchase it looked at: synced + failed + deferred +
+--     the ones with nothing to write (already in sync, or not eligible), so a summary accounts
+--     for each.
+--   * A purchase that fails again for the same reason keeps one row in session_sync_failures:
+--     the new row carries the count (occurrences) and first_failed_at of the rows it replaces,
+--     so a purchase failing on every run does not grow the table.
 --   * The change-log rows this call read (visible in its snapshot) are deleted for the
 --     purchases it examined and found or left in sync; a row appended meanwhile stays.
 -- Never raises for bad data. A statement_timeout or cancel raises and the caller's
@@ -33,7 +39,8 @@ CREATE OR REPLACE FUNCTION session_sync.session_sync_write(
     OUT purchases_retried integer,
     OUT sessions_created integer,
     OUT sessions_updated integer,
-    OUT retry_reason text
+    OUT retry_reason text,
+    OUT purchases_examined integer
 )
 LANGUAGE plpgsql
 VOLATILE
@@ -61,6 +68,7 @@ BEGIN
     purchases_retried := 0;
     sessions_created := 0;
     sessions_updated := 0;
+    purchases_examined := 0;
 
     v_snapshot := pg_current_snapshot();
     IF p_purchase_ids IS NULL THEN
@@ -71,7 +79,8 @@ BEGIN
         FROM unnest(p_purchase_ids) AS i(id)
         WHERE i.id IS NOT NULL;
     END IF;
-    IF cardinality(v_ids) = 0 THEN
+    purchases_examined := cardinality(v_ids);
+    IF purchases_examined = 0 THEN
         RETURN;
     END IF;
 
@@ -147,12 +156,31 @@ BEGIN
     purchases_deferred := cardinality(v_deferred_ids);
 
     IF purchases_failed > 0 THEN
-        INSERT INTO public.session_sync_failures (run_id, purchase_id, reason, message, hint, source)
+        -- One row per purchase and reason: the earlier rows of the same failure are replaced by
+        -- the new one, which adds up their occurrences. A row another transaction holds (it is
+        -- replacing it right now) is skipped, never waited for; the next failure folds it in.
+        WITH failed AS (
+            SELECT f.purchase_id, f.reason, f.detail
+            FROM unnest(v_failed_ids, v_failed_reasons, v_failed_details) AS f(purchase_id, reason, detail)
+        ), earlier AS (
+            DELETE FROM public.session_sync_failures old
+            WHERE old.failure_id IN (
+                SELECT o.failure_id
+                FROM public.session_sync_failures o
+                JOIN failed f ON f.purchase_id = o.purchase_id AND f.reason = o.reason
+                FOR UPDATE OF o SKIP LOCKED)
+            RETURNING old.purchase_id, old.reason, old.occurrences, old.first_failed_at
+        )
+        INSERT INTO public.session_sync_failures
+            (run_id, purchase_id, reason, message, hint, source, occurrences, first_failed_at)
         SELECT p_run_id, f.purchase_id, f.reason,
                session_sync.session_sync_failure_message(f.reason, f.purchase_id, f.detail),
-               r.hint, p_source
-        FROM unnest(v_failed_ids, v_failed_reasons, v_failed_details) AS f(purchase_id, reason, detail)
-        JOIN session_sync.session_sync_reasons() r ON r.reason = f.reason;
+               session_sync.session_sync_hint(f.reason), p_source,
+               1 + coalesce((SELECT sum(e.occurrences) FROM earlier e
+                             WHERE e.purchase_id = f.purchase_id AND e.reason = f.reason), 0),
+               coalesce((SELECT min(e.first_failed_at) FROM earlier e
+                         WHERE e.purchase_id = f.purchase_id AND e.reason = f.reason), clock_timestamp())
+        FROM failed f;
     END IF;
 
     -- The change log: rows this call saw go for the purchases that are in sync now; failed,

@@ -73,7 +73,7 @@ BEGIN
               WHERE al.student_id = c.student_id
                 AND al.trainer_id = c.trainer_id
                 AND al.course_id = c.course_id
-                AND al.status IN ('approved', 'active'))
+                AND session_sync.session_sync_allocation_usable(al.status))
           AND NOT EXISTS (
               SELECT 1 FROM public.purchase_sessions ps
               JOIN public.tutoring_sessions t ON t.id = ps.id
@@ -95,7 +95,7 @@ BEGIN
         WITH st AS MATERIALIZED (
             SELECT s.session_id, s.purchase_id, s.reason, s.state, s.tutoring_xmin, s.allocation_id,
                    s.student_id, s.trainer_id, s.course_id, s.scheduled_date, s.scheduled_time, s.duration,
-                   s.status, s.student_home_location, s.metadata
+                   s.status, s.student_home_location, s.metadata, s.dropped_keys
             FROM public.session_sync_session_state s
             WHERE s.purchase_id = ANY (p_purchase_ids)
               AND s.state IN ('missing', 'drifted', 'conflict')
@@ -142,8 +142,10 @@ BEGIN
                 duration = s.duration,
                 status = s.status,
                 student_home_location = s.student_home_location,
-                -- merged onto the row as it is: keys the apps added stay
-                metadata = CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
+                -- merged onto the row as it is: keys the apps added stay, keys the purchase
+                -- session dropped (the sync's own, copied earlier) go
+                metadata = (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
+                            - coalesce(s.dropped_keys, '{}'::text[]))
                            || s.metadata,
                 updated_at = now()
             FROM st s
@@ -152,7 +154,7 @@ BEGIN
               AND s.purchase_id IN (SELECT ok.purchase_id FROM ok)
               AND session_sync.session_sync_owner(t.metadata) = s.purchase_id
               AND NOT session_sync.session_sync_protected(t.status)
-            RETURNING 1
+            RETURNING t.id
         ), inserted AS (
             INSERT INTO public.tutoring_sessions
                 (id, allocation_id, student_id, trainer_id, course_id, scheduled_date, scheduled_time,
@@ -164,7 +166,12 @@ BEGIN
               AND s.purchase_id IN (SELECT ok.purchase_id FROM ok)
             ORDER BY s.session_id
             ON CONFLICT (id) DO NOTHING
-            RETURNING 1
+            RETURNING id
+        ), forgotten AS (
+            -- the dropped keys are gone from the sessions written now (rows appended after this
+            -- statement's snapshot stay for the next write)
+            DELETE FROM public.session_sync_dropped_keys d
+            WHERE d.session_id IN (SELECT u.id FROM updated u UNION ALL SELECT i.id FROM inserted i)
         )
         SELECT (SELECT count(*) FROM ok),
                (SELECT coalesce(sum(ok.missing), 0) FROM ok),

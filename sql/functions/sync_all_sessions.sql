@@ -1,5 +1,6 @@
 -- sync_all_sessions(p_dry_run boolean DEFAULT false, p_source text DEFAULT 'manual')
---   -> one row (run_id, purchases_synced, purchases_failed, sessions_created, sessions_updated)
+--   -> one row (run_id, purchases_synced, purchases_failed, sessions_created, sessions_updated,
+--               purchases_examined, purchases_in_sync, purchases_deferred)
 -- Contract: syncs every purchase in session_sync_queue that is eligible (trainer_id set,
 -- status ASSIGNED) and has a missing or drifted tutoring session; no cap on how many. The
 -- tracking triggers queue every purchase a write to course_purchases, purchase_sessions,
@@ -10,9 +11,12 @@
 -- the others, and none is ever half synced. A purchase whose tutoring sessions another
 -- transaction holds is deferred (never waited for) and stays queued; the run's row counts it
 -- (purchases_deferred). Set-based: a few statements for the whole run (session_sync_write).
--- The run is recorded in session_sync_runs. p_dry_run => true reports what a real run would
--- do and writes nothing at all (run_id is NULL): it works in a READ ONLY transaction, on a
--- hot standby and for a role that may only read. Runs of this
+-- The summary accounts for every purchase the run examined: purchases_examined =
+-- purchases_synced + purchases_in_sync (nothing to write: already in sync, or not eligible)
+-- + purchases_failed + purchases_deferred. The run is recorded in session_sync_runs.
+-- p_dry_run => true reports what a real run would do and writes nothing at all (run_id is
+-- NULL): it works in a READ ONLY transaction, on a hot standby and for a role that may only
+-- read. Runs of this
 -- function and the backfill's batches queue behind one another (a row lock in the package's
 -- table session_sync_locks, which no role without the package's rights can take), so two
 -- never race over the same rows.
@@ -30,7 +34,10 @@ RETURNS TABLE (
     purchases_synced integer,
     purchases_failed integer,
     sessions_created integer,
-    sessions_updated integer
+    sessions_updated integer,
+    purchases_examined integer,
+    purchases_in_sync integer,
+    purchases_deferred integer
 )
 LANGUAGE plpgsql
 VOLATILE
@@ -70,14 +77,16 @@ BEGIN
 
     IF p_dry_run THEN
         -- What a run would do, read from the queue and the views; nothing is written.
-        WITH work AS (
+        WITH queued AS (
+            SELECT DISTINCT q.purchase_id FROM public.session_sync_changes q
+        ), work AS (
             SELECT s.purchase_id,
                    coalesce(min(s.reason),
                             CASE WHEN bool_or(s.state = 'conflict') THEN 'SESSION_CONFLICT' END) AS reason,
                    count(*) FILTER (WHERE s.state = 'missing') AS missing,
                    count(*) FILTER (WHERE s.state = 'drifted') AS drifted
             FROM public.session_sync_session_state s
-            WHERE s.purchase_id IN (SELECT q.purchase_id FROM public.session_sync_changes q)
+            WHERE s.purchase_id IN (SELECT q.purchase_id FROM queued q)
               AND s.state IN ('missing', 'drifted', 'conflict')
             GROUP BY s.purchase_id
         )
@@ -86,7 +95,8 @@ BEGIN
                0 AS purchases_deferred, 0 AS purchases_retried,
                (coalesce(sum(w.missing) FILTER (WHERE w.reason IS NULL), 0))::integer AS sessions_created,
                (coalesce(sum(w.drifted) FILTER (WHERE w.reason IS NULL), 0))::integer AS sessions_updated,
-               NULL::text AS retry_reason
+               NULL::text AS retry_reason,
+               (SELECT count(*) FROM queued)::integer AS purchases_examined
         INTO v_result
         FROM work w;
     ELSE
@@ -103,17 +113,26 @@ BEGIN
             purchases_retried = v_result.purchases_retried,
             retry_reason = v_result.retry_reason,
             sessions_created = v_result.sessions_created,
-            sessions_updated = v_result.sessions_updated
+            sessions_updated = v_result.sessions_updated,
+            purchases_examined = v_result.purchases_examined,
+            purchases_in_sync = v_result.purchases_examined - v_result.purchases_synced
+                                - v_result.purchases_failed - v_result.purchases_deferred
         WHERE r.run_id = v_run_id;
     END IF;
 
-    RAISE NOTICE '%: % purchases synced, % failed, % deferred (another transaction held their sessions; still queued), % sessions created, % updated%',
+    RAISE NOTICE '%: % purchases examined: % synced, % already in sync, % failed, % deferred (another transaction held their sessions; still queued); % sessions created, % updated%',
         CASE WHEN p_dry_run THEN 'session-sync dry run' ELSE 'session-sync run ' || v_run_id END,
-        v_result.purchases_synced, v_result.purchases_failed, v_result.purchases_deferred,
+        v_result.purchases_examined, v_result.purchases_synced,
+        v_result.purchases_examined - v_result.purchases_synced - v_result.purchases_failed
+            - v_result.purchases_deferred,
+        v_result.purchases_failed, v_result.purchases_deferred,
         v_result.sessions_created, v_result.sessions_updated,
         CASE WHEN p_dry_run THEN ' (dry run: nothing written)' ELSE '' END;
 
     RETURN QUERY SELECT v_run_id, v_result.purchases_synced, v_result.purchases_failed,
-                        v_result.sessions_created, v_result.sessions_updated;
+                        v_result.sessions_created, v_result.sessions_updated, v_result.purchases_examined,
+                        v_result.purchases_examined - v_result.purchases_synced - v_result.purchases_failed
+                            - v_result.purchases_deferred,
+                        v_result.purchases_deferred;
 END;
 $$;

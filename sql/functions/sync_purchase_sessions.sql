@@ -100,7 +100,7 @@ BEGIN
         FROM public.session_sync_purchase_check c
         JOIN public.trainer_allocations al
           ON al.student_id = c.student_id AND al.trainer_id = c.trainer_id AND al.course_id = c.course_id
-         AND al.status IN ('approved', 'active')
+         AND session_sync.session_sync_allocation_usable(al.status)
         WHERE c.purchase_id = p_purchase_id
         ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
         LIMIT 1;

@@ -9,11 +9,9 @@
 -- deletes the rows it has dealt with: only rows its snapshot saw (`xact`, the inserting
 -- transaction, is visible in it), so a row appended meanwhile keeps the purchase queued.
 CREATE TABLE public.session_sync_changes (
-    change_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    purchase_id uuid NOT NULL,
-    queued_at timestamptz NOT NULL DEFAULT now(),
-    xact xid8 NOT NULL DEFAULT pg_current_xact_id()
+    change_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, -- the order rows were appended in
+    purchase_id uuid NOT NULL,                              -- the purchase to examine
+    queued_at timestamptz NOT NULL DEFAULT now(),           -- when the write that queued it began (its transaction's start)
+    xact xid8 NOT NULL DEFAULT pg_current_xact_id()         -- the transaction that appended it (a run deletes only rows its snapshot saw)
 );
 CREATE INDEX session_sync_changes_purchase_idx ON public.session_sync_changes (purchase_id, change_id);
-COMMENT ON TABLE public.session_sync_changes IS
-    'session-sync: append-only log of purchases to examine on the next sync_all_sessions(); see the view session_sync_queue';

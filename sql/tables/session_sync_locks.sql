@@ -8,8 +8,6 @@
 -- cut-off backfill kept on its idle connection), no other role can hold them, and they end
 -- with their transaction.
 CREATE TABLE public.session_sync_locks (
-    name text PRIMARY KEY
+    name text PRIMARY KEY                                   -- run or backfill
 );
 INSERT INTO public.session_sync_locks (name) VALUES ('run'), ('backfill');
-COMMENT ON TABLE public.session_sync_locks IS
-    'session-sync: the rows its routines lock (FOR UPDATE) so that runs never race; only the package can lock them';

@@ -9,7 +9,7 @@
 -- clause sees that, sync the statement's purchases from its transition table at once.
 -- A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
 -- the migration's pinned search_path) and name pg_catalog's functions.
-CREATE TRIGGER session_sync_note_purchases_insert
+CREATE OR REPLACE TRIGGER session_sync_note_purchases_insert
     AFTER INSERT ON public.course_purchases
     FOR EACH ROW
     WHEN (NEW.trainer_id IS NOT NULL AND NEW.status = 'ASSIGNED'
@@ -20,7 +20,7 @@ CREATE TRIGGER session_sync_note_purchases_insert
                    ELSE COALESCE(pg_catalog.current_setting('session_sync.pending', true), '') || ',' || NEW.id::text
               END, true) IS NULL)
     EXECUTE FUNCTION session_sync.session_sync_never_trigger();
-CREATE TRIGGER session_sync_note_purchases_update
+CREATE OR REPLACE TRIGGER session_sync_note_purchases_update
     AFTER UPDATE ON public.course_purchases
     FOR EACH ROW
     WHEN ((OLD.id, OLD.booking_id, OLD.trainer_id, OLD.status, OLD.students, OLD.student_location, OLD.course_id,
@@ -37,7 +37,7 @@ CREATE TRIGGER session_sync_note_purchases_update
                         || CASE WHEN OLD.id = NEW.id THEN '' ELSE ',' || OLD.id::text END
               END, true) IS NULL)
     EXECUTE FUNCTION session_sync.session_sync_never_trigger();
-CREATE TRIGGER session_sync_note_sessions_insert
+CREATE OR REPLACE TRIGGER session_sync_note_sessions_insert
     AFTER INSERT ON public.purchase_sessions
     FOR EACH ROW
     WHEN (pg_catalog.set_config('session_sync.pending',
@@ -47,7 +47,7 @@ CREATE TRIGGER session_sync_note_sessions_insert
                    ELSE COALESCE(pg_catalog.current_setting('session_sync.pending', true), '') || ',' || NEW.purchase_id::text
               END, true) IS NULL)
     EXECUTE FUNCTION session_sync.session_sync_never_trigger();
-CREATE TRIGGER session_sync_note_sessions_update
+CREATE OR REPLACE TRIGGER session_sync_note_sessions_update
     AFTER UPDATE ON public.purchase_sessions
     FOR EACH ROW
     WHEN ((OLD.id, OLD.purchase_id, OLD.booking_id, OLD.session_number, OLD.session_date, OLD.session_time,
@@ -67,29 +67,25 @@ CREATE TRIGGER session_sync_note_sessions_update
 
 -- The statement-level triggers (transition tables) fire only for a statement that filled the
 -- notes past 64 KB (a bulk write): they sync its purchases at once, set-based.
-DROP TRIGGER session_sync_purchases_insert ON public.course_purchases;
-DROP TRIGGER session_sync_purchases_update ON public.course_purchases;
-DROP TRIGGER session_sync_sessions_insert ON public.purchase_sessions;
-DROP TRIGGER session_sync_sessions_update ON public.purchase_sessions;
-CREATE TRIGGER session_sync_purchases_insert
+CREATE OR REPLACE TRIGGER session_sync_purchases_insert
     AFTER INSERT ON public.course_purchases
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT
     WHEN (pg_catalog.length(COALESCE(pg_catalog.current_setting('session_sync.pending', true), '')) > 65536)
     EXECUTE FUNCTION session_sync.session_sync_course_purchases_trigger();
-CREATE TRIGGER session_sync_purchases_update
+CREATE OR REPLACE TRIGGER session_sync_purchases_update
     AFTER UPDATE ON public.course_purchases
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT
     WHEN (pg_catalog.length(COALESCE(pg_catalog.current_setting('session_sync.pending', true), '')) > 65536)
     EXECUTE FUNCTION session_sync.session_sync_course_purchases_trigger();
-CREATE TRIGGER session_sync_sessions_insert
+CREATE OR REPLACE TRIGGER session_sync_sessions_insert
     AFTER INSERT ON public.purchase_sessions
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT
     WHEN (pg_catalog.length(COALESCE(pg_catalog.current_setting('session_sync.pending', true), '')) > 65536)
     EXECUTE FUNCTION session_sync.session_sync_purchase_sessions_trigger();
-CREATE TRIGGER session_sync_sessions_update
+CREATE OR REPLACE TRIGGER session_sync_sessions_update
     AFTER UPDATE ON public.purchase_sessions
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT

@@ -9,32 +9,32 @@
 --   (session_sync_session_state tests drift against them without building the JSON).
 CREATE OR REPLACE VIEW public.session_sync_expected AS
 SELECT
-    ps.id AS session_id,
-    c.purchase_id,
-    c.reason,
-    a.allocation_id,
-    c.student_id,
-    c.trainer_id,
-    c.course_id,
-    ps.session_date AS scheduled_date,
-    ps.session_time AS scheduled_time,
-    CASE WHEN c.delivery_mode = 'SUNDAY_ONLY' THEN 80 ELSE 40 END AS duration,
+    ps.id AS session_id,  -- the purchase session's id: the tutoring session's id
+    c.purchase_id,  -- its purchase
+    c.reason,  -- the purchase's reason code (NULL when it can be synced)
+    a.allocation_id,  -- the approved (else active) allocation of (student, trainer, course); NULL while none exists
+    c.student_id,  -- the primary student
+    c.trainer_id,  -- the purchase's trainer
+    c.course_id,  -- the purchase's course
+    ps.session_date AS scheduled_date,  -- the purchase session's session_date
+    ps.session_time AS scheduled_time,  -- the purchase session's session_time
+    CASE WHEN c.delivery_mode = 'SUNDAY_ONLY' THEN 80 ELSE 40 END AS duration,  -- 80 for SUNDAY_ONLY purchases, else 40
     CASE ps.status
         WHEN 'completed' THEN 'completed'
         WHEN 'cancelled' THEN 'cancelled'
         ELSE 'scheduled'
-    END AS status,
-    c.home_location AS student_home_location,
+    END AS status,  -- completed and cancelled kept, anything else scheduled
+    c.home_location AS student_home_location,  -- the student's location as JSON numbers (plus a non-empty address)
     CASE WHEN jsonb_typeof(ps.metadata) = 'object' THEN ps.metadata ELSE '{}'::jsonb END
         || jsonb_build_object(
             'purchaseId', c.purchase_id,
             'bookingId', ps.booking_id,
             'sessionNumber', ps.session_number,
-            'sessionType', ps.session_type) AS metadata,
-    ps.booking_id,
-    ps.session_number,
-    ps.session_type,
-    ps.metadata AS session_metadata
+            'sessionType', ps.session_type) AS metadata,  -- the purchase session's metadata with purchaseId, bookingId, sessionNumber and sessionType on top
+    ps.booking_id,  -- the purchase session's booking_id
+    ps.session_number,  -- the purchase session's number
+    ps.session_type,  -- the purchase session's type
+    ps.metadata AS session_metadata  -- the purchase session's own metadata, as stored
 FROM public.session_sync_purchase_check c
 JOIN public.purchase_sessions ps ON ps.purchase_id = c.purchase_id
 LEFT JOIN LATERAL (
@@ -43,7 +43,7 @@ LEFT JOIN LATERAL (
     WHERE al.student_id = c.student_id
       AND al.trainer_id = c.trainer_id
       AND al.course_id = c.course_id
-      AND al.status IN ('approved', 'active')
+      AND session_sync.session_sync_allocation_usable(al.status)
     ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
     LIMIT 1
 ) a ON true

@@ -11,13 +11,13 @@
 --                       whose purchase is no longer eligible (never deleted by the sync)
 CREATE OR REPLACE VIEW public.session_sync_verify AS
 SELECT
-    st.purchase_sessions,
+    st.purchase_sessions,  -- purchase sessions of eligible purchases
     (SELECT count(*) FROM public.tutoring_sessions t WHERE t.metadata ->> 'purchaseId' IS NOT NULL)
-        AS tutoring_sessions,
-    st.missing,
-    st.drifted,
-    st.conflicts,
-    st.protected,
+        AS tutoring_sessions,  -- tutoring sessions with a metadata.purchaseId
+    st.missing,  -- purchase sessions of eligible purchases with no tutoring session (0 after a run without failures)
+    st.drifted,  -- tutoring sessions whose mapped values differ (0 after a run without failures)
+    st.conflicts,  -- purchase sessions whose id is taken by a tutoring session that is not their purchase's
+    st.protected,  -- tutoring sessions that happened or are happening (never changed)
     (SELECT count(*)
      FROM public.tutoring_sessions t
      WHERE t.metadata ->> 'purchaseId' IS NOT NULL
@@ -25,7 +25,7 @@ SELECT
            SELECT 1
            FROM public.purchase_sessions ps
            JOIN public.course_purchases p ON p.id = ps.purchase_id
-           WHERE ps.id = t.id AND p.trainer_id IS NOT NULL AND p.status = 'ASSIGNED')) AS orphaned
+           WHERE ps.id = t.id AND session_sync.session_sync_eligible(p.trainer_id, p.status))) AS orphaned  -- tutoring sessions with a purchaseId whose purchase session is gone or whose purchase is no longer eligible (never deleted)
 FROM (
     SELECT count(*) AS purchase_sessions,
            count(*) FILTER (WHERE s.state = 'missing') AS missing,

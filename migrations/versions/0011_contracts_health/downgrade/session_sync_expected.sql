@@ -1,0 +1,50 @@
+-- session_sync_expected: one row per purchase session of an eligible purchase.
+-- Contract: the tutoring session the mapping (shared/domain.md) prescribes for it:
+--   id = the purchase session's id; allocation_id = the purchase's approved (else active)
+--   allocation for (primary student, trainer, course), NULL while none exists; duration 80
+--   for SUNDAY_ONLY else 40; status completed/cancelled kept, anything else scheduled;
+--   metadata = the purchase session's metadata with purchaseId, bookingId, sessionNumber and
+--   sessionType on top. `reason` is the purchase's (NULL when it can be synced).
+--   The purchase session's own booking_id, session_number, session_type and metadata follow
+--   (session_sync_session_state tests drift against them without building the JSON).
+CREATE OR REPLACE VIEW public.session_sync_expected AS
+SELECT
+    ps.id AS session_id,
+    c.purchase_id,
+    c.reason,
+    a.allocation_id,
+    c.student_id,
+    c.trainer_id,
+    c.course_id,
+    ps.session_date AS scheduled_date,
+    ps.session_time AS scheduled_time,
+    CASE WHEN c.delivery_mode = 'SUNDAY_ONLY' THEN 80 ELSE 40 END AS duration,
+    CASE ps.status
+        WHEN 'completed' THEN 'completed'
+        WHEN 'cancelled' THEN 'cancelled'
+        ELSE 'scheduled'
+    END AS status,
+    c.home_location AS student_home_location,
+    CASE WHEN jsonb_typeof(ps.metadata) = 'object' THEN ps.metadata ELSE '{}'::jsonb END
+        || jsonb_build_object(
+            'purchaseId', c.purchase_id,
+            'bookingId', ps.booking_id,
+            'sessionNumber', ps.session_number,
+            'sessionType', ps.session_type) AS metadata,
+    ps.booking_id,
+    ps.session_number,
+    ps.session_type,
+    ps.metadata AS session_metadata
+FROM public.session_sync_purchase_check c
+JOIN public.purchase_sessions ps ON ps.purchase_id = c.purchase_id
+LEFT JOIN LATERAL (
+    SELECT al.id AS allocation_id
+    FROM public.trainer_allocations al
+    WHERE al.student_id = c.student_id
+      AND al.trainer_id = c.trainer_id
+      AND al.course_id = c.course_id
+      AND al.status IN ('approved', 'active')
+    ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
+    LIMIT 1
+) a ON true
+WHERE c.eligible;

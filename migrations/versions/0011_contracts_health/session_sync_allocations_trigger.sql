@@ -1,0 +1,56 @@
+-- session_sync_allocations_trigger() -- statement-level AFTER INSERT / AFTER UPDATE on
+-- trainer_allocations, with transition tables new_rows (and old_rows for UPDATE), fired only
+-- for writes other than the sync's own (session_sync.applying is off).
+-- Contract: queues every eligible purchase whose (primary student, trainer, course) is that
+-- of an approved or active allocation that was inserted, or updated in its status, student,
+-- trainer, course or requested_at: the allocation its sessions must point at may have
+-- changed. (Deleting an allocation deletes its tutoring sessions, which queues them.)
+-- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
+-- (role session_sync_runner), not rights on the platform's tables.
+CREATE OR REPLACE FUNCTION session_sync.session_sync_allocations_trigger()
+RETURNS trigger
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_ids uuid[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        WITH changed AS (
+            SELECT n.student_id, n.trainer_id, n.course_id FROM new_rows n
+            WHERE session_sync.session_sync_allocation_usable(n.status)
+        )
+        SELECT array_agg(DISTINCT p.id) INTO v_ids
+        FROM changed a
+        JOIN public.course_purchases p ON p.trainer_id = a.trainer_id AND p.course_id = a.course_id
+        WHERE session_sync.session_sync_eligible(p.trainer_id, p.status)
+          AND session_sync.session_sync_primary_student(p.students) = a.student_id;
+    ELSE
+        WITH moved AS (
+            SELECT o.student_id AS old_student, o.trainer_id AS old_trainer, o.course_id AS old_course,
+                   o.status AS old_status, n.student_id, n.trainer_id, n.course_id, n.status
+            FROM new_rows n
+            JOIN old_rows o ON o.id = n.id
+            WHERE (o.status, o.student_id, o.trainer_id, o.course_id, o.requested_at)
+                  IS DISTINCT FROM (n.status, n.student_id, n.trainer_id, n.course_id, n.requested_at)
+        ), changed AS (
+            SELECT m.old_student AS student_id, m.old_trainer AS trainer_id, m.old_course AS course_id
+            FROM moved m WHERE session_sync.session_sync_allocation_usable(m.old_status)
+            UNION
+            SELECT m.student_id, m.trainer_id, m.course_id
+            FROM moved m WHERE session_sync.session_sync_allocation_usable(m.status)
+        )
+        SELECT array_agg(DISTINCT p.id) INTO v_ids
+        FROM changed a
+        JOIN public.course_purchases p ON p.trainer_id = a.trainer_id AND p.course_id = a.course_id
+        WHERE session_sync.session_sync_eligible(p.trainer_id, p.status)
+          AND session_sync.session_sync_primary_student(p.students) = a.student_id;
+    END IF;
+    IF v_ids IS NOT NULL THEN
+        PERFORM session_sync.session_sync_enqueue(v_ids);
+    END IF;
+    RETURN NULL;
+END;
+$$;

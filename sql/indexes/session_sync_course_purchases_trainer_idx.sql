@@ -1,0 +1,5 @@
+-- session_sync_course_purchases_trainer_idx: the purchases of a (trainer, course), for the
+-- allocation tracking trigger (an allocation change queues the purchases it may serve).
+-- Revisions build it CONCURRENTLY.
+CREATE INDEX IF NOT EXISTS session_sync_course_purchases_trainer_idx
+    ON public.course_purchases (trainer_id, course_id);

@@ -1,0 +1,42 @@
+-- session_sync_status: the package's health in one row, cheap enough to poll every few seconds
+-- (it reads the change log, the runs and the failures, never the platform's tables).
+-- Contract: one row, always; each column is described where the select list names it (and in
+-- \d+ session_sync_status). A backfill counts as running only while the backend that runs it
+-- is alive (a cut-off one is not).
+-- Monitoring: alert on oldest_queued_seconds above your run interval, on failing_purchases
+-- above 0, on last_run_outcome = 'interrupted'.
+CREATE OR REPLACE VIEW public.session_sync_status AS
+SELECT
+    q.queued_purchases,  -- purchases waiting in the change log for the next run
+    q.oldest_queued_at,  -- when the oldest of them was queued (NULL when none)
+    coalesce(extract(epoch FROM now() - q.oldest_queued_at), 0)::bigint AS oldest_queued_seconds,  -- its age in seconds (0 when none): alert when it keeps growing
+    (SELECT count(DISTINCT f.purchase_id)
+     FROM public.session_sync_failures f
+     WHERE EXISTS (SELECT 1 FROM public.session_sync_changes c WHERE c.purchase_id = f.purchase_id)
+    ) AS failing_purchases,  -- queued purchases with a recorded failure (their data needs a person; session_sync_open_failures says why)
+    r.run_id AS last_run_id,  -- the newest run of sync_all_sessions() or of the backfill
+    r.source AS last_run_source,  -- its source
+    r.outcome AS last_run_outcome,  -- running, finished or interrupted
+    r.started_at AS last_run_started_at,  -- when it started
+    r.finished_at AS last_run_finished_at,  -- when it finished (NULL while running)
+    r.purchases_failed AS last_run_purchases_failed,  -- its purchases that failed
+    r.purchases_deferred AS last_run_purchases_deferred,  -- its purchases another transaction held (still queued)
+    EXISTS (
+        SELECT 1
+        FROM public.session_sync_runs b
+        JOIN pg_stat_activity a ON a.pid = b.backend_pid
+        WHERE b.source = 'batched' AND b.outcome = 'running'
+          AND (a.backend_start IS NULL OR a.backend_start = b.backend_start)
+    ) AS backfill_running,  -- a backfill's backend is running it now
+    (SELECT count(*) FROM public.session_sync_dropped_keys) AS dropped_keys_pending  -- dropped metadata keys the sync has yet to remove
+FROM (
+    SELECT count(DISTINCT c.purchase_id) AS queued_purchases, min(c.queued_at) AS oldest_queued_at
+    FROM public.session_sync_changes c
+) q
+LEFT JOIN LATERAL (
+    SELECT *
+    FROM public.session_sync_runs r
+    WHERE NOT r.dry_run
+    ORDER BY r.run_id DESC
+    LIMIT 1
+) r ON true;
