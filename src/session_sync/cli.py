@@ -125,8 +125,9 @@ def cmd_sync(args: argparse.Namespace, out: Console) -> int:
         conn.add_notice_handler(lambda diag: progress.print(diag.message_primary))
         run_id = call_interruptibly(conn, "CALL public.sync_all_sessions_batched(p_batch_size => %s::pg_catalog.int4)",
                                     (args.batch_size,))
-        names, rows = fetch(conn, "SELECT run_id, purchases_synced, purchases_failed, sessions_created, "
-                                  "sessions_updated FROM public.session_sync_runs WHERE run_id = %s", (run_id,))
+        names, rows = fetch(conn, "SELECT run_id, purchases_examined, purchases_synced, purchases_in_sync, "
+                                  "purchases_failed, purchases_deferred, sessions_created, sessions_updated "
+                                  "FROM public.session_sync_runs WHERE run_id = %s", (run_id,))
         render(out, args.json, names, rows, "Sync run")
         failed = rows[0][names.index("purchases_failed")]
         if failed:
@@ -322,7 +323,15 @@ COMMANDS: dict[str, Command] = {
                         "sessions, last failure (session_sync_diagnose). Changes nothing. Exit 1 when a check "
                         "fails.",
                         _purchase_argument),
-    "failures": Command(view_command("SELECT purchase_id, reason, message, hint, source, failed_at "
+    "health": Command(view_command("SELECT * FROM public.session_sync_status", "Health (session_sync_status)",
+                                   lambda first, count: bool(first and (first["failing_purchases"]
+                                                                        or first["last_run_outcome"] == "interrupted"))),
+                      "one row for monitoring: queue depth and age, failing purchases, last run (session_sync_status)",
+                      "Show the package's health in one row (view session_sync_status): purchases queued and the age "
+                      "of the oldest, queued purchases with a recorded failure, the last run and its outcome, "
+                      "whether a backfill runs. Exit 1 when a queued purchase is failing or the last run was "
+                      "interrupted: usable as a cron check."),
+    "failures": Command(view_command("SELECT purchase_id, reason, message, hint, source, failed_at, occurrences "
                                      "FROM public.session_sync_open_failures ORDER BY failed_at DESC",
                                      "Open failures (latest per purchase still not in sync)",
                                      lambda first, count: count > 0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 from rich.console import Console
 
 from session_sync import demo_data, embedded, migrate
@@ -32,6 +33,30 @@ SELECT count(*) AS purchases_needing_sync, coalesce(sum(ps - ts), 0) AS sessions
 """
 
 
+COUNTS = """
+SELECT count(DISTINCT s.purchase_id) FILTER (WHERE s.state = 'missing') AS with_missing,
+       count(DISTINCT s.purchase_id) FILTER (WHERE s.state = 'missing' AND s.reason IS NOT NULL) AS failing_missing,
+       (count(DISTINCT s.purchase_id) FILTER (WHERE s.state = 'drifted')
+        - count(DISTINCT s.purchase_id) FILTER (WHERE s.state = 'drifted' AND s.purchase_id IN (
+              SELECT m.purchase_id FROM public.session_sync_session_state m WHERE m.state = 'missing')))
+           AS drifted_only,
+       count(DISTINCT s.purchase_id) FILTER (WHERE s.reason IS NOT NULL) AS failing,
+       (SELECT count(*) FROM public.course_purchases p
+        WHERE p.trainer_id IS NOT NULL AND p.status = 'ASSIGNED') AS eligible,
+       (SELECT count(DISTINCT c.purchase_id) FROM public.session_sync_changes c
+        JOIN public.course_purchases p ON p.id = c.purchase_id
+        WHERE p.trainer_id IS NULL OR p.status <> 'ASSIGNED') AS queued_not_assigned,
+       (SELECT v.protected FROM public.session_sync_verify v) AS protected
+FROM public.session_sync_session_state s
+"""
+
+
+def _counts(conn: psycopg.Connection) -> dict[str, int]:
+    """The numbers the demo explains, from the package's views."""
+    cur = conn.execute(COUNTS)
+    return dict(zip([c.name for c in cur.description], cur.fetchone()))
+
+
 def run(console: Console, url: str | None, purchases: int) -> int:
     if url is None:
         console.print("Starting a throwaway embedded PostgreSQL...")
@@ -46,17 +71,45 @@ def run(console: Console, url: str | None, purchases: int) -> int:
         if conn.execute("SELECT EXISTS (SELECT 1 FROM public.course_purchases)").fetchone()[0]:
             raise UsageError("the demo loads its own data and needs an empty database; this one has purchases")
         demo_data.load(conn, purchases)
+        before = _counts(conn)
         heading(console, "Before: the guide's problem")
         show_rows(console, conn, GUIDE_PENDING, "Guide, Option 3: purchases needing sync")
+        console.print(
+            f"Option 3 counts the {before['with_missing']} purchases that have fewer tutoring sessions than "
+            f"purchase sessions. It misses {before['drifted_only']} more whose sessions all exist but differ "
+            f"from their purchase sessions (drifted), and it cannot tell that {before['failing']} assigned "
+            "purchases cannot be synced at all (bad data, below).")
         show_rows(console, conn, GUIDE_VERIFY, "Guide, Testing the Sync: counts (they should match)")
         show_rows(console, conn, "SELECT * FROM public.session_sync_verify", "SELECT * FROM session_sync_verify")
+        console.print(
+            f"missing and drifted are purchase sessions of the {before['eligible']} assigned purchases; protected "
+            f"counts the {before['protected']} tutoring sessions that already happened (completed, disputed, ...), "
+            "which no sync ever changes.")
         heading(console, "SELECT * FROM sync_all_sessions()")
         show_rows(console, conn, "SELECT * FROM public.sync_all_sessions(p_source => 'demo')", "Run summary")
+        run = conn.execute("SELECT purchases_examined, purchases_synced, purchases_in_sync, purchases_failed, "
+                           "purchases_deferred, sessions_created, sessions_updated FROM public.session_sync_runs "
+                           "ORDER BY run_id DESC LIMIT 1").fetchone()
+        examined, synced, in_sync, failed, deferred, created, updated = run
+        console.print(
+            f"The run examined the {examined} purchases the load queued (every purchase it wrote): {synced} synced "
+            f"(the {before['with_missing'] - before['failing_missing']} of Option 3 that could be, plus "
+            f"{synced - (before['with_missing'] - before['failing_missing'])} with drifted sessions only), "
+            f"{in_sync} with nothing to write ({in_sync - before['queued_not_assigned']} already in sync, "
+            f"{before['queued_not_assigned']} not assigned yet), {failed} failed, {deferred} deferred: "
+            f"{synced} + {in_sync} + {failed} + {deferred} = {examined}. It created {created} tutoring sessions "
+            f"and updated {updated}.")
+        after = _counts(conn)
         heading(console, "After")
         show_rows(console, conn, GUIDE_PENDING, "Guide, Option 3: purchases needing sync")
         show_rows(console, conn, GUIDE_VERIFY, "Guide, Testing the Sync: counts")
         show_rows(console, conn, "SELECT * FROM public.session_sync_verify", "SELECT * FROM session_sync_verify "
                   "(missing and drifted left: the failed purchases below)")
+        console.print(
+            f"Left for Option 3: the {after['with_missing']} failed purchases that have missing sessions. "
+            f"protected grew from {before['protected']} to {after['protected']}: "
+            f"{after['protected'] - before['protected']} of the {created} sessions created are past sessions, "
+            "copied as completed (the mapping keeps completed and cancelled), and protected from now on.")
         show_rows(console, conn, """
             SELECT f.reason, count(*) AS purchases, min(f.message) AS example
             FROM public.session_sync_failures f
@@ -65,7 +118,6 @@ def run(console: Console, url: str | None, purchases: int) -> int:
         show_rows(console, conn, """
             SELECT p.status, count(*) AS purchases FROM public.course_purchases p
             WHERE p.trainer_id IS NULL GROUP BY 1""", "Not synced by design: no trainer assigned yet")
-        failed = conn.execute("SELECT purchases_failed FROM public.session_sync_runs ORDER BY run_id DESC LIMIT 1").fetchone()[0]
         console.print(f"The purchase_sessions count above includes the {failed} failed purchases' sessions; "
                       "fix their data and run sync again.")
     return 0
