@@ -159,3 +159,49 @@ def test_downgrade_waits_for_an_open_platform_transaction_which_commits_synced(d
     assert db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)
     assert db.value("SELECT count(*) FROM session_sync_failures") == 0
 
+
+def test_platform_write_to_a_table_the_downgrade_has_locked_deadlocks(db, two_synced_purchases, downgrade_name):
+    """Today's behaviour, a defect. LOCK TABLE takes the four tables one at a time and keeps the
+    ones it got while it waits for the next. A platform transaction that wrote purchase_sessions
+    and then writes course_purchases (a reschedule, then the purchase) while the downgrade waits
+    closes a cycle: it waits for the downgrade's lock on course_purchases, the downgrade for its
+    purchase_sessions. Whichever backend checks first after deadlock_timeout (1s by default) is
+    cancelled: the downgrade when the platform's second write comes within its deadlock_timeout,
+    otherwise the platform's transaction, whose writes are lost, a transaction that would have
+    committed without the package. This test takes the second case (the downgrade's
+    deadlock_timeout set high, so that the order does not depend on timing). The same LOCK starts
+    the upgrades to 0009 and to 0010, with the same outcome. A fix (never to hold some of the
+    tables while waiting for the others) changes this test: the platform's transaction should
+    then wait for the downgrade and commit."""
+    (p1, _), _ = two_synced_purchases
+    purchase_id = db.value("SELECT purchase_id FROM purchase_sessions WHERE id = %s", p1)
+    process = None
+    platform = db.connect(options="-c deadlock_timeout=100ms")
+    error = None
+    try:
+        platform.execute("UPDATE purchase_sessions SET session_date = '2026-03-03' WHERE id = %s", (p1,))
+        process = start_downgrade(db.url, downgrade_name, options="-c deadlock_timeout=60s")
+        deadline = time.monotonic() + WAIT
+        while (pid := downgrade_backend(db, downgrade_name)) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert pid is not None, "the downgrade never connected"
+        wait_until_blocked(db, pid, platform.info.backend_pid, process, "the downgrade waited for the platform")
+        assert ("course_purchases", "ShareRowExclusiveLock", True) in table_locks(db, pid)
+
+        with pytest.raises(psycopg.errors.DeadlockDetected) as raised:
+            platform.execute("UPDATE course_purchases SET trainer_id = %s WHERE id = %s", (uuid.uuid4(), purchase_id))
+        error = raised.value
+        platform.rollback()
+        result = finish(process)
+        assert result.returncode == 0, result.stderr
+    finally:
+        platform.close()
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert "deadlock detected" in str(error)
+    assert db.value("SELECT version_num FROM alembic_version") == "0009_security"
+    # The platform's reschedule was rolled back with its transaction.
+    assert dates(db, p1) == (date(2026, 1, 6), date(2026, 1, 6))
+    assert db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)
