@@ -1,17 +1,19 @@
-"""A migration downgrade while the platform's transactions are open (issue 11).
+"""A migration while the platform's transactions are open (issue 11).
 
-isolationtester runs SQL steps only, and a downgrade is Alembic running a revision's Python and
+isolationtester runs SQL steps only, and a migration is Alembic running a revision's Python and
 several SQL files, so these interleavings are driven here instead of in tests/isolation/: a
-platform transaction on a psycopg connection, ``alembic downgrade -1`` (head 0010_write_path to
-0009_security) in a subprocess, as an operator runs it, and pg_locks / pg_stat_activity to see
-who waits for whom.
+platform transaction on a psycopg connection, ``alembic downgrade -1`` (head 0011 to 0010) in a
+subprocess, as an operator runs it, and pg_locks / pg_stat_activity to see who waits for whom.
 
-The downgrade starts with ``LOCK TABLE`` on the platform's four tables (IN SHARE ROW EXCLUSIVE
-MODE, in the order course_purchases, purchase_sessions, trainer_allocations, tutoring_sessions),
-so that no platform write's triggers run half on 0010's objects and half on 0009's. What that
-must give: a platform transaction already open keeps the downgrade waiting, commits with its rows
-and is synced at its COMMIT by 0010, the version it ran under; a platform write that comes while
-the downgrade waits waits for the downgrade and is synced by 0009.
+Revision 0011 (up and down) starts by locking the platform's four tables so that no platform
+write's triggers run half on one version's objects and half on the other's: all four at once,
+with NOWAIT, again every 100 ms, never holding one while it waits for another (0009 and 0010
+took them one by one and kept what they had got while waiting, so a platform transaction that
+had written one table and then wrote another was killed by the deadlock detector; the second
+test below recorded that defect before 0011). What that must give: an open platform transaction
+keeps the migration waiting, commits with its rows and is synced at its COMMIT by the version it
+ran under; writes that come meanwhile are not held up; a migration that cannot get the tables
+within session_sync.lock_wait fails and changes nothing.
 """
 
 from __future__ import annotations
@@ -100,49 +102,52 @@ def dates(db, session_id) -> tuple:
                   " LEFT JOIN tutoring_sessions t ON t.id = ps.id WHERE ps.id = %s", session_id)
 
 
-def test_downgrade_waits_for_an_open_platform_transaction_which_commits_synced(db, two_synced_purchases,
-                                                                              downgrade_name):
+def wait_until_retrying(db, pid: int, process: subprocess.Popen) -> None:
+    """Until the migration's backend is in its retry loop: sleeping between NOWAIT attempts."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if db.value("SELECT wait_event = 'PgSleep' FROM pg_stat_activity WHERE pid = %s", pid):
+            return
+        if process.poll() is not None:
+            result = finish(process)
+            pytest.fail(f"the downgrade ended (exit {result.returncode}) before it retried:\n{result.stderr}")
+        time.sleep(0.02)
+    pytest.fail(f"the downgrade did not start retrying within {WAIT}s")
+
+
+def connected(db, process: subprocess.Popen, name: str) -> int:
+    deadline = time.monotonic() + WAIT
+    while (pid := downgrade_backend(db, name)) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert pid is not None, "the downgrade never connected"
+    return pid
+
+
+def test_downgrade_waits_for_an_open_platform_transaction_and_holds_up_no_other_write(
+        db, two_synced_purchases, downgrade_name):
     (p1, _), (q1, _) = two_synced_purchases
     process = None
     platform = db.connect()  # the booking service: triggers on, one open transaction
     late = db.connect(autocommit=True)
-    errors: list[BaseException] = []
     try:
-        # T1, open before the downgrade starts: reschedules p1 (0010 notes P, to sync at COMMIT).
+        # T1, open before the downgrade starts: reschedules p1 (0011 notes P, to sync at COMMIT).
         platform.execute("UPDATE purchase_sessions SET session_date = '2026-03-03' WHERE id = %s", (p1,))
         process = start_downgrade(db.url, downgrade_name)
-        deadline = time.monotonic() + WAIT
-        while (pid := downgrade_backend(db, downgrade_name)) is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert pid is not None, "the downgrade never connected"
-        wait_until_blocked(db, pid, platform.info.backend_pid, process, "the downgrade waited for T1")
+        pid = connected(db, process, downgrade_name)
+        wait_until_retrying(db, pid, process)
+        # Between attempts it holds none of the platform's tables, and nothing has changed.
+        assert table_locks(db, pid) == []
+        assert db.value("SELECT version_num FROM alembic_version") == "0011_contracts_health"
 
-        # It waits in its first statement, the LOCK TABLE: course_purchases is locked already (T1
-        # never wrote it), purchase_sessions is waited for, the other two not yet asked for.
-        assert table_locks(db, pid) == [("course_purchases", "ShareRowExclusiveLock", True),
-                                        ("purchase_sessions", "ShareRowExclusiveLock", False)]
-        assert db.value("SELECT pg_blocking_pids(%s)", pid) == [platform.info.backend_pid]
-        assert db.value("SELECT version_num FROM alembic_version") == "0010_write_path"
-
-        # T2 reschedules q1 while the downgrade waits: it waits for the downgrade (queued behind
-        # its lock request), not for T1.
-        def reschedule_q1() -> None:
-            try:
-                late.execute("UPDATE purchase_sessions SET session_date = '2026-03-04' WHERE id = %s", (q1,))
-            except BaseException as error:  # noqa: BLE001 - asserted empty below
-                errors.append(error)
-
-        writer = threading.Thread(target=reschedule_q1)
-        writer.start()
-        wait_until_blocked(db, late.info.backend_pid, pid, process, "T2 waited for the downgrade")
+        # T2 reschedules q1 meanwhile: it waits for nobody, and is synced at its COMMIT by 0011.
+        late.execute("UPDATE purchase_sessions SET session_date = '2026-03-04' WHERE id = %s", (q1,))
+        assert dates(db, q1) == (date(2026, 3, 4), date(2026, 3, 4))
         assert process.poll() is None
 
-        # T1 commits: its sync at COMMIT runs on 0010's objects, which are all still there.
+        # T1 commits (synced by 0011, whose objects are all still there); the next attempt wins.
         platform.commit()
         result = finish(process)
         assert result.returncode == 0, result.stderr
-        writer.join(timeout=WAIT)
-        assert not writer.is_alive() and errors == []
     finally:
         platform.close()
         late.close()
@@ -150,48 +155,31 @@ def test_downgrade_waits_for_an_open_platform_transaction_which_commits_synced(d
             process.kill()
             process.wait()
 
-    assert db.value("SELECT version_num FROM alembic_version") == "0009_security"
-    assert db.value("SELECT to_regnamespace('session_sync')") is None  # 0009 has no schema session_sync
-    # Both writes committed, each synced: T1's at its COMMIT by 0010 (nothing after it syncs P),
-    # T2's by 0009's triggers, in its statement.
+    assert db.value("SELECT version_num FROM alembic_version") == "0010_write_path"
+    assert db.value("SELECT to_regclass('public.session_sync_dropped_keys')") is None
     assert dates(db, p1) == (date(2026, 3, 3), date(2026, 3, 3))
-    assert dates(db, q1) == (date(2026, 3, 4), date(2026, 3, 4))
     assert db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)
     assert db.value("SELECT count(*) FROM session_sync_failures") == 0
 
 
-def test_platform_write_to_a_table_the_downgrade_has_locked_deadlocks(db, two_synced_purchases, downgrade_name):
-    """Today's behaviour, a defect. LOCK TABLE takes the four tables one at a time and keeps the
-    ones it got while it waits for the next. A platform transaction that wrote purchase_sessions
-    and then writes course_purchases (a reschedule, then the purchase) while the downgrade waits
-    closes a cycle: it waits for the downgrade's lock on course_purchases, the downgrade for its
-    purchase_sessions. Whichever backend checks first after deadlock_timeout (1s by default) is
-    cancelled: the downgrade when the platform's second write comes within its deadlock_timeout,
-    otherwise the platform's transaction, whose writes are lost, a transaction that would have
-    committed without the package. This test takes the second case (the downgrade's
-    deadlock_timeout set high, so that the order does not depend on timing). The same LOCK starts
-    the upgrades to 0009 and to 0010, with the same outcome. A fix (never to hold some of the
-    tables while waiting for the others) changes this test: the platform's transaction should
-    then wait for the downgrade and commit."""
+def test_a_platform_transaction_writing_a_second_table_during_the_migration_commits(
+        db, two_synced_purchases, downgrade_name):
+    """The deadlock of 0009's and 0010's one-by-one LOCK TABLE, gone: a platform transaction
+    that wrote purchase_sessions and then writes course_purchases while the migration waits
+    neither waits nor dies; it commits, synced, and the migration then runs."""
     (p1, _), _ = two_synced_purchases
     purchase_id = db.value("SELECT purchase_id FROM purchase_sessions WHERE id = %s", p1)
+    trainer = uuid.uuid4()
     process = None
     platform = db.connect(options="-c deadlock_timeout=100ms")
-    error = None
     try:
         platform.execute("UPDATE purchase_sessions SET session_date = '2026-03-03' WHERE id = %s", (p1,))
-        process = start_downgrade(db.url, downgrade_name, options="-c deadlock_timeout=60s")
-        deadline = time.monotonic() + WAIT
-        while (pid := downgrade_backend(db, downgrade_name)) is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert pid is not None, "the downgrade never connected"
-        wait_until_blocked(db, pid, platform.info.backend_pid, process, "the downgrade waited for the platform")
-        assert ("course_purchases", "ShareRowExclusiveLock", True) in table_locks(db, pid)
-
-        with pytest.raises(psycopg.errors.DeadlockDetected) as raised:
-            platform.execute("UPDATE course_purchases SET trainer_id = %s WHERE id = %s", (uuid.uuid4(), purchase_id))
-        error = raised.value
-        platform.rollback()
+        process = start_downgrade(db.url, downgrade_name)
+        pid = connected(db, process, downgrade_name)
+        wait_until_retrying(db, pid, process)
+        time.sleep(0.3)  # past the platform's deadlock_timeout
+        platform.execute("UPDATE course_purchases SET trainer_id = %s WHERE id = %s", (trainer, purchase_id))
+        platform.commit()
         result = finish(process)
         assert result.returncode == 0, result.stderr
     finally:
@@ -200,8 +188,26 @@ def test_platform_write_to_a_table_the_downgrade_has_locked_deadlocks(db, two_sy
             process.kill()
             process.wait()
 
-    assert "deadlock detected" in str(error)
-    assert db.value("SELECT version_num FROM alembic_version") == "0009_security"
-    # The platform's reschedule was rolled back with its transaction.
-    assert dates(db, p1) == (date(2026, 1, 6), date(2026, 1, 6))
+    assert db.value("SELECT version_num FROM alembic_version") == "0010_write_path"
+    assert dates(db, p1) == (date(2026, 3, 3), date(2026, 3, 3))
+    assert db.value("SELECT trainer_id FROM tutoring_sessions WHERE id = %s", p1) == trainer
     assert db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)
+
+
+def test_a_migration_that_cannot_lock_the_tables_in_time_fails_and_changes_nothing(
+        db, two_synced_purchases, downgrade_name):
+    (p1, _), _ = two_synced_purchases
+    platform = db.connect()
+    try:
+        platform.execute("UPDATE purchase_sessions SET session_date = '2026-03-03' WHERE id = %s", (p1,))
+        process = start_downgrade(db.url, downgrade_name, options="-c session_sync.lock_wait=1s")
+        result = finish(process)
+        assert result.returncode != 0
+        assert "could not lock the platform's four tables within 00:00:01; nothing was changed" in result.stderr
+        assert str(platform.info.backend_pid) in result.stderr  # DETAIL names the backend holding them
+        platform.commit()
+    finally:
+        platform.close()
+    assert db.value("SELECT version_num FROM alembic_version") == "0011_contracts_health"
+    assert db.value("SELECT to_regclass('public.session_sync_dropped_keys')") is not None
+    assert dates(db, p1) == (date(2026, 3, 3), date(2026, 3, 3))

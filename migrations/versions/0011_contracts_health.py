@@ -67,7 +67,7 @@ FILES = [
     'session_sync_runner.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = '7cdd3522c58b4ce635a9ccd1fba454751c6ffde6abd4c95e4b0851272f7eea84'
+SHA256 = '847e257d24b6f78d31b65616f1cf46d2d2c1bc997f44d59cbd3b2a00426f41a9'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0010_write_path"

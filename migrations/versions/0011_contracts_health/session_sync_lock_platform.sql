@@ -6,11 +6,15 @@
 -- transaction that had written one table and then wrote one the migration already held was
 -- killed by the deadlock detector. Here each attempt takes the four with NOWAIT inside a
 -- subtransaction, which gives back what it took when one is busy; the attempts repeat every
--- 100 ms, for at most 10 minutes (then the migration fails, naming what holds them, and changes
--- nothing).
+-- 100 ms, for at most 10 minutes, or what the setting session_sync.lock_wait says (e.g.
+-- PGOPTIONS='-c session_sync.lock_wait=30s'); then the migration fails, naming the backends
+-- that hold them, and changes nothing.
 DO $lock$
 DECLARE
-    v_deadline timestamptz := pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) interval '10 minutes';
+    v_setting text := pg_catalog.current_setting('session_sync.lock_wait', true);
+    v_wait interval := CASE WHEN v_setting IS NULL OR v_setting OPERATOR(pg_catalog.=) '' THEN '10 minutes'
+                            ELSE v_setting END::interval;
+    v_deadline timestamptz := pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) v_wait;
     v_holders text;
 BEGIN
     LOOP
@@ -29,7 +33,7 @@ BEGIN
                       AND l.granted AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid();
                     RAISE EXCEPTION USING
                         ERRCODE = '55P03',
-                        MESSAGE = 'session-sync migration: could not lock the platform''s four tables for 10 minutes; nothing was changed',
+                        MESSAGE = pg_catalog.format('session-sync migration: could not lock the platform''s four tables within %s; nothing was changed', v_wait),
                         DETAIL = 'Backends holding them: ' || coalesce(v_holders, 'none any more'),
                         HINT = 'A long transaction writes them; see SELECT pid, xact_start, state, query FROM pg_stat_activity WHERE pid IN (...); then run the migration again.';
                 END IF;
