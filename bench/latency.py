@@ -2,6 +2,12 @@
 
     python bench/latency.py                                  # 200,000 sessions, 150 transactions per variant
     python bench/latency.py --sessions 200000 1000000 --transactions 150
+    python bench/latency.py --apply-sql sql/functions/session_sync_write.sql ...   # measure edited sources
+
+--apply-sql re-runs the given SQL source files (CREATE OR REPLACE ..., in the order given) on the
+database right after it is migrated to head, before the data is generated and synced, so that the
+figures are those of the sources as edited, not of the frozen revisions (the bare clone is
+downgraded to 0001 and keeps none of them).
 
 The booking service's auto-assignment writes, in one transaction, a purchase (ASSIGNED,
 trainer set) and its 20 purchase sessions, then COMMITs; today it also runs its per-session
@@ -91,11 +97,23 @@ def percentiles(values: list[float]) -> dict[str, float]:
             "n": len(ordered)}
 
 
-def prepare_databases(server: Server, sessions: int, log: Callable[[str], None]) -> dict[str, str]:
+def apply_sql(url: str, files: list[Path], log: Callable[[str], None]) -> None:
+    """Re-run SQL sources (CREATE OR REPLACE) on a migrated database, as the owner that migrated it."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        with conn.transaction():
+            for path in files:
+                conn.execute(path.read_text())
+    log(f"applied {len(files)} SQL source file(s): {', '.join(str(p) for p in files)}")
+
+
+def prepare_databases(server: Server, sessions: int, log: Callable[[str], None],
+                      sql_files: list[Path] | None = None) -> dict[str, str]:
     template = f"latency_template_{sessions}"
     server.drop(template)
     server.admin(f'CREATE DATABASE "{template}"')
     migrate.upgrade(server.db_url(template))
+    if sql_files:
+        apply_sql(server.db_url(template), sql_files, log)
     with psycopg.connect(server.db_url(template), autocommit=True) as conn:
         start = time.perf_counter()
         counts = generate(conn, sessions)
@@ -113,8 +131,9 @@ def prepare_databases(server: Server, sessions: int, log: Callable[[str], None])
     return urls
 
 
-def measure(server: Server, sessions: int, transactions: int, log: Callable[[str], None]) -> dict[str, Any]:
-    urls = prepare_databases(server, sessions, log)
+def measure(server: Server, sessions: int, transactions: int, log: Callable[[str], None],
+            sql_files: list[Path] | None = None) -> dict[str, Any]:
+    urls = prepare_databases(server, sessions, log, sql_files)
     conns = {
         "bare": psycopg.connect(urls["bare"], autocommit=True),
         "loop": psycopg.connect(urls["bare"], autocommit=True),
@@ -138,6 +157,7 @@ def measure(server: Server, sessions: int, transactions: int, log: Callable[[str
         for url in urls.values():
             server.drop(url.rsplit("/", 1)[1].split("?")[0])
     result: dict[str, Any] = {"sessions": sessions, "transactions": transactions,
+                              "applied_sql": [str(p) for p in sql_files or []],
                               "figures": {k: percentiles(v) for k, v in timings.items()}}
     f = result["figures"]
     result["ratios"] = {
@@ -202,14 +222,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, nargs="+", default=[200_000])
     parser.add_argument("--transactions", type=int, default=150)
     parser.add_argument("--database-url", help="a server of your own (creates and drops databases)")
+    parser.add_argument("--apply-sql", nargs="+", type=Path, default=[], metavar="FILE",
+                        help="SQL source files to re-run (in this order) after migrating to head")
     args = parser.parse_args(argv)
+    sql_files = [p if p.is_absolute() else Path.cwd() / p for p in args.apply_sql]
+    for path in sql_files:
+        if not path.is_file():
+            parser.error(f"--apply-sql: no such file: {path}")
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
     url = libpq_url(args.database_url) if args.database_url else embedded.start_temporary("session-sync-latency-")
     server = Server(url)
-    results = [measure(server, sessions, args.transactions, log) for sessions in args.sessions]
+    results = [measure(server, sessions, args.transactions, log, sql_files) for sessions in args.sessions]
     report(results)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)

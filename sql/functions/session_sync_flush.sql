@@ -21,9 +21,14 @@ BEGIN
         RETURN;
     END IF;
     PERFORM set_config('session_sync.pending', '', true);
-    SELECT array_agg(DISTINCT i.id::uuid ORDER BY i.id::uuid) INTO v_ids
-    FROM unnest(string_to_array(v_pending, ',')) AS i(id)
-    WHERE i.id <> '';
+    IF left(v_pending, 1) = ',' AND length(v_pending) > 1 AND strpos(substr(v_pending, 2), ',') = 0 THEN
+        -- one purchase noted (the common case): no array round trip
+        v_ids := ARRAY[substr(v_pending, 2)::uuid];
+    ELSE
+        SELECT array_agg(DISTINCT i.id::uuid ORDER BY i.id::uuid) INTO v_ids
+        FROM unnest(string_to_array(v_pending, ',')) AS i(id)
+        WHERE i.id <> '';
+    END IF;
     IF v_ids IS NULL THEN
         RETURN;
     END IF;
