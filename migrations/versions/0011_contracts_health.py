@@ -51,6 +51,7 @@ FILES = [
     'session_sync_write_batch.sql',
     'drop_session_sync_write_v1.sql',
     'session_sync_write.sql',
+    'session_sync_flush.sql',
     'drop_sync_all_sessions_v1.sql',
     'sync_all_sessions.sql',
     'session_sync_backfill_start.sql',
@@ -67,7 +68,7 @@ FILES = [
     'session_sync_runner.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = '847e257d24b6f78d31b65616f1cf46d2d2c1bc997f44d59cbd3b2a00426f41a9'
+SHA256 = 'a7ae6058cd0b6d5f806c86933c19d0aa3e973939f0292106472244d3e9cbc9b4'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0010_write_path"
@@ -142,7 +143,8 @@ def downgrade() -> None:
         "session_sync_open_failures.sql", "session_sync_write_batch.sql", "session_sync_write.sql",
         "sync_all_sessions.sql", "session_sync_backfill_start.sql", "session_sync_backfill_step.sql",
         "session_sync_course_purchases_trigger.sql", "session_sync_allocations_trigger.sql",
-        "session_sync_enqueue.sql", "session_sync_diagnose.sql", "sync_purchase_sessions.sql"])
+        "session_sync_enqueue.sql", "session_sync_diagnose.sql", "sync_purchase_sessions.sql",
+        "session_sync_flush.sql"])
     execute(DROP_HELPERS)
     execute(GRANTS_BACK)
     execute(PREVIOUS_COMMENTS)

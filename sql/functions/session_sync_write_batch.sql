@@ -61,14 +61,13 @@ BEGIN
         IF EXISTS (
             SELECT 1 FROM public.course_purchases p
             WHERE p.id = ANY (p_purchase_ids)
-              AND p.trainer_id IS NOT NULL
-              AND p.status = 'ASSIGNED'
+              AND session_sync.session_sync_eligible(p.trainer_id, p.status)
               AND NOT EXISTS (
                   SELECT 1 FROM public.trainer_allocations al
                   WHERE al.student_id = session_sync.session_sync_primary_student(p.students)
                     AND al.trainer_id = p.trainer_id
                     AND al.course_id = p.course_id
-                    AND al.status IN ('approved', 'active')))
+                    AND session_sync.session_sync_allocation_usable(al.status)))
         THEN
         INSERT INTO public.trainer_allocations
             (student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)

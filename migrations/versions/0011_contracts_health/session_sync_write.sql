@@ -74,6 +74,8 @@ BEGIN
     IF p_purchase_ids IS NULL THEN
         SELECT coalesce(array_agg(DISTINCT c.purchase_id ORDER BY c.purchase_id), '{}') INTO v_ids
         FROM public.session_sync_changes c;
+    ELSIF cardinality(p_purchase_ids) = 1 AND p_purchase_ids[1] IS NOT NULL THEN
+        v_ids := ARRAY[p_purchase_ids[1]];  -- one purchase (the sync at COMMIT): no array round trip
     ELSE
         SELECT coalesce(array_agg(DISTINCT i.id ORDER BY i.id), '{}') INTO v_ids
         FROM unnest(p_purchase_ids) AS i(id)
@@ -86,7 +88,8 @@ BEGIN
 
     -- A few purchases (the sync at COMMIT, sync_purchase_sessions): the cached generic plans,
     -- which cost microseconds to reuse, not the milliseconds a custom plan of these statements
-    -- costs to make. A backfill's batch keeps custom plans, made for its array.
+    -- costs to make, for the write and for the change-log statements after it (restored at the
+    -- end). A backfill's batch keeps custom plans, made for its array.
     IF cardinality(v_ids) <= 64 THEN
         v_plan_mode := current_setting('plan_cache_mode');
         PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
@@ -149,9 +152,6 @@ BEGIN
         END IF;
     END IF;
     PERFORM set_config('session_sync.applying', 'off', true);
-    IF v_plan_mode IS NOT NULL THEN
-        PERFORM set_config('plan_cache_mode', v_plan_mode, true);
-    END IF;
     purchases_failed := cardinality(v_failed_ids);
     purchases_deferred := cardinality(v_deferred_ids);
 
@@ -202,6 +202,9 @@ BEGIN
             SELECT d.id FROM unnest(v_deferred_ids || v_racing_ids) AS d(id)
         ) q
         ORDER BY q.id;
+    END IF;
+    IF v_plan_mode IS NOT NULL THEN
+        PERFORM set_config('plan_cache_mode', v_plan_mode, true);
     END IF;
 END;
 $$;

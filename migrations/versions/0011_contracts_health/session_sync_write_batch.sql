@@ -49,10 +49,26 @@ AS $$
 DECLARE
     v_intended bigint;
     v_error text;
+    v_stage text;
 BEGIN
     PERFORM set_config('session_sync.applying', 'on', true);
 
+    -- One savepoint for both statements; v_stage names the error code of the one that failed.
     BEGIN
+        v_stage := 'SS007';
+        -- A cheap probe first: the insert runs only while an eligible purchase lacks its
+        -- allocation (its NOT EXISTS, alone); when none does, it would insert nothing.
+        IF EXISTS (
+            SELECT 1 FROM public.course_purchases p
+            WHERE p.id = ANY (p_purchase_ids)
+              AND session_sync.session_sync_eligible(p.trainer_id, p.status)
+              AND NOT EXISTS (
+                  SELECT 1 FROM public.trainer_allocations al
+                  WHERE al.student_id = session_sync.session_sync_primary_student(p.students)
+                    AND al.trainer_id = p.trainer_id
+                    AND al.course_id = p.course_id
+                    AND session_sync.session_sync_allocation_usable(al.status)))
+        THEN
         INSERT INTO public.trainer_allocations
             (student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
         SELECT DISTINCT ON (c.student_id, c.trainer_id, c.course_id)
@@ -83,15 +99,9 @@ BEGIN
         -- A concurrent transaction's allocation for the same (student, trainer, course) wins
         -- (this waits for it to commit or roll back); the next statement then sees and uses it.
         ON CONFLICT DO NOTHING;
-    EXCEPTION
-        WHEN lock_not_available OR deadlock_detected OR serialization_failure OR query_canceled THEN
-            RAISE;
-        WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
-            RAISE EXCEPTION USING ERRCODE = 'SS007', MESSAGE = v_error;
-    END;
+        END IF;
 
-    BEGIN
+        v_stage := 'SS009';
         WITH st AS MATERIALIZED (
             SELECT s.session_id, s.purchase_id, s.reason, s.state, s.tutoring_xmin, s.allocation_id,
                    s.student_id, s.trainer_id, s.course_id, s.scheduled_date, s.scheduled_time, s.duration,
@@ -173,21 +183,21 @@ BEGIN
             DELETE FROM public.session_sync_dropped_keys d
             WHERE d.session_id IN (SELECT u.id FROM updated u UNION ALL SELECT i.id FROM inserted i)
         )
-        SELECT (SELECT count(*) FROM ok),
-               (SELECT coalesce(sum(ok.missing), 0) FROM ok),
+        -- one pass over the verdicts (ok is those with no reason and not busy)
+        SELECT count(*) FILTER (WHERE v.reason IS NULL AND NOT v.busy),
+               coalesce(sum(v.missing) FILTER (WHERE v.reason IS NULL AND NOT v.busy), 0),
                (SELECT count(*) FROM inserted),
                (SELECT count(*) FROM updated),
-               (SELECT coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id), '{}')
-                FROM verdict v WHERE v.reason IS NOT NULL),
-               (SELECT coalesce(array_agg(v.reason ORDER BY v.purchase_id), '{}')
-                FROM verdict v WHERE v.reason IS NOT NULL),
-               (SELECT coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id), '{}')
-                FROM verdict v WHERE v.reason IS NULL AND v.busy),
+               coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}'),
+               coalesce(array_agg(v.reason ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}'),
+               coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NULL AND v.busy),
+                        '{}'),
                CASE WHEN current_setting('transaction_isolation') = 'read committed'
                     THEN (SELECT coalesce(array_agg(r.purchase_id ORDER BY r.purchase_id), '{}') FROM racing r)
                     -- one snapshot for the whole transaction: a session inserted, or a row locked by
                     -- several transactions (a multixact xmax), since it was taken cannot be seen here
                     ELSE p_purchase_ids END
+        FROM verdict v
         INTO purchases_synced, v_intended, sessions_created, sessions_updated, failed_ids, failed_reasons,
              deferred_ids, racing_ids;
     EXCEPTION
@@ -195,7 +205,7 @@ BEGIN
             RAISE;
         WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
-            RAISE EXCEPTION USING ERRCODE = 'SS009', MESSAGE = v_error;
+            RAISE EXCEPTION USING ERRCODE = v_stage, MESSAGE = v_error;
     END;
 
     IF sessions_created < v_intended THEN

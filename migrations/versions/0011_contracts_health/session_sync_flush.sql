@@ -1,0 +1,41 @@
+-- session_sync_flush() -> void
+-- Contract (internal; the COMMIT trigger and the bulk statement triggers call it): syncs the
+-- purchases noted in session_sync.pending by this transaction's writes
+-- (session_sync_trigger_sync) and clears the notes; with session_sync.enabled off at that
+-- moment it queues them instead (session_sync_enqueue), for the next sync_all_sessions().
+-- Does nothing when none is noted. A value of session_sync.enabled that is not a boolean
+-- raises (22023), naming the setting.
+-- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
+CREATE OR REPLACE FUNCTION session_sync.session_sync_flush()
+RETURNS void
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_pending text := coalesce(current_setting('session_sync.pending', true), '');
+    v_ids uuid[];
+BEGIN
+    IF v_pending = '' THEN
+        RETURN;
+    END IF;
+    PERFORM set_config('session_sync.pending', '', true);
+    IF left(v_pending, 1) = ',' AND length(v_pending) > 1 AND strpos(substr(v_pending, 2), ',') = 0 THEN
+        -- one purchase noted (the common case): no array round trip
+        v_ids := ARRAY[substr(v_pending, 2)::uuid];
+    ELSE
+        SELECT array_agg(DISTINCT i.id::uuid ORDER BY i.id::uuid) INTO v_ids
+        FROM unnest(string_to_array(v_pending, ',')) AS i(id)
+        WHERE i.id <> '';
+    END IF;
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
+    IF session_sync.session_sync_setting('enabled', true) THEN  -- raises for a value that is not a boolean
+        PERFORM session_sync.session_sync_trigger_sync(v_ids);
+    ELSE
+        PERFORM session_sync.session_sync_enqueue(v_ids);
+    END IF;
+END;
+$$;
