@@ -18,6 +18,8 @@
 * Starts by locking the platform's four tables (writes wait for it), all four at once or none:
   NOWAIT attempts every 100 ms, so it never holds one while waiting for another (the one-by-one
   LOCK TABLE of 0009 and 0010 could deadlock a platform transaction that wrote two of them).
+* The note triggers' WHEN clauses stop at the first false condition: a row of a purchase already
+  noted reads the setting once and appends nothing.
 * Rules defined once: ``session_sync_eligible``, ``session_sync_allocation_usable``,
   ``session_sync_hint``, read by the views, the triggers' functions and the write routine.
 
@@ -65,10 +67,11 @@ FILES = [
     'session_sync_status.sql',
     'session_sync_open_failures.sql',
     'session_sync_dropped_keys_note.sql',
+    'session_sync_note_triggers.sql',
     'session_sync_runner.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = 'a7ae6058cd0b6d5f806c86933c19d0aa3e973939f0292106472244d3e9cbc9b4'
+SHA256 = 'fedc47a70c145b6abdaccbaa29333938259294cf0bec8ab568f4f48541d95140'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0010_write_path"
@@ -89,6 +92,10 @@ COMMENT ON COLUMN public.session_sync_runs.purchases_retried IS 'purchases synce
 
 DOWNGRADE = """
 DROP TRIGGER session_sync_dropped_keys_note ON public.purchase_sessions;
+DROP TRIGGER session_sync_note_purchases_insert ON public.course_purchases;
+DROP TRIGGER session_sync_note_purchases_update ON public.course_purchases;
+DROP TRIGGER session_sync_note_sessions_insert ON public.purchase_sessions;
+DROP TRIGGER session_sync_note_sessions_update ON public.purchase_sessions;
 DROP FUNCTION session_sync.session_sync_dropped_keys_trigger();
 DROP VIEW public.session_sync_status;
 DROP VIEW public.session_sync_open_failures, public.session_sync_verify, public.session_sync_pending,
@@ -144,7 +151,7 @@ def downgrade() -> None:
         "sync_all_sessions.sql", "session_sync_backfill_start.sql", "session_sync_backfill_step.sql",
         "session_sync_course_purchases_trigger.sql", "session_sync_allocations_trigger.sql",
         "session_sync_enqueue.sql", "session_sync_diagnose.sql", "sync_purchase_sessions.sql",
-        "session_sync_flush.sql"])
+        "session_sync_flush.sql", "session_sync_note_triggers.sql"])
     execute(DROP_HELPERS)
     execute(GRANTS_BACK)
     execute(PREVIOUS_COMMENTS)

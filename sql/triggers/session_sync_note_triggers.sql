@@ -1,7 +1,8 @@
 -- Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
 -- each row-level trigger's WHEN clause appends the purchase's id to the transaction-local
--- setting session_sync.pending (set_config; skipped when the id is already there) and is always
--- false, so its function never runs. Only the rows that change a value the mapping reads are
+-- setting session_sync.pending (set_config) and is always false, so its function never runs.
+-- Its conditions are evaluated in order and stop at the first false one: a row of a purchase
+-- already noted costs one read of the setting and a strpos, nothing more. Only the rows that change a value the mapping reads are
 -- noted: an inserted purchase that is eligible, an updated purchase or purchase session whose
 -- mapped values (its id included) changed, every inserted purchase session (old and new
 -- purchase when a session moves or a purchase's id changes). Past 64 KB of notes (about 1,700
@@ -13,12 +14,10 @@ CREATE OR REPLACE TRIGGER session_sync_note_purchases_insert
     AFTER INSERT ON public.course_purchases
     FOR EACH ROW
     WHEN (NEW.trainer_id IS NOT NULL AND NEW.status = 'ASSIGNED'
-          AND pg_catalog.set_config('session_sync.pending',
-              CASE WHEN pg_catalog.strpos(COALESCE(pg_catalog.current_setting('session_sync.pending', true), ''), NEW.id::text) > 0
-                     OR pg_catalog.length(COALESCE(pg_catalog.current_setting('session_sync.pending', true), '')) > 65536
-                   THEN COALESCE(pg_catalog.current_setting('session_sync.pending', true), '')
-                   ELSE COALESCE(pg_catalog.current_setting('session_sync.pending', true), '') || ',' || NEW.id::text
-              END, true) IS NULL)
+      AND
+          pg_catalog.strpos(pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true)), NEW.id::text) = 0
+          AND pg_catalog.length(pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true))) <= 65536
+          AND pg_catalog.set_config('session_sync.pending', pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true), ',', NEW.id), true) IS NULL)
     EXECUTE FUNCTION session_sync.session_sync_never_trigger();
 CREATE OR REPLACE TRIGGER session_sync_note_purchases_update
     AFTER UPDATE ON public.course_purchases
@@ -28,24 +27,20 @@ CREATE OR REPLACE TRIGGER session_sync_note_purchases_update
           IS DISTINCT FROM
           (NEW.id, NEW.booking_id, NEW.trainer_id, NEW.status, NEW.students, NEW.student_location, NEW.course_id,
            NEW.delivery_mode, NEW.total_sessions, NEW.start_date, NEW.preferred_time_slot, NEW.created_at)
-          AND pg_catalog.set_config('session_sync.pending',
-              CASE WHEN pg_catalog.strpos(COALESCE(pg_catalog.current_setting('session_sync.pending', true), ''), NEW.id::text) > 0
-                        AND OLD.id = NEW.id
-                     OR pg_catalog.length(COALESCE(pg_catalog.current_setting('session_sync.pending', true), '')) > 65536
-                   THEN COALESCE(pg_catalog.current_setting('session_sync.pending', true), '')
-                   ELSE COALESCE(pg_catalog.current_setting('session_sync.pending', true), '') || ',' || NEW.id::text
-                        || CASE WHEN OLD.id = NEW.id THEN '' ELSE ',' || OLD.id::text END
-              END, true) IS NULL)
+      AND
+          (pg_catalog.strpos(pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true)), NEW.id::text) = 0
+               OR OLD.id <> NEW.id AND pg_catalog.strpos(pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true)), OLD.id::text) = 0)
+          AND pg_catalog.length(pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true))) <= 65536
+          AND pg_catalog.set_config('session_sync.pending', pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true), ',', NEW.id,
+                                    CASE WHEN OLD.id <> NEW.id THEN ',' || OLD.id::text END), true) IS NULL)
     EXECUTE FUNCTION session_sync.session_sync_never_trigger();
 CREATE OR REPLACE TRIGGER session_sync_note_sessions_insert
     AFTER INSERT ON public.purchase_sessions
     FOR EACH ROW
-    WHEN (pg_catalog.set_config('session_sync.pending',
-              CASE WHEN pg_catalog.strpos(COALESCE(pg_catalog.current_setting('session_sync.pending', true), ''), NEW.purchase_id::text) > 0
-                     OR pg_catalog.length(COALESCE(pg_catalog.current_setting('session_sync.pending', true), '')) > 65536
-                   THEN COALESCE(pg_catalog.current_setting('session_sync.pending', true), '')
-                   ELSE COALESCE(pg_catalog.current_setting('session_sync.pending', true), '') || ',' || NEW.purchase_id::text
-              END, true) IS NULL)
+    WHEN (
+          pg_catalog.strpos(pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true)), NEW.purchase_id::text) = 0
+          AND pg_catalog.length(pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true))) <= 65536
+          AND pg_catalog.set_config('session_sync.pending', pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true), ',', NEW.purchase_id), true) IS NULL)
     EXECUTE FUNCTION session_sync.session_sync_never_trigger();
 CREATE OR REPLACE TRIGGER session_sync_note_sessions_update
     AFTER UPDATE ON public.purchase_sessions
@@ -55,14 +50,12 @@ CREATE OR REPLACE TRIGGER session_sync_note_sessions_update
           IS DISTINCT FROM
           (NEW.id, NEW.purchase_id, NEW.booking_id, NEW.session_number, NEW.session_date, NEW.session_time,
            NEW.session_type, NEW.status, NEW.metadata)
-          AND pg_catalog.set_config('session_sync.pending',
-              CASE WHEN pg_catalog.strpos(COALESCE(pg_catalog.current_setting('session_sync.pending', true), ''), NEW.purchase_id::text) > 0
-                        AND OLD.purchase_id = NEW.purchase_id
-                     OR pg_catalog.length(COALESCE(pg_catalog.current_setting('session_sync.pending', true), '')) > 65536
-                   THEN COALESCE(pg_catalog.current_setting('session_sync.pending', true), '')
-                   ELSE COALESCE(pg_catalog.current_setting('session_sync.pending', true), '') || ',' || NEW.purchase_id::text
-                        || CASE WHEN OLD.purchase_id = NEW.purchase_id THEN '' ELSE ',' || OLD.purchase_id::text END
-              END, true) IS NULL)
+      AND
+          (pg_catalog.strpos(pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true)), NEW.purchase_id::text) = 0
+               OR OLD.purchase_id <> NEW.purchase_id AND pg_catalog.strpos(pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true)), OLD.purchase_id::text) = 0)
+          AND pg_catalog.length(pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true))) <= 65536
+          AND pg_catalog.set_config('session_sync.pending', pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true), ',', NEW.purchase_id,
+                                    CASE WHEN OLD.purchase_id <> NEW.purchase_id THEN ',' || OLD.purchase_id::text END), true) IS NULL)
     EXECUTE FUNCTION session_sync.session_sync_never_trigger();
 
 -- The statement-level triggers (transition tables) fire only for a statement that filled the

@@ -665,8 +665,9 @@ EXECUTE for every role that writes purchase_sessions); the trigger function leav
 canonical keys.';
 COMMENT ON TRIGGER session_sync_note_purchases_insert ON public.course_purchases IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
 each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config; skipped when the id is already there) and is always
-false, so its function never runs. Only the rows that change a value the mapping reads are
+setting session_sync.pending (set_config) and is always false, so its function never runs.
+Its conditions are evaluated in order and stop at the first false one: a row of a purchase
+already noted costs one read of the setting and a strpos, nothing more. Only the rows that change a value the mapping reads are
 noted: an inserted purchase that is eligible, an updated purchase or purchase session whose
 mapped values (its id included) changed, every inserted purchase session (old and new
 purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
@@ -676,8 +677,9 @@ A rolled-back savepoint takes its notes with it. WHEN clauses are bound when cre
 the migration''s pinned search_path) and name pg_catalog''s functions.';
 COMMENT ON TRIGGER session_sync_note_purchases_update ON public.course_purchases IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
 each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config; skipped when the id is already there) and is always
-false, so its function never runs. Only the rows that change a value the mapping reads are
+setting session_sync.pending (set_config) and is always false, so its function never runs.
+Its conditions are evaluated in order and stop at the first false one: a row of a purchase
+already noted costs one read of the setting and a strpos, nothing more. Only the rows that change a value the mapping reads are
 noted: an inserted purchase that is eligible, an updated purchase or purchase session whose
 mapped values (its id included) changed, every inserted purchase session (old and new
 purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
@@ -687,8 +689,9 @@ A rolled-back savepoint takes its notes with it. WHEN clauses are bound when cre
 the migration''s pinned search_path) and name pg_catalog''s functions.';
 COMMENT ON TRIGGER session_sync_note_sessions_insert ON public.purchase_sessions IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
 each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config; skipped when the id is already there) and is always
-false, so its function never runs. Only the rows that change a value the mapping reads are
+setting session_sync.pending (set_config) and is always false, so its function never runs.
+Its conditions are evaluated in order and stop at the first false one: a row of a purchase
+already noted costs one read of the setting and a strpos, nothing more. Only the rows that change a value the mapping reads are
 noted: an inserted purchase that is eligible, an updated purchase or purchase session whose
 mapped values (its id included) changed, every inserted purchase session (old and new
 purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
@@ -698,8 +701,9 @@ A rolled-back savepoint takes its notes with it. WHEN clauses are bound when cre
 the migration''s pinned search_path) and name pg_catalog''s functions.';
 COMMENT ON TRIGGER session_sync_note_sessions_update ON public.purchase_sessions IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
 each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config; skipped when the id is already there) and is always
-false, so its function never runs. Only the rows that change a value the mapping reads are
+setting session_sync.pending (set_config) and is always false, so its function never runs.
+Its conditions are evaluated in order and stop at the first false one: a row of a purchase
+already noted costs one read of the setting and a strpos, nothing more. Only the rows that change a value the mapping reads are
 noted: an inserted purchase that is eligible, an updated purchase or purchase session whose
 mapped values (its id included) changed, every inserted purchase session (old and new
 purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
@@ -709,8 +713,9 @@ A rolled-back savepoint takes its notes with it. WHEN clauses are bound when cre
 the migration''s pinned search_path) and name pg_catalog''s functions.';
 COMMENT ON TRIGGER session_sync_purchases_insert ON public.course_purchases IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
 each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config; skipped when the id is already there) and is always
-false, so its function never runs. Only the rows that change a value the mapping reads are
+setting session_sync.pending (set_config) and is always false, so its function never runs.
+Its conditions are evaluated in order and stop at the first false one: a row of a purchase
+already noted costs one read of the setting and a strpos, nothing more. Only the rows that change a value the mapping reads are
 noted: an inserted purchase that is eligible, an updated purchase or purchase session whose
 mapped values (its id included) changed, every inserted purchase session (old and new
 purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
@@ -720,8 +725,9 @@ A rolled-back savepoint takes its notes with it. WHEN clauses are bound when cre
 the migration''s pinned search_path) and name pg_catalog''s functions.';
 COMMENT ON TRIGGER session_sync_purchases_update ON public.course_purchases IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
 each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config; skipped when the id is already there) and is always
-false, so its function never runs. Only the rows that change a value the mapping reads are
+setting session_sync.pending (set_config) and is always false, so its function never runs.
+Its conditions are evaluated in order and stop at the first false one: a row of a purchase
+already noted costs one read of the setting and a strpos, nothing more. Only the rows that change a value the mapping reads are
 noted: an inserted purchase that is eligible, an updated purchase or purchase session whose
 mapped values (its id included) changed, every inserted purchase session (old and new
 purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
@@ -731,8 +737,9 @@ A rolled-back savepoint takes its notes with it. WHEN clauses are bound when cre
 the migration''s pinned search_path) and name pg_catalog''s functions.';
 COMMENT ON TRIGGER session_sync_sessions_insert ON public.purchase_sessions IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
 each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config; skipped when the id is already there) and is always
-false, so its function never runs. Only the rows that change a value the mapping reads are
+setting session_sync.pending (set_config) and is always false, so its function never runs.
+Its conditions are evaluated in order and stop at the first false one: a row of a purchase
+already noted costs one read of the setting and a strpos, nothing more. Only the rows that change a value the mapping reads are
 noted: an inserted purchase that is eligible, an updated purchase or purchase session whose
 mapped values (its id included) changed, every inserted purchase session (old and new
 purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
@@ -742,8 +749,9 @@ A rolled-back savepoint takes its notes with it. WHEN clauses are bound when cre
 the migration''s pinned search_path) and name pg_catalog''s functions.';
 COMMENT ON TRIGGER session_sync_sessions_update ON public.purchase_sessions IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
 each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config; skipped when the id is already there) and is always
-false, so its function never runs. Only the rows that change a value the mapping reads are
+setting session_sync.pending (set_config) and is always false, so its function never runs.
+Its conditions are evaluated in order and stop at the first false one: a row of a purchase
+already noted costs one read of the setting and a strpos, nothing more. Only the rows that change a value the mapping reads are
 noted: an inserted purchase that is eligible, an updated purchase or purchase session whose
 mapped values (its id included) changed, every inserted purchase session (old and new
 purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
