@@ -426,3 +426,53 @@ def test_cli_connections_pin_search_path_against_a_hostile_schema(db):
     assert json.loads(synced.stdout)[0]["sessions_created"] == 2
     assert run("--database-url", db.url, "--json", "sync", "--full").returncode == 0
     assert run("--database-url", db.url, "verify").returncode == 0
+
+
+# --- issue 13 items 7 and 9: numbers that add up, health -------------------------------------
+
+def test_sync_accounts_for_every_purchase_it_examined(db):
+    synced = purchase(db)
+    sessions(db, synced, 2)
+    db.execute("SELECT * FROM sync_all_sessions()")
+    sessions(db, purchase(db), 2)
+    bad = purchase(db, student_location={"latitude": "12abc", "longitude": 7})
+    sessions(db, bad, 1)
+    result = run("--database-url", db.url, "--json", "sync", "--full")
+    assert result.returncode == 1  # one purchase failed
+    row = json.loads(result.stdout)[0]
+    assert (row["purchases_examined"], row["purchases_synced"], row["purchases_in_sync"], row["purchases_failed"],
+            row["purchases_deferred"]) == (3, 1, 1, 1, 0)
+    assert "3 purchase(s) examined: 1 synced, 1 already in sync, 1 failed, 0 deferred" in result.stderr
+    dry = json.loads(run("--database-url", db.url, "--json", "sync", "--dry-run").stdout)[0]
+    assert dry["purchases_examined"] == dry["purchases_synced"] + dry["purchases_in_sync"] \
+        + dry["purchases_failed"] + dry["purchases_deferred"] == 1
+
+
+def test_demo_explains_every_number_and_they_add_up():
+    result = run("demo", "--purchases", "60")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    match = re.search(r"The run examined the (\d+) purchases the load queued \(every purchase it wrote\): (\d+) synced "
+                      r"\(the (\d+) of Option 3 that could be, plus (\d+) with drifted sessions only\), (\d+) with nothing "
+                      r"to write \((\d+) already in sync, (\d+) not assigned yet\), (\d+) failed, (\d+) deferred: "
+                      r"\2 \+ \5 \+ \8 \+ \9 = \1\.", text)
+    assert match, text[-3000:]
+    examined, synced, option3, drifted, nothing, in_sync, waiting, failed, deferred = map(int, match.groups())
+    assert synced + nothing + failed + deferred == examined and option3 + drifted == synced
+    assert in_sync + waiting == nothing
+    assert "protected grew from" in text and "Option 3 counts the" in text
+
+
+def test_health_is_one_row_and_exits_one_when_a_queued_purchase_fails(db):
+    healthy = run("--database-url", db.url, "--json", "health")
+    assert healthy.returncode == 0, healthy.stderr
+    assert json.loads(healthy.stdout)[0]["queued_purchases"] == 0
+    bad = purchase(db, student_location={"latitude": "12abc", "longitude": 7})
+    sessions(db, bad, 1)
+    run("--database-url", db.url, "sync")
+    failing = run("--database-url", db.url, "--json", "health")
+    assert failing.returncode == 1
+    row = json.loads(failing.stdout)[0]
+    assert (row["queued_purchases"], row["failing_purchases"], row["last_run_outcome"]) == (1, 1, "finished")
+    table = run("--database-url", db.url, "health")
+    assert "failing_purchases" in table.stdout and table.returncode == 1
