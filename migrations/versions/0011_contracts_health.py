@@ -71,7 +71,7 @@ FILES = [
     'session_sync_runner.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = 'fedc47a70c145b6abdaccbaa29333938259294cf0bec8ab568f4f48541d95140'
+SHA256 = 'f5dee202a4abfc382bfc44f1de730f32f186155754d2318224672b7db756ea6e'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0010_write_path"
@@ -107,10 +107,12 @@ DROP FUNCTION session_sync.session_sync_write(uuid[], bigint, text);
 ALTER TABLE public.session_sync_runs DROP COLUMN purchases_examined, DROP COLUMN purchases_in_sync;
 ALTER TABLE public.session_sync_failures DROP COLUMN occurrences, DROP COLUMN first_failed_at;
 """
-# The two views 0010 had that no frozen folder holds as 0010 had them (0009's copies name the
-# functions 0010 moved to schema session_sync): their sql/ sources as of 0010, frozen here.
-DOWNGRADE_FILES = ["session_sync_purchase_check.sql", "session_sync_expected.sql"]
-DOWNGRADE_SHA256 = 'c43019df91105ab353c20fc237017331dc0fb61bd1c8287b97c1b5ecaf795511'
+# The downgrade's lock, and the two views 0010 had that no frozen folder holds as 0010 had them
+# (0009's copies name the functions 0010 moved to schema session_sync): their sql/ sources as of
+# 0010, frozen here.
+DOWNGRADE_FILES = ["session_sync_lock_platform_downgrade.sql", "session_sync_purchase_check.sql",
+                   "session_sync_expected.sql"]
+DOWNGRADE_SHA256 = '3dd1b253dbe756b8c103403059d8999e7bf76d8d121836b3733068ced7412fcd'
 DROP_HELPERS = """
 DROP FUNCTION session_sync.session_sync_eligible(uuid, text);
 DROP FUNCTION session_sync.session_sync_allocation_usable(text);
@@ -141,10 +143,10 @@ def downgrade() -> None:
     if actual != DOWNGRADE_SHA256:
         raise RuntimeError(f"{HERE.name}/downgrade/ does not match its revision (sha256 {actual}): "
                            "landed revisions are immutable; restore the folder with git")
-    execute_files(HERE, ["session_sync_lock_platform.sql"])
+    execute_files(HERE / "downgrade", DOWNGRADE_FILES[:1])  # its lock first
     execute(cleared_comments())
     execute(DOWNGRADE)
-    execute_files(HERE / "downgrade", DOWNGRADE_FILES)
+    execute_files(HERE / "downgrade", DOWNGRADE_FILES[1:])
     execute_files(PREVIOUS, [
         "session_sync_session_state.sql", "session_sync_pending.sql", "session_sync_verify.sql",
         "session_sync_open_failures.sql", "session_sync_write_batch.sql", "session_sync_write.sql",

@@ -28,6 +28,12 @@ BEGIN
     END IF;
 
     SELECT * INTO v_result FROM session_sync.session_sync_write(p_purchase_ids, NULL, 'trigger');
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        -- One snapshot for the whole transaction: a purchase session another transaction inserted
+        -- meanwhile (synced by that transaction before this one's writes were visible to it) was
+        -- not seen here. Every purchase this transaction touched gets another look.
+        PERFORM session_sync.session_sync_enqueue(p_purchase_ids);
+    END IF;
 
     IF v_strict AND v_result.purchases_failed > 0 THEN
         SELECT f.reason, f.message, f.hint, r.sqlstate INTO v_failure

@@ -147,18 +147,41 @@ BEGIN
             END;
         END LOOP;
         IF retry_reason IS NOT NULL THEN
-            RAISE NOTICE 'session-sync: the set-based write of % purchases failed (%); they were synced one by one',
-                cardinality(v_ids), retry_reason;
+            RAISE NOTICE 'session-sync: the set-based write of % purchases failed (%); retried one by one: % synced, % failed, % deferred (left queued)',
+                cardinality(v_ids), retry_reason, purchases_synced, cardinality(v_failed_ids),
+                cardinality(v_deferred_ids);
         END IF;
     END IF;
     PERFORM set_config('session_sync.applying', 'off', true);
     purchases_failed := cardinality(v_failed_ids);
+
+    -- Records of dropped keys with nothing left to do (the write removes the others as it writes
+    -- their sessions): the purchase session has the key again, or its tutoring session no longer
+    -- has it, is protected (never changed) or is not the purchase's (a conflict, never written). Rows another transaction holds are
+    -- skipped, never waited for. Only looked at while the table has rows.
+    IF EXISTS (SELECT 1 FROM public.session_sync_dropped_keys) THEN
+        DELETE FROM public.session_sync_dropped_keys d
+        WHERE d.ctid IN (
+            SELECT k.ctid
+            FROM public.session_sync_dropped_keys k
+            JOIN public.purchase_sessions ps ON ps.id = k.session_id
+            LEFT JOIN public.tutoring_sessions t ON t.id = k.session_id
+            WHERE ps.purchase_id = ANY (v_ids)
+              AND (coalesce(jsonb_typeof(ps.metadata) = 'object' AND ps.metadata ? k.key, false)
+                   OR (t.id IS NOT NULL
+                       AND (NOT coalesce(jsonb_typeof(t.metadata) = 'object' AND t.metadata ? k.key, false)
+                            OR session_sync.session_sync_protected(t.status)
+                            OR session_sync.session_sync_owner(t.metadata) IS DISTINCT FROM ps.purchase_id)))
+            FOR UPDATE OF k SKIP LOCKED);
+    END IF;
     purchases_deferred := cardinality(v_deferred_ids);
 
     IF purchases_failed > 0 THEN
         -- One row per purchase and reason: the earlier rows of the same failure are replaced by
         -- the new one, which adds up their occurrences. A row another transaction holds (it is
         -- replacing it right now) is skipped, never waited for; the next failure folds it in.
+        -- Only in READ COMMITTED: in a transaction with one snapshot, replacing a row that a
+        -- concurrent transaction has replaced since would fail the caller's COMMIT with 40001.
         WITH failed AS (
             SELECT f.purchase_id, f.reason, f.detail
             FROM unnest(v_failed_ids, v_failed_reasons, v_failed_details) AS f(purchase_id, reason, detail)
@@ -168,6 +191,7 @@ BEGIN
                 SELECT o.failure_id
                 FROM public.session_sync_failures o
                 JOIN failed f ON f.purchase_id = o.purchase_id AND f.reason = o.reason
+                WHERE current_setting('transaction_isolation') = 'read committed'
                 FOR UPDATE OF o SKIP LOCKED)
             RETURNING old.purchase_id, old.reason, old.occurrences, old.first_failed_at
         )
@@ -185,10 +209,15 @@ BEGIN
 
     -- The change log: rows this call saw go for the purchases that are in sync now; failed,
     -- deferred and racing purchases stay queued (or join the queue).
+    -- A row another transaction is deleting right now (an open run that examined the purchase
+    -- too) is skipped, never waited for: the purchase is only examined once more.
     DELETE FROM public.session_sync_changes c
-    WHERE c.purchase_id = ANY (v_ids)
-      AND NOT (c.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_racing_ids))
-      AND pg_visible_in_snapshot(c.xact, v_snapshot);
+    WHERE c.change_id IN (
+        SELECT q.change_id FROM public.session_sync_changes q
+        WHERE q.purchase_id = ANY (v_ids)
+          AND NOT (q.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_racing_ids))
+          AND pg_visible_in_snapshot(q.xact, v_snapshot)
+        FOR UPDATE OF q SKIP LOCKED);
     IF purchases_failed + purchases_deferred + cardinality(v_racing_ids) > 0 THEN
         -- Deferred and racing purchases always get a row of their own (a run that examines them at
         -- the same moment may delete the ones it saw); a failing one only when it has none, so

@@ -181,7 +181,10 @@ BEGIN
             -- the dropped keys are gone from the sessions written now (rows appended after this
             -- statement's snapshot stay for the next write)
             DELETE FROM public.session_sync_dropped_keys d
-            WHERE d.session_id IN (SELECT u.id FROM updated u UNION ALL SELECT i.id FROM inserted i)
+            WHERE d.ctid IN (
+                SELECT k.ctid FROM public.session_sync_dropped_keys k
+                WHERE k.session_id IN (SELECT u.id FROM updated u UNION ALL SELECT i.id FROM inserted i)
+                FOR UPDATE OF k SKIP LOCKED)
         )
         -- one pass over the verdicts (ok is those with no reason and not busy)
         SELECT count(*) FILTER (WHERE v.reason IS NULL AND NOT v.busy),
@@ -195,8 +198,10 @@ BEGIN
                CASE WHEN current_setting('transaction_isolation') = 'read committed'
                     THEN (SELECT coalesce(array_agg(r.purchase_id ORDER BY r.purchase_id), '{}') FROM racing r)
                     -- one snapshot for the whole transaction: a session inserted, or a row locked by
-                    -- several transactions (a multixact xmax), since it was taken cannot be seen here
-                    ELSE p_purchase_ids END
+                    -- several transactions (a multixact xmax), since it was taken cannot be seen here,
+                    -- so what it wrote gets another look (the trigger path queues all it touched)
+                    ELSE coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id)
+                                  FILTER (WHERE v.reason IS NULL AND NOT v.busy), '{}') END
         FROM verdict v
         INTO purchases_synced, v_intended, sessions_created, sessions_updated, failed_ids, failed_reasons,
              deferred_ids, racing_ids;

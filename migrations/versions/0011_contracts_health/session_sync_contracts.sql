@@ -34,7 +34,9 @@ purchase_sessions.metadata drops (the canonical keys purchaseId, bookingId, sess
 sessionType aside, which the sync always writes). The sync copied those keys onto the tutoring
 session, so they are the sync''s to remove: the next write of that tutoring session removes
 them (unless the purchase session has the key again) and deletes its rows here; until then
-session_sync_session_state calls the session drifted. Keys the apps added to a tutoring
+session_sync_session_state calls the session drifted. A row with nothing left to do (the key
+is back on the purchase session, gone from the tutoring session, or that session is
+protected and keeps it) is deleted by the next sync that examines the purchase. Keys the apps added to a tutoring
 session never appear here and are kept. Append-only for the platform''s transactions
 (nothing unique), so two writers never wait for each other here.';
 COMMENT ON COLUMN public.session_sync_dropped_keys.session_id IS 'the purchase session (and tutoring session) id';
@@ -182,7 +184,8 @@ COMMENT ON FUNCTION session_sync.session_sync_dropped_keys_trigger IS 'session_s
 purchase_sessions, fired only when the new metadata lacks a key the old one had (the
 trigger''s WHEN clause asks session_sync_keys_dropped).
 Contract: appends one row per dropped key to session_sync_dropped_keys, so that the sync
-removes the key from the tutoring session it copied it to. Insert-only: it never waits for
+removes the key from the tutoring session it copied it to (recorded whether or not that
+session exists yet: a sync writing it at this moment may not be visible here). Insert-only: it never waits for
 another transaction. Runs whether or not session_sync.enabled is on (a write made with the
 sync off is queued, and its dropped keys are remembered for the run that syncs it).
 Runs as its owner (SECURITY DEFINER) with a fixed search_path: the platform''s roles need
@@ -215,7 +218,9 @@ COMMENT ON FUNCTION session_sync.session_sync_flush IS 'session_sync_flush() -> 
 Contract (internal; the COMMIT trigger and the bulk statement triggers call it): syncs the
 purchases noted in session_sync.pending by this transaction''s writes
 (session_sync_trigger_sync) and clears the notes; with session_sync.enabled off at that
-moment it queues them instead (session_sync_enqueue), for the next sync_all_sessions().
+moment, or in a SERIALIZABLE transaction, it queues them instead (session_sync_enqueue), for
+the next sync_all_sessions(): under SERIALIZABLE the sync''s reads of the purchase''s other
+sessions would add serialization failures (40001) to commits that succeed without it.
 Does nothing when none is noted. A value of session_sync.enabled that is not a boolean
 raises (22023), naming the setting.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';

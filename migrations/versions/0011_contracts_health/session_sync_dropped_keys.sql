@@ -5,7 +5,9 @@
 -- sessionType aside, which the sync always writes). The sync copied those keys onto the tutoring
 -- session, so they are the sync's to remove: the next write of that tutoring session removes
 -- them (unless the purchase session has the key again) and deletes its rows here; until then
--- session_sync_session_state calls the session drifted. Keys the apps added to a tutoring
+-- session_sync_session_state calls the session drifted. A row with nothing left to do (the key
+-- is back on the purchase session, gone from the tutoring session, or that session is
+-- protected and keeps it) is deleted by the next sync that examines the purchase. Keys the apps added to a tutoring
 -- session never appear here and are kept. Append-only for the platform's transactions
 -- (nothing unique), so two writers never wait for each other here.
 CREATE TABLE public.session_sync_dropped_keys (

@@ -2,7 +2,9 @@
 -- Contract (internal; the COMMIT trigger and the bulk statement triggers call it): syncs the
 -- purchases noted in session_sync.pending by this transaction's writes
 -- (session_sync_trigger_sync) and clears the notes; with session_sync.enabled off at that
--- moment it queues them instead (session_sync_enqueue), for the next sync_all_sessions().
+-- moment, or in a SERIALIZABLE transaction, it queues them instead (session_sync_enqueue), for
+-- the next sync_all_sessions(): under SERIALIZABLE the sync's reads of the purchase's other
+-- sessions would add serialization failures (40001) to commits that succeed without it.
 -- Does nothing when none is noted. A value of session_sync.enabled that is not a boolean
 -- raises (22023), naming the setting.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
@@ -32,7 +34,11 @@ BEGIN
     IF v_ids IS NULL THEN
         RETURN;
     END IF;
-    IF session_sync.session_sync_setting('enabled', true) THEN  -- raises for a value that is not a boolean
+    -- session_sync_setting raises for a value that is not a boolean. A SERIALIZABLE transaction's
+    -- purchases are queued, not synced: the sync reads every session of a purchase, and those
+    -- reads would make PostgreSQL reject (40001) commits that succeed without the package.
+    IF session_sync.session_sync_setting('enabled', true)
+       AND current_setting('transaction_isolation') <> 'serializable' THEN
         PERFORM session_sync.session_sync_trigger_sync(v_ids);
     ELSE
         PERFORM session_sync.session_sync_enqueue(v_ids);

@@ -1,6 +1,7 @@
--- First, the platform's four tables: no platform write's trigger runs half on the old objects
--- and half on the new ones while this revision replaces them. Writes wait for the revision's
--- transaction; reads go on.
+-- First, the platform's four tables (SHARE ROW EXCLUSIVE: no platform write's trigger runs half
+-- on the old objects and half on the new ones while this revision replaces them; writes wait
+-- for the revision's transaction, reads go on) and the package's two tables it alters (ACCESS
+-- EXCLUSIVE).
 -- All four at once or none, never waiting while holding some: a LOCK TABLE of the four (as in
 -- revisions 0009 and 0010) takes them one at a time and waits for each, so a platform
 -- transaction that had written one table and then wrote one the migration already held was
@@ -8,7 +9,11 @@
 -- subtransaction, which gives back what it took when one is busy; the attempts repeat every
 -- 100 ms, for at most 10 minutes, or what the setting session_sync.lock_wait says (e.g.
 -- PGOPTIONS='-c session_sync.lock_wait=30s'); then the migration fails, naming the backends
--- that hold them, and changes nothing.
+-- that hold them, and changes nothing. Once it has them, lock_timeout is 500 ms for the rest of
+-- the revision: a lock it still needs (a view a reader holds open) is waited for at most that
+-- long, less than the deadlock_timeout after which a platform transaction waiting for this one
+-- would look for a deadlock, so no platform transaction is ever chosen as the victim; the
+-- migration fails instead, changes nothing, and can be run again.
 DO $lock$
 DECLARE
     v_setting text := pg_catalog.current_setting('session_sync.lock_wait', true);
@@ -21,6 +26,8 @@ BEGIN
         BEGIN
             LOCK TABLE public.course_purchases, public.purchase_sessions, public.trainer_allocations,
                 public.tutoring_sessions IN SHARE ROW EXCLUSIVE MODE NOWAIT;
+            LOCK TABLE public.session_sync_failures, public.session_sync_runs IN ACCESS EXCLUSIVE MODE NOWAIT;
+            PERFORM pg_catalog.set_config('lock_timeout', '500ms', true);
             RETURN;
         EXCEPTION
             WHEN lock_not_available THEN
@@ -29,11 +36,12 @@ BEGIN
                     FROM pg_catalog.pg_locks l
                     WHERE l.relation OPERATOR(pg_catalog.=) ANY (ARRAY['public.course_purchases'::pg_catalog.regclass,
                           'public.purchase_sessions'::pg_catalog.regclass, 'public.trainer_allocations'::pg_catalog.regclass,
-                          'public.tutoring_sessions'::pg_catalog.regclass]::pg_catalog.oid[])
+                          'public.tutoring_sessions'::pg_catalog.regclass, 'public.session_sync_failures'::pg_catalog.regclass,
+                          'public.session_sync_runs'::pg_catalog.regclass]::pg_catalog.oid[])
                       AND l.granted AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid();
                     RAISE EXCEPTION USING
                         ERRCODE = '55P03',
-                        MESSAGE = pg_catalog.format('session-sync migration: could not lock the platform''s four tables within %s; nothing was changed', v_wait),
+                        MESSAGE = pg_catalog.format('session-sync migration: could not lock the platform''s four tables and the package''s within %s; nothing was changed', v_wait),
                         DETAIL = 'Backends holding them: ' || coalesce(v_holders, 'none any more'),
                         HINT = 'A long transaction writes them; see SELECT pid, xact_start, state, query FROM pg_stat_activity WHERE pid IN (...); then run the migration again.';
                 END IF;

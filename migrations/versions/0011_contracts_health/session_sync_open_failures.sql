@@ -17,9 +17,12 @@ SELECT
     f.occurrences,  -- how many times it failed for this reason
     f.first_failed_at  -- when it first failed for this reason
 FROM (
+    -- occurrences and first_failed_at over every row of the purchase and reason (two
+    -- transactions failing it at once may each leave one until the next failure folds them)
     SELECT DISTINCT ON (sf.purchase_id)
-        sf.purchase_id, sf.reason, sf.message, sf.hint, sf.source, sf.run_id, sf.failed_at, sf.occurrences,
-        sf.first_failed_at
+        sf.purchase_id, sf.reason, sf.message, sf.hint, sf.source, sf.run_id, sf.failed_at,
+        sum(sf.occurrences) OVER (PARTITION BY sf.purchase_id, sf.reason) AS occurrences,
+        min(sf.first_failed_at) OVER (PARTITION BY sf.purchase_id, sf.reason) AS first_failed_at
     FROM public.session_sync_failures sf
     ORDER BY sf.purchase_id, sf.failed_at DESC, sf.failure_id DESC
 ) f

@@ -44,11 +44,15 @@ SELECT
     dk.keys AS dropped_keys  -- keys its purchase session's metadata dropped that the sync has yet to remove (session_sync_dropped_keys)
 FROM public.session_sync_expected e
 LEFT JOIN public.tutoring_sessions t ON t.id = e.session_id
-LEFT JOIN (
-    SELECT d.session_id, array_agg(DISTINCT d.key) AS keys
-    FROM public.session_sync_dropped_keys d
-    GROUP BY d.session_id
-) dk ON dk.session_id = e.session_id
+-- The dropped keys of this session, looked up by index, and only while the table has rows at
+-- all (the uncorrelated EXISTS is evaluated once per query): an empty table costs nothing per
+-- row, a large one no more than an index probe per session.
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM public.session_sync_dropped_keys)
+                THEN (SELECT array_agg(DISTINCT d.key) FROM public.session_sync_dropped_keys d
+                      WHERE d.session_id = e.session_id)
+           END AS keys
+) dk
 -- OFFSET 0 keeps this subquery whole, so `state` is computed once per row, however many
 -- times a query filters or aggregates on it.
 CROSS JOIN LATERAL (
