@@ -54,6 +54,8 @@ FILES = [
     'drop_session_sync_write_v1.sql',
     'session_sync_write.sql',
     'session_sync_flush.sql',
+    'session_sync_trigger_sync.sql',
+    'session_sync_tutoring_sessions_trigger.sql',
     'drop_sync_all_sessions_v1.sql',
     'sync_all_sessions.sql',
     'session_sync_backfill_start.sql',
@@ -71,7 +73,7 @@ FILES = [
     'session_sync_runner.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = 'f5dee202a4abfc382bfc44f1de730f32f186155754d2318224672b7db756ea6e'
+SHA256 = '188675c2597a4be9b68af6a7310e93f7cbd239d419a97c001558e2dee2d045b4'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0010_write_path"
@@ -112,7 +114,7 @@ ALTER TABLE public.session_sync_failures DROP COLUMN occurrences, DROP COLUMN fi
 # 0010, frozen here.
 DOWNGRADE_FILES = ["session_sync_lock_platform_downgrade.sql", "session_sync_purchase_check.sql",
                    "session_sync_expected.sql"]
-DOWNGRADE_SHA256 = '3dd1b253dbe756b8c103403059d8999e7bf76d8d121836b3733068ced7412fcd'
+DOWNGRADE_SHA256 = '1219f2d80c1b80ff29916a4b4af40d5da422fdcc216b20b37d53e8c2345c8c84'
 DROP_HELPERS = """
 DROP FUNCTION session_sync.session_sync_eligible(uuid, text);
 DROP FUNCTION session_sync.session_sync_allocation_usable(text);
@@ -153,7 +155,8 @@ def downgrade() -> None:
         "sync_all_sessions.sql", "session_sync_backfill_start.sql", "session_sync_backfill_step.sql",
         "session_sync_course_purchases_trigger.sql", "session_sync_allocations_trigger.sql",
         "session_sync_enqueue.sql", "session_sync_diagnose.sql", "sync_purchase_sessions.sql",
-        "session_sync_flush.sql", "session_sync_note_triggers.sql"])
+        "session_sync_flush.sql", "session_sync_note_triggers.sql", "session_sync_trigger_sync.sql",
+        "session_sync_tutoring_sessions_trigger.sql"])
     execute(DROP_HELPERS)
     execute(GRANTS_BACK)
     execute(PREVIOUS_COMMENTS)

@@ -70,6 +70,12 @@ BEGIN
     sessions_updated := 0;
     purchases_examined := 0;
 
+    IF p_source <> 'trigger' AND current_setting('transaction_isolation') = 'serializable' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '25001',
+            MESSAGE = 'session-sync: sync_all_sessions(), the backfill and sync_purchase_sessions() do not run in a SERIALIZABLE transaction: their writes would take part in the platform''s serializable checks and could make its transactions fail with 40001',
+            HINT = 'Run them in READ COMMITTED (the default): BEGIN ISOLATION LEVEL READ COMMITTED; ... or SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED;';
+    END IF;
     v_snapshot := pg_current_snapshot();
     IF p_purchase_ids IS NULL THEN
         SELECT coalesce(array_agg(DISTINCT c.purchase_id ORDER BY c.purchase_id), '{}') INTO v_ids
@@ -105,7 +111,14 @@ BEGIN
             retry_reason := v_sqlstate || ': ' || v_error;
     END;
 
-    IF v_written THEN
+    IF NOT v_written AND v_sqlstate = '55P03' THEN
+        -- Another transaction's uncommitted insert of one of these sessions or allocations (an
+        -- operator's open run, say) held the set-based write for its lock_timeout: retrying each
+        -- purchase would wait that long again per purchase. All are deferred (queued) instead.
+        v_deferred_ids := v_ids;
+        RAISE NOTICE 'session-sync: the set-based write of % purchases waited for another transaction''s uncommitted write (%); all deferred (left queued)',
+            cardinality(v_ids), retry_reason;
+    ELSIF v_written THEN
         purchases_synced := v_result.purchases_synced;
         sessions_created := v_result.sessions_created;
         sessions_updated := v_result.sessions_updated;
@@ -157,9 +170,14 @@ BEGIN
 
     -- Records of dropped keys with nothing left to do (the write removes the others as it writes
     -- their sessions): the purchase session has the key again, or its tutoring session no longer
-    -- has it, is protected (never changed) or is not the purchase's (a conflict, never written). Rows another transaction holds are
-    -- skipped, never waited for. Only looked at while the table has rows.
+    -- has it, is protected (never changed) or is not the purchase's (a conflict, never written).
+    -- Rows another transaction holds are skipped, never waited for. Only looked at while the
+    -- table has rows.
+    -- Here and for the change log below: in REPEATABLE READ, a row another transaction deleted
+    -- after this one's snapshot would raise 40001 and fail the caller's COMMIT; such a delete is
+    -- given up (the rows stay for the next run), never the caller's transaction.
     IF EXISTS (SELECT 1 FROM public.session_sync_dropped_keys) THEN
+        BEGIN
         DELETE FROM public.session_sync_dropped_keys d
         WHERE d.ctid IN (
             SELECT k.ctid
@@ -173,6 +191,19 @@ BEGIN
                             OR session_sync.session_sync_protected(t.status)
                             OR session_sync.session_sync_owner(t.metadata) IS DISTINCT FROM ps.purchase_id)))
             FOR UPDATE OF k SKIP LOCKED);
+        IF p_source <> 'trigger' THEN
+            -- a run, a backfill batch or sync_purchase_sessions() also forgets the records of
+            -- purchase sessions that are gone
+            DELETE FROM public.session_sync_dropped_keys d
+            WHERE d.ctid IN (
+                SELECT k.ctid FROM public.session_sync_dropped_keys k
+                WHERE NOT EXISTS (SELECT 1 FROM public.purchase_sessions ps WHERE ps.id = k.session_id)
+                FOR UPDATE OF k SKIP LOCKED);
+        END IF;
+        EXCEPTION
+            WHEN serialization_failure THEN
+                NULL;
+        END;
     END IF;
     purchases_deferred := cardinality(v_deferred_ids);
 
@@ -211,13 +242,18 @@ BEGIN
     -- deferred and racing purchases stay queued (or join the queue).
     -- A row another transaction is deleting right now (an open run that examined the purchase
     -- too) is skipped, never waited for: the purchase is only examined once more.
-    DELETE FROM public.session_sync_changes c
-    WHERE c.change_id IN (
-        SELECT q.change_id FROM public.session_sync_changes q
-        WHERE q.purchase_id = ANY (v_ids)
-          AND NOT (q.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_racing_ids))
-          AND pg_visible_in_snapshot(q.xact, v_snapshot)
-        FOR UPDATE OF q SKIP LOCKED);
+    BEGIN
+        DELETE FROM public.session_sync_changes c
+        WHERE c.change_id IN (
+            SELECT q.change_id FROM public.session_sync_changes q
+            WHERE q.purchase_id = ANY (v_ids)
+              AND NOT (q.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_racing_ids))
+              AND pg_visible_in_snapshot(q.xact, v_snapshot)
+            FOR UPDATE OF q SKIP LOCKED);
+    EXCEPTION
+        WHEN serialization_failure THEN
+            NULL;  -- REPEATABLE READ: another transaction deleted some of them meanwhile
+    END;
     IF purchases_failed + purchases_deferred + cardinality(v_racing_ids) > 0 THEN
         -- Deferred and racing purchases always get a row of their own (a run that examines them at
         -- the same moment may delete the ones it saw); a failing one only when it has none, so
