@@ -73,7 +73,7 @@ FILES = [
     'session_sync_runner.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = '188675c2597a4be9b68af6a7310e93f7cbd239d419a97c001558e2dee2d045b4'
+SHA256 = 'aa229f7c3bba27e858da911a201cbe7a6baa17b0b644efd8b253d865eee5d27f'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0010_write_path"
