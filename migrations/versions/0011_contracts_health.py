@@ -73,7 +73,7 @@ FILES = [
     'session_sync_runner.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = 'aa229f7c3bba27e858da911a201cbe7a6baa17b0b644efd8b253d865eee5d27f'
+SHA256 = '211ef05627aa59ba6c8df5c7de2eb4bd5d8df93b46037eb6e07982df794bd0ff'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0010_write_path"
@@ -114,7 +114,7 @@ ALTER TABLE public.session_sync_failures DROP COLUMN occurrences, DROP COLUMN fi
 # 0010, frozen here.
 DOWNGRADE_FILES = ["session_sync_lock_platform_downgrade.sql", "session_sync_purchase_check.sql",
                    "session_sync_expected.sql"]
-DOWNGRADE_SHA256 = '1219f2d80c1b80ff29916a4b4af40d5da422fdcc216b20b37d53e8c2345c8c84'
+DOWNGRADE_SHA256 = '8edeaa6c3d2ed5519aa61866cb4d1c8cbe4de0e0ad061c5e562b7d477f32530c'
 DROP_HELPERS = """
 DROP FUNCTION session_sync.session_sync_eligible(uuid, text);
 DROP FUNCTION session_sync.session_sync_allocation_usable(text);

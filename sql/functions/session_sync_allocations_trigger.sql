@@ -4,7 +4,9 @@
 -- Contract: queues every eligible purchase whose (primary student, trainer, course) is that
 -- of an approved or active allocation that was inserted, or updated in its status, student,
 -- trainer, course or requested_at: the allocation its sessions must point at may have
--- changed. (Deleting an allocation deletes its tutoring sessions, which queues them.)
+-- changed. (Deleting an allocation deletes its tutoring sessions, which queues them.) In a
+-- SERIALIZABLE transaction it reads no table: it queues the purchases the rows'
+-- metadata.purchaseId names.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 -- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_allocations_trigger()
@@ -17,7 +19,22 @@ AS $$
 DECLARE
     v_ids uuid[];
 BEGIN
-    IF TG_OP = 'INSERT' THEN
+    IF current_setting('transaction_isolation') = 'serializable' THEN
+        -- Read no table: a read of course_purchases here would take part in the writer's
+        -- serializable checks and could fail its COMMIT (40001) where it commits without the
+        -- package. The purchases the rows name in metadata.purchaseId are queued (the package's
+        -- own allocations carry it); an allocation written by hand without one is not.
+        IF TG_OP = 'INSERT' THEN
+            SELECT array_agg(DISTINCT session_sync.session_sync_owner(n.metadata)) INTO v_ids
+            FROM new_rows n WHERE session_sync.session_sync_owner(n.metadata) IS NOT NULL;
+        ELSE
+            SELECT array_agg(DISTINCT x.id) INTO v_ids
+            FROM (SELECT session_sync.session_sync_owner(n.metadata) AS id FROM new_rows n
+                  UNION ALL
+                  SELECT session_sync.session_sync_owner(o.metadata) FROM old_rows o) x
+            WHERE x.id IS NOT NULL;
+        END IF;
+    ELSIF TG_OP = 'INSERT' THEN
         WITH changed AS (
             SELECT n.student_id, n.trainer_id, n.course_id FROM new_rows n
             WHERE session_sync.session_sync_allocation_usable(n.status)

@@ -116,7 +116,9 @@ for writes other than the sync''s own (session_sync.applying is off).
 Contract: queues every eligible purchase whose (primary student, trainer, course) is that
 of an approved or active allocation that was inserted, or updated in its status, student,
 trainer, course or requested_at: the allocation its sessions must point at may have
-changed. (Deleting an allocation deletes its tutoring sessions, which queues them.)
+changed. (Deleting an allocation deletes its tutoring sessions, which queues them.) In a
+SERIALIZABLE transaction it reads no table: it queues the purchases the rows''
+metadata.purchaseId names.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 (role session_sync_runner), not rights on the platform''s tables.';
 COMMENT ON FUNCTION session_sync.session_sync_backfill_start IS 'session_sync_backfill_start(p_batch_size integer, p_quiet boolean DEFAULT false) -> bigint

@@ -24,6 +24,11 @@ BEGIN
             LOCK TABLE public.session_sync_purchase_check, public.session_sync_expected,
                 public.session_sync_session_state, public.session_sync_pending, public.session_sync_verify,
                 public.session_sync_open_failures, public.session_sync_status IN ACCESS EXCLUSIVE MODE NOWAIT;
+            -- and what only gets a new description (COMMENT ON takes SHARE UPDATE EXCLUSIVE, which
+            -- a VACUUM or ANALYZE of the table holds); the platform tables' indexes are covered by
+            -- the tables' locks (no VACUUM runs on a table while this transaction holds it)
+            LOCK TABLE public.session_sync_changes, public.session_sync_locks, public.session_sync_baseline_tables,
+                public.session_sync_queue IN SHARE UPDATE EXCLUSIVE MODE NOWAIT;
             PERFORM pg_catalog.set_config('lock_timeout', '500ms', true);
             RETURN;
         EXCEPTION
@@ -45,7 +50,10 @@ BEGIN
                           'public.session_sync_pending'::pg_catalog.regclass,
                           'public.session_sync_verify'::pg_catalog.regclass,
                           'public.session_sync_open_failures'::pg_catalog.regclass,
-                          'public.session_sync_status'::pg_catalog.regclass]::pg_catalog.oid[])
+                          'public.session_sync_status'::pg_catalog.regclass,
+                          'public.session_sync_changes'::pg_catalog.regclass, 'public.session_sync_locks'::pg_catalog.regclass,
+                          'public.session_sync_baseline_tables'::pg_catalog.regclass,
+                          'public.session_sync_queue'::pg_catalog.regclass]::pg_catalog.oid[])
                       AND l.granted AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid();
                     RAISE EXCEPTION USING
                         ERRCODE = '55P03',
