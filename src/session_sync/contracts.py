@@ -41,7 +41,6 @@ class Contract:
     name: str  # schema-qualified, as the file names it (a trigger: "name ON table")
     text: str
     columns: dict[str, str] = field(default_factory=dict)
-    source: Path | None = None
 
 
 def header(sql: str) -> str:
@@ -71,12 +70,12 @@ def parse(path: Path) -> list[Contract]:
         raise ValueError(f"{path}: no header comment (the object's contract) at the top of the file")
     triggers = list(_TRIGGER.finditer(sql))
     if triggers:
-        return [Contract("TRIGGER", f"{t['name']} ON {t['table']}", text, source=path) for t in triggers]
+        return [Contract("TRIGGER", f"{t['name']} ON {t['table']}", text) for t in triggers]
     match = _CREATE.search(sql)
     if match is None:
         raise ValueError(f"{path}: no CREATE statement found")
     kind, name = match["kind"].upper(), match["name"]
-    contract = Contract(kind, name, text, source=path)
+    contract = Contract(kind, name, text)
     if kind == "INDEX":
         schema = _INDEX_TABLE.search(sql, match.end())["table"].split(".")[0]
         contract.name = f"{schema}.{name}" if "." not in name else name

@@ -33,21 +33,22 @@ SELECT count(*) AS purchases_needing_sync, coalesce(sum(ps - ts), 0) AS sessions
 """
 
 
+# One pass over the sessions' states, per purchase; eligibility as the package defines it
+# (session_sync_purchase_check.eligible).
 COUNTS = """
-SELECT count(DISTINCT s.purchase_id) FILTER (WHERE s.state = 'missing') AS with_missing,
-       count(DISTINCT s.purchase_id) FILTER (WHERE s.state = 'missing' AND s.reason IS NOT NULL) AS failing_missing,
-       (count(DISTINCT s.purchase_id) FILTER (WHERE s.state = 'drifted')
-        - count(DISTINCT s.purchase_id) FILTER (WHERE s.state = 'drifted' AND s.purchase_id IN (
-              SELECT m.purchase_id FROM public.session_sync_session_state m WHERE m.state = 'missing')))
-           AS drifted_only,
-       count(DISTINCT s.purchase_id) FILTER (WHERE s.reason IS NOT NULL) AS failing,
-       (SELECT count(*) FROM public.course_purchases p
-        WHERE p.trainer_id IS NOT NULL AND p.status = 'ASSIGNED') AS eligible,
-       (SELECT count(DISTINCT c.purchase_id) FROM public.session_sync_changes c
-        JOIN public.course_purchases p ON p.id = c.purchase_id
-        WHERE p.trainer_id IS NULL OR p.status <> 'ASSIGNED') AS queued_not_assigned,
+SELECT count(*) FILTER (WHERE p.missing) AS with_missing,
+       count(*) FILTER (WHERE p.missing AND p.failing) AS failing_missing,
+       count(*) FILTER (WHERE p.drifted AND NOT p.missing) AS drifted_only,
+       count(*) FILTER (WHERE p.failing) AS failing,
+       (SELECT count(*) FROM public.session_sync_purchase_check c WHERE c.eligible) AS eligible,
+       (SELECT count(*) FROM public.session_sync_queue q
+        JOIN public.session_sync_purchase_check c ON c.purchase_id = q.purchase_id
+        WHERE NOT c.eligible) AS queued_not_assigned,
        (SELECT v.protected FROM public.session_sync_verify v) AS protected
-FROM public.session_sync_session_state s
+FROM (SELECT s.purchase_id, bool_or(s.state = 'missing') AS missing, bool_or(s.state = 'drifted') AS drifted,
+             bool_or(s.reason IS NOT NULL) AS failing
+      FROM public.session_sync_session_state s
+      GROUP BY s.purchase_id) p
 """
 
 

@@ -33,9 +33,8 @@ def _execute_in_order(conn: psycopg.Connection, files: list[Path]) -> None:
             try:
                 with conn.transaction():
                     conn.execute(path.read_text())
-            except psycopg.errors.UndefinedObject as error:
-                failed.append((path, error))
-            except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction) as error:
+            except (psycopg.errors.UndefinedObject, psycopg.errors.UndefinedTable,
+                    psycopg.errors.UndefinedFunction) as error:
                 failed.append((path, error))
         if len(failed) == len(pending):
             names = ", ".join(f"{p.name} ({e})" for p, e in failed)
