@@ -22,8 +22,12 @@ each in four variants, on clones of one generated data set:
     loop     bare, plus the platform's own sync loop (bench/peer.py) inside the transaction
     ours     the package at head, triggers on
     off      the package at head, SET session_sync.enabled = off (the triggers only queue)
+    floor    bare plus the package's indexes, and in the same transaction the writes the sync must
+             make, written by hand as one statement (FLOOR_ASSIGN): the allocation and the 20
+             tutoring sessions, with no checks at all. What PostgreSQL needs to write the rows;
+             no sync can add less than floor - bare.
 
-and two single statements in autocommit, bare against ours: rescheduling one synced session,
+and two single statements in autocommit, bare against floor against ours: rescheduling one synced session,
 and assigning a waitlisted purchase of 20 sessions. Every statement is prepared (plans warm,
 as on a pooled connection); variants take turns, transaction by transaction, so that drift of
 the machine hits them alike. Prints p50 and p95 in milliseconds and the ratios of the issue's
@@ -73,8 +77,38 @@ SELECT gen_random_uuid(), %s, %s, s, date '2026-03-02' + s, '16:00', 'offline' F
 RESCHEDULE = "UPDATE purchase_sessions SET session_time = %s WHERE id = %s"
 ASSIGN = "UPDATE course_purchases SET trainer_id = %s, status = 'ASSIGNED' WHERE id = %s"
 
+# The floor: the rows the sync writes for one purchase, by hand, one statement, no checks (a new
+# allocation for its new student and trainer, every session inserted).
+FLOOR_ROWS = """
+, allocation AS (
+    INSERT INTO trainer_allocations (student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
+    SELECT (p.students->0->>'id')::uuid, p.trainer_id, p.course_id, (p.students->0->>'id')::uuid, 'approved', now(),
+           jsonb_build_object('sessionCount', p.total_sessions, 'purchaseId', p.id, 'bookingId', p.booking_id)
+    FROM purchase p
+    RETURNING id, student_id, trainer_id, course_id
+)
+INSERT INTO tutoring_sessions (id, allocation_id, student_id, trainer_id, course_id, scheduled_date, scheduled_time,
+                               duration, status, student_home_location, metadata)
+SELECT ps.id, a.id, a.student_id, a.trainer_id, a.course_id, ps.session_date, ps.session_time, 40, 'scheduled',
+       jsonb_build_object('latitude', (p.student_location->>'latitude')::numeric,
+                          'longitude', (p.student_location->>'longitude')::numeric,
+                          'address', p.student_location->'address'),
+       coalesce(ps.metadata, '{}') || jsonb_build_object('purchaseId', p.id, 'bookingId', ps.booking_id,
+                                                        'sessionNumber', ps.session_number,
+                                                        'sessionType', ps.session_type)
+FROM purchase p CROSS JOIN allocation a JOIN purchase_sessions ps ON ps.purchase_id = p.id
+ON CONFLICT (id) DO NOTHING
+"""
+FLOOR_ASSIGN = "WITH purchase AS (SELECT * FROM course_purchases WHERE id = %s)" + FLOOR_ROWS
+FLOOR_ASSIGN_WAITLISTED = ("WITH purchase AS (UPDATE course_purchases SET trainer_id = %s, status = 'ASSIGNED' "
+                           "WHERE id = %s RETURNING *)" + FLOOR_ROWS)
+FLOOR_RESCHEDULE = """
+WITH moved AS (UPDATE purchase_sessions SET session_time = %(time)s WHERE id = %(id)s RETURNING id)
+UPDATE tutoring_sessions SET scheduled_time = %(time)s, updated_at = now() WHERE id IN (SELECT id FROM moved)
+"""
 
-def assignment(conn: psycopg.Connection, shape: str, with_loop: bool) -> float:
+
+def assignment(conn: psycopg.Connection, shape: str, variant: str) -> float:
     pid, booking = uuid.uuid4(), uuid.uuid4()
     students = json.dumps([{"id": str(uuid.uuid4()), "name": "S"}])
     start = time.perf_counter()
@@ -86,8 +120,10 @@ def assignment(conn: psycopg.Connection, shape: str, with_loop: bool) -> float:
                              prepare=True)
         else:
             conn.execute(INSERT_SESSIONS, (pid, booking), prepare=True)
-        if with_loop:
+        if variant == "loop":
             peer_sync(conn, [pid])
+        elif variant == "floor":
+            conn.execute(FLOOR_ASSIGN, (pid,), prepare=True)
     return (time.perf_counter() - start) * 1000
 
 
@@ -122,8 +158,13 @@ def prepare_databases(server: Server, sessions: int, log: Callable[[str], None],
         conn.execute("VACUUM ANALYZE")
         log(f"generated and synced {counts} in {time.perf_counter() - start:.1f}s")
     urls = {"ours": server.clone(template, f"latency_ours_{sessions}"),
-            "bare": server.clone(template, f"latency_bare_{sessions}")}
+            "bare": server.clone(template, f"latency_bare_{sessions}"),
+            "floor": server.clone(template, f"latency_floor_{sessions}")}
     migrate.downgrade(urls["bare"], "0001_platform_baseline")
+    migrate.downgrade(urls["floor"], "0001_platform_baseline")
+    with psycopg.connect(urls["floor"], autocommit=True) as conn:
+        for path in sorted((ROOT / "sql" / "indexes").glob("*.sql")):  # the floor reads by the same indexes
+            conn.execute(path.read_text())
     for url in urls.values():
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
@@ -139,16 +180,17 @@ def measure(server: Server, sessions: int, transactions: int, log: Callable[[str
         "loop": psycopg.connect(urls["bare"], autocommit=True),
         "ours": psycopg.connect(urls["ours"], autocommit=True),
         "off": psycopg.connect(urls["ours"], autocommit=True, options="-c session_sync.enabled=off"),
+        "floor": psycopg.connect(urls["floor"], autocommit=True),
     }
     timings: dict[str, list[float]] = {}
     try:
         for shape in ("single", "multi"):
             for _ in range(10):  # warm-up: plans prepared, caches filled
                 for name, conn in conns.items():
-                    assignment(conn, shape, name == "loop")
+                    assignment(conn, shape, name)
             for _ in range(transactions):
                 for name, conn in conns.items():
-                    timings.setdefault(f"{shape}/{name}", []).append(assignment(conn, shape, name == "loop"))
+                    timings.setdefault(f"{shape}/{name}", []).append(assignment(conn, shape, name))
         singles = single_statements(urls, transactions)
         timings.update(singles)
     finally:
@@ -167,14 +209,20 @@ def measure(server: Server, sessions: int, transactions: int, log: Callable[[str
         "multi: loop / ours (>= 5)": f["multi/loop"]["p50"] / f["multi/ours"]["p50"],
         "reschedule: ours - bare, ms (<= 0.3)": f["reschedule/ours"]["p50"] - f["reschedule/bare"]["p50"],
         "assign waitlisted: ours - bare, ms (<= 0.3)": f["assign/ours"]["p50"] - f["assign/bare"]["p50"],
+        "single: floor / bare": f["single/floor"]["p50"] / f["single/bare"]["p50"],
+        "multi: floor / bare": f["multi/floor"]["p50"] / f["multi/bare"]["p50"],
+        "single: ours / floor": f["single/ours"]["p50"] / f["single/floor"]["p50"],
+        "multi: ours / floor": f["multi/ours"]["p50"] / f["multi/floor"]["p50"],
+        "reschedule: floor - bare, ms": f["reschedule/floor"]["p50"] - f["reschedule/bare"]["p50"],
+        "assign waitlisted: floor - bare, ms": f["assign/floor"]["p50"] - f["assign/bare"]["p50"],
     }
     return result
 
 
 def single_statements(urls: dict[str, str], transactions: int) -> dict[str, list[float]]:
-    """One reschedule and one assignment of a waitlisted 20-session purchase, autocommit, bare vs ours."""
+    """One reschedule and one assignment of a waitlisted 20-session purchase, autocommit: bare, floor, ours."""
     timings: dict[str, list[float]] = {}
-    conns = {name: psycopg.connect(urls[name], autocommit=True) for name in ("bare", "ours")}
+    conns = {name: psycopg.connect(urls[name], autocommit=True) for name in ("bare", "floor", "ours")}
     try:
         picks = {}
         for name, conn in conns.items():
@@ -184,20 +232,26 @@ def single_statements(urls: dict[str, str], transactions: int) -> dict[str, list
                 "ORDER BY ps.id LIMIT %s", (transactions + 20,)).fetchall()]
             waiting = [r[0] for r in conn.execute(
                 "SELECT p.id FROM course_purchases p WHERE p.status = 'WAITLISTED' AND p.total_sessions = 20 "
-                "AND p.student_location->>'latitude' !~ '[a-z]' ORDER BY p.id LIMIT %s",
+                "AND p.student_location->>'latitude' !~ '[a-z]' AND p.students->0->>'id' ~ '^[0-9a-f-]{36}$' "
+                "ORDER BY p.id LIMIT %s",
                 (transactions + 20,)).fetchall()]
             picks[name] = (synced, waiting)
-        rounds = min(len(picks["bare"][0]), len(picks["ours"][0]), len(picks["bare"][1]), len(picks["ours"][1]))
+        rounds = min(min(len(synced), len(waiting)) for synced, waiting in picks.values())
         for i in range(rounds):
             for name, conn in conns.items():
                 synced, waiting = picks[name]
+                new_time = random.choice(["07:15", "08:15", "09:15"])
                 start = time.perf_counter()
-                conn.execute(RESCHEDULE, (random.choice(["07:15", "08:15", "09:15"]), synced[i]), prepare=True)
+                if name == "floor":
+                    conn.execute(FLOOR_RESCHEDULE, {"time": new_time, "id": synced[i]}, prepare=True)
+                else:
+                    conn.execute(RESCHEDULE, (new_time, synced[i]), prepare=True)
                 elapsed = (time.perf_counter() - start) * 1000
                 if i >= 20:
                     timings.setdefault(f"reschedule/{name}", []).append(elapsed)
                 start = time.perf_counter()
-                conn.execute(ASSIGN, (uuid.uuid4(), waiting[i]), prepare=True)
+                conn.execute(FLOOR_ASSIGN_WAITLISTED if name == "floor" else ASSIGN, (uuid.uuid4(), waiting[i]),
+                             prepare=True)
                 elapsed = (time.perf_counter() - start) * 1000
                 if i >= 20:
                     timings.setdefault(f"assign/{name}", []).append(elapsed)
