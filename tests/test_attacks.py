@@ -281,7 +281,8 @@ RUNNER_INTERNALS = {  # the procedure's steps, and the pure rules the views call
     "session_sync.session_sync_reasons()", "session_sync.session_sync_uuid(text)",
     "session_sync.session_sync_coordinate(jsonb)", "session_sync.session_sync_location_problem(jsonb)",
     "session_sync.session_sync_home_location(jsonb)", "session_sync.session_sync_primary_student(jsonb)",
-    "session_sync.session_sync_owner(jsonb)", "session_sync.session_sync_protected(text)",
+    "session_sync.session_sync_owner(jsonb)", "session_sync.session_sync_owned_by(jsonb,uuid)",
+    "session_sync.session_sync_protected(text)",
     "session_sync.session_sync_eligible(uuid,text)", "session_sync.session_sync_allocation_usable(text)",
 }
 

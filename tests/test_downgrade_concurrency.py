@@ -2,8 +2,10 @@
 
 isolationtester runs SQL steps only, and a migration is Alembic running a revision's Python and
 several SQL files, so these interleavings are driven here instead of in tests/isolation/: a
-platform transaction on a psycopg connection, ``alembic downgrade -1`` (head 0011 to 0010) in a
-subprocess, as an operator runs it, and pg_locks / pg_stat_activity to see who waits for whom.
+platform transaction on a psycopg connection, ``alembic downgrade -1`` (0012 to 0011, and 0011 to
+0010) in a subprocess, as an operator runs it, and pg_locks / pg_stat_activity to see who waits
+for whom. Revision 0012 starts the same way, with the view it replaces (LOCK TABLE on a view
+locks the tables it reads).
 
 Revision 0011 (up and down) starts by locking the platform's four tables so that no platform
 write's triggers run half on one version's objects and half on the other's: all four at once,
@@ -84,6 +86,27 @@ def downgrade_name() -> str:
     return f"session-sync-downgrade-{uuid.uuid4().hex[:12]}"
 
 
+# (the revision downgraded, the one it goes back to, a query that is true once its objects are gone)
+STEPS = {
+    "0012": ("0012_write_cost", "0011_contracts_health",
+             "SELECT to_regprocedure('session_sync.session_sync_owned_by(jsonb,uuid)') IS NULL"),
+    "0011": ("0011_contracts_health", "0010_write_path",
+             "SELECT to_regclass('public.session_sync_dropped_keys') IS NULL"),
+}
+
+
+@pytest.fixture(params=sorted(STEPS))
+def step(request, db) -> tuple[str, str, str]:
+    """The database stepped down (synchronously) to the revision whose downgrade the test races."""
+    top, below, gone = STEPS[request.param]
+    if db.value("SELECT version_num FROM alembic_version") != top:
+        env = {**os.environ, "DATABASE_URL": db.url}
+        subprocess.run([sys.executable, "-m", "alembic", "downgrade", top], cwd=ROOT, env=env, check=True,
+                       capture_output=True, text=True, timeout=300)
+    assert db.value("SELECT version_num FROM alembic_version") == top
+    return top, below, gone
+
+
 @pytest.fixture
 def two_synced_purchases(db):
     """P and Q, assigned, two sessions each, synced (missing and drifted 0)."""
@@ -124,8 +147,9 @@ def connected(db, process: subprocess.Popen, name: str) -> int:
 
 
 def test_downgrade_waits_for_an_open_platform_transaction_and_holds_up_no_other_write(
-        db, two_synced_purchases, downgrade_name):
+        db, two_synced_purchases, step, downgrade_name):
     (p1, _), (q1, _) = two_synced_purchases
+    top, below, gone = step
     process = None
     platform = db.connect()  # the booking service: triggers on, one open transaction
     late = db.connect(autocommit=True)
@@ -137,14 +161,15 @@ def test_downgrade_waits_for_an_open_platform_transaction_and_holds_up_no_other_
         wait_until_retrying(db, pid, process)
         # Between attempts it holds none of the platform's tables, and nothing has changed.
         assert table_locks(db, pid) == []
-        assert db.value("SELECT version_num FROM alembic_version") == "0011_contracts_health"
+        assert db.value("SELECT version_num FROM alembic_version") == top
 
-        # T2 reschedules q1 meanwhile: it waits for nobody, and is synced at its COMMIT by 0011.
+        # T2 reschedules q1 meanwhile: it waits for nobody, and is synced at its COMMIT.
         late.execute("UPDATE purchase_sessions SET session_date = '2026-03-04' WHERE id = %s", (q1,))
         assert dates(db, q1) == (date(2026, 3, 4), date(2026, 3, 4))
         assert process.poll() is None
 
-        # T1 commits (synced by 0011, whose objects are all still there); the next attempt wins.
+        # T1 commits (synced by the top revision, whose objects are all still there); the next
+        # attempt wins.
         platform.commit()
         result = finish(process)
         assert result.returncode == 0, result.stderr
@@ -155,19 +180,20 @@ def test_downgrade_waits_for_an_open_platform_transaction_and_holds_up_no_other_
             process.kill()
             process.wait()
 
-    assert db.value("SELECT version_num FROM alembic_version") == "0010_write_path"
-    assert db.value("SELECT to_regclass('public.session_sync_dropped_keys')") is None
+    assert db.value("SELECT version_num FROM alembic_version") == below
+    assert db.value(gone)
     assert dates(db, p1) == (date(2026, 3, 3), date(2026, 3, 3))
     assert db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)
     assert db.value("SELECT count(*) FROM session_sync_failures") == 0
 
 
 def test_a_platform_transaction_writing_a_second_table_during_the_migration_commits(
-        db, two_synced_purchases, downgrade_name):
+        db, two_synced_purchases, step, downgrade_name):
     """The deadlock of 0009's and 0010's one-by-one LOCK TABLE, gone: a platform transaction
     that wrote purchase_sessions and then writes course_purchases while the migration waits
     neither waits nor dies; it commits, synced, and the migration then runs."""
     (p1, _), _ = two_synced_purchases
+    top, below, _ = step
     purchase_id = db.value("SELECT purchase_id FROM purchase_sessions WHERE id = %s", p1)
     trainer = uuid.uuid4()
     process = None
@@ -188,15 +214,16 @@ def test_a_platform_transaction_writing_a_second_table_during_the_migration_comm
             process.kill()
             process.wait()
 
-    assert db.value("SELECT version_num FROM alembic_version") == "0010_write_path"
+    assert db.value("SELECT version_num FROM alembic_version") == below
     assert dates(db, p1) == (date(2026, 3, 3), date(2026, 3, 3))
     assert db.value("SELECT trainer_id FROM tutoring_sessions WHERE id = %s", p1) == trainer
     assert db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)
 
 
 def test_a_migration_that_cannot_lock_the_tables_in_time_fails_and_changes_nothing(
-        db, two_synced_purchases, downgrade_name):
+        db, two_synced_purchases, step, downgrade_name):
     (p1, _), _ = two_synced_purchases
+    top, _, gone = step
     platform = db.connect()
     try:
         platform.execute("UPDATE purchase_sessions SET session_date = '2026-03-03' WHERE id = %s", (p1,))
@@ -208,6 +235,6 @@ def test_a_migration_that_cannot_lock_the_tables_in_time_fails_and_changes_nothi
         platform.commit()
     finally:
         platform.close()
-    assert db.value("SELECT version_num FROM alembic_version") == "0011_contracts_health"
-    assert db.value("SELECT to_regclass('public.session_sync_dropped_keys')") is not None
+    assert db.value("SELECT version_num FROM alembic_version") == top
+    assert not db.value(gone)
     assert dates(db, p1) == (date(2026, 3, 3), date(2026, 3, 3))

@@ -292,3 +292,22 @@ def test_contracts_health_downgrade_restores_exactly_what_0010_installed(empty_d
     assert empty_db.value("SELECT count(*) FROM session_sync_failures") == 1
     migrate.upgrade(empty_db.url)
     assert empty_db.dict("SELECT * FROM sync_all_sessions()")["purchases_failed"] == 1
+
+
+def test_write_cost_downgrade_restores_exactly_what_0011_installed(empty_db):
+    from factories import purchase, sessions
+    from test_sources import schema
+    migrate.upgrade(empty_db.url, "0011_contracts_health")
+    landed = schema(empty_db.url)
+    pid = purchase(empty_db)
+    sessions(empty_db, pid, 2)
+    migrate.upgrade(empty_db.url)
+    assert empty_db.value("SELECT session_sync.session_sync_owned_by(jsonb_build_object('purchaseId', %s::text), %s)",
+                          str(pid).upper(), pid)  # any letter case, as session_sync_owner reads it
+    assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 2
+    migrate.downgrade(empty_db.url, "0011_contracts_health")
+    assert schema(empty_db.url) == landed  # descriptions included
+    empty_db.execute("UPDATE purchase_sessions SET session_time = '06:15' WHERE purchase_id = %s", pid)
+    assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_updated"] == 2  # 0011's write again
+    migrate.upgrade(empty_db.url)
+    assert empty_db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)

@@ -95,8 +95,9 @@ def test_upgrade_never_waits_while_holding_the_platform_tables(db):
     platform UPDATE queued behind it, and the migration failed. Now those relations are in the
     same NOWAIT attempt: while the ANALYZE is open the migration retries holding nothing, the
     platform's UPDATE commits at once, and the migration completes once the ANALYZE ends."""
-    from test_review_0011 import alembic, migration_pid
+    from test_review_0011 import alembic, at_0011, migration_pid
 
+    at_0011(db)
     down = alembic(db.url, "downgrade", "-1")
     _, err = down.communicate(timeout=300)
     assert down.returncode == 0, err
@@ -106,7 +107,7 @@ def test_upgrade_never_waits_while_holding_the_platform_tables(db):
     plat = db.connect()
     try:
         holder.execute("ANALYZE session_sync_changes")  # open transaction: SHARE UPDATE EXCLUSIVE, as a VACUUM
-        migration = alembic(db.url, "upgrade", "head")
+        migration = alembic(db.url, "upgrade", "0011_contracts_health")
         mig = migration_pid(db, migration)  # retrying its NOWAIT attempt, holding nothing
         assert db.value("SELECT count(*) FROM pg_locks WHERE pid = %s AND relation = ANY (%s::regclass[])", mig,
                         ["course_purchases", "purchase_sessions", "trainer_allocations", "tutoring_sessions"]) == 0

@@ -121,6 +121,15 @@ def alembic(url: str, *args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def at_0011(db) -> None:
+    """Steps the test's database (at head) down to revision 0011, whose migrations these tests
+    race: a later head's own downgrade runs first, in a transaction of its own."""
+    process = alembic(db.url, "downgrade", "0011_contracts_health")
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    assert db.value("SELECT version_num FROM alembic_version") == "0011_contracts_health"
+
+
 def migration_pid(db, process: subprocess.Popen, timeout: float = 60) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -140,6 +149,7 @@ def test_downgrade_of_0011_does_not_deadlock_a_read_then_write_platform_transact
     UPDATE closed the cycle and was killed with 40P01. Now the downgrade takes ACCESS EXCLUSIVE on
     the two tables whose triggers it drops in the same NOWAIT attempt: it retries (holding
     nothing) until the reader's transaction ends, and the reader's UPDATE commits."""
+    at_0011(db)
     pid = purchase(db)
     s1, _ = sessions(db, pid, 2)
     db.execute("SELECT * FROM sync_all_sessions()")
@@ -173,6 +183,7 @@ def test_upgrade_to_0011_holds_up_no_write_while_it_waits(db):
     session_sync_failures waited for that session without a timeout, holding up every platform
     write. Now the package tables it alters are in the same NOWAIT attempt: while the reader is
     open the upgrade holds nothing and writes go on."""
+    at_0011(db)
     down = alembic(db.url, "downgrade", "-1")
     down.communicate(timeout=300)
     assert down.returncode == 0
@@ -182,7 +193,7 @@ def test_upgrade_to_0011_holds_up_no_write_while_it_waits(db):
     writer = db.connect(autocommit=True)
     try:
         reader.execute("SELECT count(*) FROM session_sync_failures").fetchone()
-        migration = alembic(db.url, "upgrade", "head")
+        migration = alembic(db.url, "upgrade", "0011_contracts_health")
         migration_pid(db, migration)
         started = time.monotonic()
         thread, out = in_thread(lambda: writer.execute(

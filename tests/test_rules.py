@@ -44,3 +44,23 @@ def test_every_reason_has_a_hint(db):
                       WHERE session_sync.session_sync_hint(r.reason) IS DISTINCT FROM r.hint
                          OR r.hint IS NULL""") == []
     assert db.value("SELECT session_sync.session_sync_hint('NO_SUCH_REASON')") is None
+
+
+PURCHASE = uuid.UUID("0f8fad5b-d9cb-469f-a165-70867728950e")
+
+
+@pytest.mark.parametrize("metadata", [
+    {"purchaseId": str(PURCHASE)}, {"purchaseId": str(PURCHASE).upper()}, {"purchaseId": "{" + str(PURCHASE) + "}"},
+    {"purchaseId": str(PURCHASE).replace("-", "")}, {"purchaseId": str(PURCHASE) + " "},
+    {"purchaseId": str(uuid.uuid4())}, {"purchaseId": None}, {"purchaseId": 7}, {"purchaseId": [str(PURCHASE)]},
+    {}, [str(PURCHASE)], str(PURCHASE), None,
+])
+def test_owned_by_agrees_with_owner(db, metadata):
+    """session_sync_owned_by compares text first; it must answer as session_sync_owner(...) = id
+    (NULL counted as false) for every spelling, including those it does not take a fast path for."""
+    import json
+    value = None if metadata is None else json.dumps(metadata)
+    owned, owner = db.one("SELECT session_sync.session_sync_owned_by(%s::jsonb, %s),"
+                          " session_sync.session_sync_owner(%s::jsonb)", value, PURCHASE, value)
+    assert owned is (owner == PURCHASE)
+    assert db.value("SELECT session_sync.session_sync_owned_by(%s::jsonb, NULL)", value) is False

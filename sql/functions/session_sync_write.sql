@@ -168,9 +168,9 @@ BEGIN
     PERFORM set_config('session_sync.applying', 'off', true);
     purchases_failed := cardinality(v_failed_ids);
 
-    -- Records of dropped keys with nothing left to do (the write removes the others as it writes
-    -- their sessions): the purchase session has the key again, or its tutoring session no longer
-    -- has it, is protected (never changed) or is not the purchase's (a conflict, never written).
+    -- Records of dropped keys with nothing left to do: the purchase session has the key again,
+    -- or its tutoring session no longer has it (the write just removed it, or someone else did),
+    -- is protected (never changed) or is not the purchase's (a conflict, never written).
     -- Rows another transaction holds are skipped, never waited for. Only looked at while the
     -- table has rows.
     -- Here and for the change log below: in REPEATABLE READ, a row another transaction deleted
@@ -189,7 +189,7 @@ BEGIN
                    OR (t.id IS NOT NULL
                        AND (NOT coalesce(jsonb_typeof(t.metadata) = 'object' AND t.metadata ? k.key, false)
                             OR session_sync.session_sync_protected(t.status)
-                            OR session_sync.session_sync_owner(t.metadata) IS DISTINCT FROM ps.purchase_id)))
+                            OR NOT session_sync.session_sync_owned_by(t.metadata, ps.purchase_id))))
             FOR UPDATE OF k SKIP LOCKED);
         IF p_source <> 'trigger' THEN
             -- a run, a backfill batch or sync_purchase_sessions() also forgets the records of

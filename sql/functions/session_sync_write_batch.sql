@@ -10,7 +10,8 @@
 --      tutoring sessions it will update with FOR UPDATE SKIP LOCKED, and for every purchase
 --      that can be synced and whose rows it holds as it classified them, inserts the missing
 --      sessions and updates the drifted ones. The metadata update merges onto the row as it
---      is (keys the apps added are kept).
+--      is (keys the apps added are kept) and removes the keys its purchase session dropped;
+--      session_sync_write then forgets the records of those keys (session_sync_dropped_keys).
 -- Returns the purchases it synced (count), the ones that cannot be synced (failed_ids with
 -- their reason code, SESSION_CONFLICT included; nothing written for them), and the ones it left
 -- alone because another transaction holds or has just changed one of their tutoring sessions
@@ -94,7 +95,7 @@ BEGIN
               SELECT 1 FROM public.purchase_sessions ps
               JOIN public.tutoring_sessions t ON t.id = ps.id
               WHERE ps.purchase_id = c.purchase_id
-                AND session_sync.session_sync_owner(t.metadata) IS DISTINCT FROM c.purchase_id)
+                AND NOT session_sync.session_sync_owned_by(t.metadata, c.purchase_id))
         ORDER BY c.student_id, c.trainer_id, c.course_id, c.created_at, c.purchase_id
         -- A concurrent transaction's allocation for the same (student, trainer, course) wins
         -- (this waits for it to commit or roll back); the next statement then sees and uses it.
@@ -162,7 +163,7 @@ BEGIN
             WHERE s.state = 'drifted'
               AND t.id = s.session_id
               AND s.purchase_id IN (SELECT ok.purchase_id FROM ok)
-              AND session_sync.session_sync_owner(t.metadata) = s.purchase_id
+              AND session_sync.session_sync_owned_by(t.metadata, s.purchase_id)
               AND NOT session_sync.session_sync_protected(t.status)
             RETURNING t.id
         ), inserted AS (
@@ -177,14 +178,6 @@ BEGIN
             ORDER BY s.session_id
             ON CONFLICT (id) DO NOTHING
             RETURNING id
-        ), forgotten AS (
-            -- the dropped keys are gone from the sessions written now (rows appended after this
-            -- statement's snapshot stay for the next write)
-            DELETE FROM public.session_sync_dropped_keys d
-            WHERE d.ctid IN (
-                SELECT k.ctid FROM public.session_sync_dropped_keys k
-                WHERE k.session_id IN (SELECT u.id FROM updated u UNION ALL SELECT i.id FROM inserted i)
-                FOR UPDATE OF k SKIP LOCKED)
         )
         -- one pass over the verdicts (ok is those with no reason and not busy)
         SELECT count(*) FILTER (WHERE v.reason IS NULL AND NOT v.busy),

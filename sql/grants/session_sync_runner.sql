@@ -54,6 +54,8 @@ REVOKE ALL ON FUNCTION session_sync.session_sync_primary_student(jsonb) FROM PUB
 GRANT EXECUTE ON FUNCTION session_sync.session_sync_primary_student(jsonb) TO session_sync_runner;
 REVOKE ALL ON FUNCTION session_sync.session_sync_owner(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION session_sync.session_sync_owner(jsonb) TO session_sync_runner;
+REVOKE ALL ON FUNCTION session_sync.session_sync_owned_by(jsonb, uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION session_sync.session_sync_owned_by(jsonb, uuid) TO session_sync_runner;
 REVOKE ALL ON FUNCTION session_sync.session_sync_protected(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION session_sync.session_sync_protected(text) TO session_sync_runner;
 REVOKE ALL ON FUNCTION session_sync.session_sync_reasons() FROM PUBLIC;

@@ -46,12 +46,14 @@ FROM public.session_sync_expected e
 LEFT JOIN public.tutoring_sessions t ON t.id = e.session_id
 -- The dropped keys of this session, looked up by index, and only while the table has rows at
 -- all (the uncorrelated EXISTS is evaluated once per query): an empty table costs nothing per
--- row, a large one no more than an index probe per session.
+-- row, a large one no more than an index probe per session. OFFSET 0 keeps it one subquery
+-- (planned once, not copied into every expression that reads dk.keys).
 CROSS JOIN LATERAL (
     SELECT CASE WHEN EXISTS (SELECT 1 FROM public.session_sync_dropped_keys)
                 THEN (SELECT array_agg(DISTINCT d.key) FROM public.session_sync_dropped_keys d
                       WHERE d.session_id = e.session_id)
            END AS keys
+    OFFSET 0
 ) dk
 -- OFFSET 0 keeps this subquery whole, so `state` is computed once per row, however many
 -- times a query filters or aggregates on it.
@@ -59,7 +61,7 @@ CROSS JOIN LATERAL (
     SELECT
         CASE
             WHEN t.id IS NULL THEN 'missing'
-            WHEN session_sync.session_sync_owner(t.metadata) IS DISTINCT FROM e.purchase_id THEN 'conflict'
+            WHEN NOT session_sync.session_sync_owned_by(t.metadata, e.purchase_id) THEN 'conflict'
             WHEN session_sync.session_sync_protected(t.status) THEN 'protected'
             WHEN e.allocation_id IS NULL
               OR (t.allocation_id, t.student_id, t.trainer_id, t.course_id, t.scheduled_date,
