@@ -442,7 +442,7 @@ def test_sync_accounts_for_every_purchase_it_examined(db):
     row = json.loads(result.stdout)[0]
     assert (row["purchases_examined"], row["purchases_synced"], row["purchases_in_sync"], row["purchases_failed"],
             row["purchases_deferred"]) == (3, 1, 1, 1, 0)
-    assert "3 purchase(s) examined: 1 synced, 1 already in sync, 1 failed, 0 deferred" in result.stderr
+    assert "3 purchase(s) examined: 1 synced, 1 with nothing to write, 1 failed, 0 deferred" in result.stderr
     dry = json.loads(run("--database-url", db.url, "--json", "sync", "--dry-run").stdout)[0]
     assert dry["purchases_examined"] == dry["purchases_synced"] + dry["purchases_in_sync"] \
         + dry["purchases_failed"] + dry["purchases_deferred"] == 1

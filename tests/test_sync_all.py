@@ -154,4 +154,4 @@ def test_notice_reports_the_run_and_can_be_silenced(db):
         conn.execute("SET client_min_messages = warning")
         conn.execute("SELECT * FROM sync_all_sessions()")
     assert len(notices) == 1 and "dry run" in notices[0]
-    assert "1 purchases examined: 1 synced, 0 already in sync, 0 failed, 0 deferred" in notices[0]
+    assert "1 purchases examined: 1 synced, 0 with nothing to write, 0 failed, 0 deferred" in notices[0]

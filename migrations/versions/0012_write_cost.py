@@ -10,6 +10,8 @@
   tutoring session no longer has the key); one data-modifying CTE fewer to start per call.
 * ``session_sync_session_state``: the dropped-keys lookup is one subquery (``OFFSET 0``), not a
   copy per expression that reads it.
+* The NOTICEs of runs and backfill batches say "N with nothing to write" (in sync already, or not
+  eligible), the meaning of ``purchases_in_sync``, instead of "already in sync".
 * Descriptions: only those new or changed since 0011 (CREATE OR REPLACE keeps the others).
 * Starts by locking the view it replaces (and so the tables it reads), all at once or none,
   NOWAIT attempts every 100 ms, as 0011 does.
@@ -34,15 +36,18 @@ FILES = [
     'session_sync_session_state.sql',
     'session_sync_write_batch.sql',
     'session_sync_write.sql',
+    'sync_all_sessions.sql',
+    'session_sync_backfill_step.sql',
     'session_sync_runner.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = '08e3e75a306157d78e5fcfa5d472aae7e7565758ef8a5f5f91460638e025b29c'
+SHA256 = '445894764a2f6c6014ff4dc5a2bb590da03b302fd7ce1e6f3da1a250fb8c2c2a'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0011_contracts_health"
 # What 0011 installed of what this revision replaces, reinstalled by the downgrade.
-REPLACED = ["session_sync_session_state.sql", "session_sync_write_batch.sql", "session_sync_write.sql"]
+REPLACED = ["session_sync_session_state.sql", "session_sync_write_batch.sql", "session_sync_write.sql",
+            "sync_all_sessions.sql", "session_sync_backfill_step.sql"]
 
 
 def previous_comments() -> str:

@@ -43,7 +43,7 @@ BEGIN
         SET finished_at = clock_timestamp(), outcome = 'finished'
         WHERE r.run_id = p_run_id;
         IF NOT p_quiet THEN
-            RAISE NOTICE 'session-sync run % finished: % purchase(s) examined: % synced, % already in sync, % failed, % deferred (still queued); % session(s) created, % updated',
+            RAISE NOTICE 'session-sync run % finished: % purchase(s) examined: % synced, % with nothing to write, % failed, % deferred (still queued); % session(s) created, % updated',
                 p_run_id, v_run.purchases_examined, v_run.purchases_synced, v_run.purchases_in_sync,
                 v_run.purchases_failed, v_run.purchases_deferred, v_run.sessions_created, v_run.sessions_updated;
         END IF;
@@ -67,7 +67,7 @@ BEGIN
     WHERE r.run_id = p_run_id
     RETURNING * INTO v_run;
     IF NOT p_quiet THEN
-        RAISE NOTICE 'session-sync run % batch %/%: % purchase(s) examined so far: % synced, % already in sync, % failed, % deferred; % session(s) created, % updated',
+        RAISE NOTICE 'session-sync run % batch %/%: % purchase(s) examined so far: % synced, % with nothing to write, % failed, % deferred; % session(s) created, % updated',
             p_run_id, v_run.batches,
             greatest(v_run.batches, (v_run.purchases_queued + v_run.batch_size - 1) / v_run.batch_size),
             v_run.purchases_examined, v_run.purchases_synced, v_run.purchases_in_sync, v_run.purchases_failed,

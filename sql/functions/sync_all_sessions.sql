@@ -120,7 +120,7 @@ BEGIN
         WHERE r.run_id = v_run_id;
     END IF;
 
-    RAISE NOTICE '%: % purchases examined: % synced, % already in sync, % failed, % deferred (another transaction held their sessions; still queued); % sessions created, % updated%',
+    RAISE NOTICE '%: % purchases examined: % synced, % with nothing to write, % failed, % deferred (another transaction held their sessions; still queued); % sessions created, % updated%',
         CASE WHEN p_dry_run THEN 'session-sync dry run' ELSE 'session-sync run ' || v_run_id END,
         v_result.purchases_examined, v_result.purchases_synced,
         v_result.purchases_examined - v_result.purchases_synced - v_result.purchases_failed

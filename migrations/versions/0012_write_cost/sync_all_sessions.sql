@@ -1,0 +1,138 @@
+-- sync_all_sessions(p_dry_run boolean DEFAULT false, p_source text DEFAULT 'manual')
+--   -> one row (run_id, purchases_synced, purchases_failed, sessions_created, sessions_updated,
+--               purchases_examined, purchases_in_sync, purchases_deferred)
+-- Contract: syncs every purchase in session_sync_queue that is eligible (trainer_id set,
+-- status ASSIGNED) and has a missing or drifted tutoring session; no cap on how many. The
+-- tracking triggers queue every purchase a write to course_purchases, purchase_sessions,
+-- tutoring_sessions or trainer_allocations may have put out of sync, so a run examines only
+-- those; SELECT session_sync_enqueue() first makes it examine every eligible purchase (after
+-- writes made with triggers disabled). A purchase that cannot be synced
+-- is recorded in session_sync_failures with its reason and left untouched; it never stops
+-- the others, and none is ever half synced. A purchase whose tutoring sessions another
+-- transaction holds is deferred (never waited for) and stays queued; the run's row counts it
+-- (purchases_deferred). Set-based: a few statements for the whole run (session_sync_write).
+-- The summary accounts for every purchase the run examined: purchases_examined =
+-- purchases_synced + purchases_in_sync (nothing to write: already in sync, or not eligible)
+-- + purchases_failed + purchases_deferred. The run is recorded in session_sync_runs.
+-- p_dry_run => true reports what a real run would do and writes nothing at all (run_id is
+-- NULL): it works in a READ ONLY transaction, on a hot standby and for a role that may only
+-- read. Runs of this
+-- function and the backfill's batches queue behind one another (a row lock in the package's
+-- table session_sync_locks, which no role without the package's rights can take), so two
+-- never race over the same rows.
+-- A NOTICE reports the outcome; SET client_min_messages = warning silences it.
+-- p_source labels the run and its failure records ('manual', 'cli', 'cron', ...): a short
+-- lowercase label; 'trigger' and 'batched' are the package's own and refused (22023).
+-- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
+-- (role session_sync_runner), not rights on the platform's tables.
+CREATE OR REPLACE FUNCTION public.sync_all_sessions(
+    p_dry_run boolean DEFAULT false,
+    p_source text DEFAULT 'manual'
+)
+RETURNS TABLE (
+    run_id bigint,
+    purchases_synced integer,
+    purchases_failed integer,
+    sessions_created integer,
+    sessions_updated integer,
+    purchases_examined integer,
+    purchases_in_sync integer,
+    purchases_deferred integer
+)
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_run_id bigint;
+    v_result record;
+BEGIN
+    IF p_dry_run IS NULL OR p_source IS NULL OR p_source = '' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '22004',
+            MESSAGE = 'sync_all_sessions: p_dry_run and p_source must not be NULL or empty',
+            HINT = 'Call SELECT * FROM sync_all_sessions(); or sync_all_sessions(p_dry_run => true).';
+    END IF;
+    IF p_source !~ '^[a-z][a-z0-9_-]{0,31}$' OR p_source IN ('trigger', 'batched') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '22023',
+            MESSAGE = 'sync_all_sessions: p_source must be a short lowercase label (letters, digits, _ and -, at most 32), and not trigger or batched, which name the package''s own runs',
+            HINT = 'e.g. sync_all_sessions(p_source => ''cron'').';
+    END IF;
+
+    -- One run at a time: a row lock on the package's own table (held to the end of the
+    -- transaction), which no role without the package's rights can take. A dry run writes
+    -- nothing to sync and takes no lock.
+    IF NOT p_dry_run THEN
+        PERFORM 1 FROM public.session_sync_locks l WHERE l.name = 'run' FOR UPDATE;
+        PERFORM session_sync.session_sync_reap_backfills();
+    END IF;
+
+    IF NOT p_dry_run THEN
+        INSERT INTO public.session_sync_runs (source, dry_run, outcome, backend_pid)
+        VALUES (p_source, p_dry_run, 'running', pg_backend_pid())
+        RETURNING session_sync_runs.run_id INTO v_run_id;
+    END IF;
+
+    IF p_dry_run THEN
+        -- What a run would do, read from the queue and the views; nothing is written.
+        WITH queued AS (
+            SELECT DISTINCT q.purchase_id FROM public.session_sync_changes q
+        ), work AS (
+            SELECT s.purchase_id,
+                   coalesce(min(s.reason),
+                            CASE WHEN bool_or(s.state = 'conflict') THEN 'SESSION_CONFLICT' END) AS reason,
+                   count(*) FILTER (WHERE s.state = 'missing') AS missing,
+                   count(*) FILTER (WHERE s.state = 'drifted') AS drifted
+            FROM public.session_sync_session_state s
+            WHERE s.purchase_id IN (SELECT q.purchase_id FROM queued q)
+              AND s.state IN ('missing', 'drifted', 'conflict')
+            GROUP BY s.purchase_id
+        )
+        SELECT (count(*) FILTER (WHERE w.reason IS NULL))::integer AS purchases_synced,
+               (count(*) FILTER (WHERE w.reason IS NOT NULL))::integer AS purchases_failed,
+               0 AS purchases_deferred, 0 AS purchases_retried,
+               (coalesce(sum(w.missing) FILTER (WHERE w.reason IS NULL), 0))::integer AS sessions_created,
+               (coalesce(sum(w.drifted) FILTER (WHERE w.reason IS NULL), 0))::integer AS sessions_updated,
+               NULL::text AS retry_reason,
+               (SELECT count(*) FROM queued)::integer AS purchases_examined
+        INTO v_result
+        FROM work w;
+    ELSE
+        SELECT * INTO v_result FROM session_sync.session_sync_write(NULL, v_run_id, p_source);
+    END IF;
+
+    IF NOT p_dry_run THEN
+        UPDATE public.session_sync_runs r
+        SET finished_at = clock_timestamp(),
+            outcome = 'finished',
+            purchases_synced = v_result.purchases_synced,
+            purchases_failed = v_result.purchases_failed,
+            purchases_deferred = v_result.purchases_deferred,
+            purchases_retried = v_result.purchases_retried,
+            retry_reason = v_result.retry_reason,
+            sessions_created = v_result.sessions_created,
+            sessions_updated = v_result.sessions_updated,
+            purchases_examined = v_result.purchases_examined,
+            purchases_in_sync = v_result.purchases_examined - v_result.purchases_synced
+                                - v_result.purchases_failed - v_result.purchases_deferred
+        WHERE r.run_id = v_run_id;
+    END IF;
+
+    RAISE NOTICE '%: % purchases examined: % synced, % with nothing to write, % failed, % deferred (another transaction held their sessions; still queued); % sessions created, % updated%',
+        CASE WHEN p_dry_run THEN 'session-sync dry run' ELSE 'session-sync run ' || v_run_id END,
+        v_result.purchases_examined, v_result.purchases_synced,
+        v_result.purchases_examined - v_result.purchases_synced - v_result.purchases_failed
+            - v_result.purchases_deferred,
+        v_result.purchases_failed, v_result.purchases_deferred,
+        v_result.sessions_created, v_result.sessions_updated,
+        CASE WHEN p_dry_run THEN ' (dry run: nothing written)' ELSE '' END;
+
+    RETURN QUERY SELECT v_run_id, v_result.purchases_synced, v_result.purchases_failed,
+                        v_result.sessions_created, v_result.sessions_updated, v_result.purchases_examined,
+                        v_result.purchases_examined - v_result.purchases_synced - v_result.purchases_failed
+                            - v_result.purchases_deferred,
+                        v_result.purchases_deferred;
+END;
+$$;
