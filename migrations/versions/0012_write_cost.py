@@ -8,6 +8,11 @@
 * ``session_sync_write_batch``: the write statement no longer deletes the records of the keys
   it removed (``session_sync_write``'s cleanup, which ran right after it, forgets them: their
   tutoring session no longer has the key); one data-modifying CTE fewer to start per call.
+* ``session_sync_write_batch``: the allocation insert finds the purchases that lack their
+  allocation first, and checks sessions and conflicts for those only (at 1M sessions it probed
+  the tutoring session of every session of the batch).
+* ``session_sync_write``: the change-log delete removes the rows it locked by their ctid (a TID
+  scan), not by joining half a million change_ids back, which spilled to disk.
 * ``session_sync_session_state``: the dropped-keys lookup is one subquery (``OFFSET 0``), not a
   copy per expression that reads it.
 * The NOTICEs of runs and backfill batches say "N with nothing to write" (in sync already, or not
@@ -41,7 +46,7 @@ FILES = [
     'session_sync_runner.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = '445894764a2f6c6014ff4dc5a2bb590da03b302fd7ce1e6f3da1a250fb8c2c2a'
+SHA256 = 'bf2387ab92614fb7d1765c23af5aa328cec4cfb5d7bbc24b543ccd20359c0e8e'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0011_contracts_health"

@@ -241,27 +241,29 @@ BEGIN
     -- The change log: rows this call saw go for the purchases that are in sync now; failed,
     -- deferred and racing purchases stay queued (or join the queue).
     -- A row another transaction is deleting right now (an open run that examined the purchase
-    -- too) is skipped, never waited for: the purchase is only examined once more.
+    -- too) is skipped, never waited for: the purchase is only examined once more. The rows it
+    -- locked are deleted by their ctid (a TID scan: a run's half a million rows are not joined
+    -- back by change_id, which spilled to disk).
     IF current_setting('transaction_isolation') = 'read committed' THEN
         DELETE FROM public.session_sync_changes c
-        WHERE c.change_id IN (
-            SELECT q.change_id FROM public.session_sync_changes q
+        WHERE c.ctid = ANY (ARRAY(
+            SELECT q.ctid FROM public.session_sync_changes q
             WHERE q.purchase_id = ANY (v_ids)
               AND NOT (q.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_racing_ids))
               AND pg_visible_in_snapshot(q.xact, v_snapshot)
-            FOR UPDATE OF q SKIP LOCKED);
+            FOR UPDATE OF q SKIP LOCKED));
     ELSE
         -- The same, in a savepoint: in REPEATABLE READ a row another transaction deleted after
         -- this one's snapshot raises 40001, and the delete is given up (left for the next run).
         -- (In READ COMMITTED it cannot, and a savepoint on every platform COMMIT is not free.)
         BEGIN
             DELETE FROM public.session_sync_changes c
-            WHERE c.change_id IN (
-                SELECT q.change_id FROM public.session_sync_changes q
+            WHERE c.ctid = ANY (ARRAY(
+                SELECT q.ctid FROM public.session_sync_changes q
                 WHERE q.purchase_id = ANY (v_ids)
                   AND NOT (q.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_racing_ids))
                   AND pg_visible_in_snapshot(q.xact, v_snapshot)
-                FOR UPDATE OF q SKIP LOCKED);
+                FOR UPDATE OF q SKIP LOCKED));
         EXCEPTION
             WHEN serialization_failure THEN
                 NULL;

@@ -70,6 +70,22 @@ BEGIN
                     AND al.course_id = p.course_id
                     AND session_sync.session_sync_allocation_usable(al.status)))
         THEN
+        WITH lacking AS MATERIALIZED (
+            -- the purchases that can be synced and lack their allocation, found first, so that
+            -- the checks below (sessions, conflicts) read the sessions of these only, not of
+            -- every purchase of a backfill's batch
+            SELECT c.*
+            FROM public.session_sync_purchase_check c
+            WHERE c.purchase_id = ANY (p_purchase_ids)
+              AND c.eligible
+              AND c.reason IS NULL
+              AND NOT EXISTS (
+                  SELECT 1 FROM public.trainer_allocations al
+                  WHERE al.student_id = c.student_id
+                    AND al.trainer_id = c.trainer_id
+                    AND al.course_id = c.course_id
+                    AND session_sync.session_sync_allocation_usable(al.status))
+        )
         INSERT INTO public.trainer_allocations
             (student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
         SELECT DISTINCT ON (c.student_id, c.trainer_id, c.course_id)
@@ -80,17 +96,8 @@ BEGIN
                 'schedule', jsonb_build_object('timeSlot', c.preferred_time_slot, 'date', c.start_date),
                 'purchaseId', c.purchase_id,
                 'bookingId', c.booking_id)
-        FROM public.session_sync_purchase_check c
-        WHERE c.purchase_id = ANY (p_purchase_ids)
-          AND c.eligible
-          AND c.reason IS NULL
-          AND EXISTS (SELECT 1 FROM public.purchase_sessions ps WHERE ps.purchase_id = c.purchase_id)
-          AND NOT EXISTS (
-              SELECT 1 FROM public.trainer_allocations al
-              WHERE al.student_id = c.student_id
-                AND al.trainer_id = c.trainer_id
-                AND al.course_id = c.course_id
-                AND session_sync.session_sync_allocation_usable(al.status))
+        FROM lacking c
+        WHERE EXISTS (SELECT 1 FROM public.purchase_sessions ps WHERE ps.purchase_id = c.purchase_id)
           AND NOT EXISTS (
               SELECT 1 FROM public.purchase_sessions ps
               JOIN public.tutoring_sessions t ON t.id = ps.id
