@@ -46,7 +46,7 @@ FILES = [
     'session_sync_runner.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = 'bf2387ab92614fb7d1765c23af5aa328cec4cfb5d7bbc24b543ccd20359c0e8e'
+SHA256 = '4472df1c34977bdb49ec9f651172c04092f780dd864f55ecf7f1b527dbad9144'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0011_contracts_health"

@@ -168,11 +168,13 @@ BEGIN
     PERFORM set_config('session_sync.applying', 'off', true);
     purchases_failed := cardinality(v_failed_ids);
 
-    -- Records of dropped keys with nothing left to do: the purchase session has the key again,
-    -- or its tutoring session no longer has it (the write just removed it, or someone else did),
-    -- is protected (never changed) or is not the purchase's (a conflict, never written).
-    -- Rows another transaction holds are skipped, never waited for. Only looked at while the
-    -- table has rows.
+    -- Records of dropped keys with nothing left to do (the write deletes the records of the keys
+    -- it removes): the purchase session has the key again, or its tutoring session no longer
+    -- has it, is protected (never changed) or is not the purchase's (a conflict, never written).
+    -- Rows another transaction holds are skipped, never waited for; so is a record whose
+    -- tutoring session another transaction is writing (its version carries that transaction's
+    -- xmax): a sync that is copying the key onto it right now would leave the key behind with
+    -- no record. Only looked at while the table has rows.
     -- Here and for the change log below: in REPEATABLE READ, a row another transaction deleted
     -- after this one's snapshot would raise 40001 and fail the caller's COMMIT; such a delete is
     -- given up (the rows stay for the next run), never the caller's transaction.
@@ -187,6 +189,7 @@ BEGIN
             WHERE ps.purchase_id = ANY (v_ids)
               AND (coalesce(jsonb_typeof(ps.metadata) = 'object' AND ps.metadata ? k.key, false)
                    OR (t.id IS NOT NULL
+                       AND NOT session_sync.session_sync_xact_racing(t.xmax)
                        AND (NOT coalesce(jsonb_typeof(t.metadata) = 'object' AND t.metadata ? k.key, false)
                             OR session_sync.session_sync_protected(t.status)
                             OR NOT session_sync.session_sync_owned_by(t.metadata, ps.purchase_id))))

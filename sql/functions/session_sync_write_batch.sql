@@ -10,8 +10,8 @@
 --      tutoring sessions it will update with FOR UPDATE SKIP LOCKED, and for every purchase
 --      that can be synced and whose rows it holds as it classified them, inserts the missing
 --      sessions and updates the drifted ones. The metadata update merges onto the row as it
---      is (keys the apps added are kept) and removes the keys its purchase session dropped;
---      session_sync_write then forgets the records of those keys (session_sync_dropped_keys).
+--      is (keys the apps added are kept) and removes the keys its purchase session dropped,
+--      deleting their records (session_sync_dropped_keys) in the same statement.
 -- Returns the purchases it synced (count), the ones that cannot be synced (failed_ids with
 -- their reason code, SESSION_CONFLICT included; nothing written for them), and the ones it left
 -- alone because another transaction holds or has just changed one of their tutoring sessions
@@ -185,6 +185,15 @@ BEGIN
             ORDER BY s.session_id
             ON CONFLICT (id) DO NOTHING
             RETURNING id
+        ), forgotten AS (
+            -- the dropped keys are gone from the sessions written now (rows appended after this
+            -- statement's snapshot stay for the next write): in the same statement, so that a
+            -- record goes exactly when its key does
+            DELETE FROM public.session_sync_dropped_keys d
+            WHERE d.ctid IN (
+                SELECT k.ctid FROM public.session_sync_dropped_keys k
+                WHERE k.session_id IN (SELECT u.id FROM updated u UNION ALL SELECT i.id FROM inserted i)
+                FOR UPDATE OF k SKIP LOCKED)
         )
         -- one pass over the verdicts (ok is those with no reason and not busy)
         SELECT count(*) FILTER (WHERE v.reason IS NULL AND NOT v.busy),

@@ -21,8 +21,8 @@ writes tutoring sessions and allocations. For the given purchases, in two statem
      tutoring sessions it will update with FOR UPDATE SKIP LOCKED, and for every purchase
      that can be synced and whose rows it holds as it classified them, inserts the missing
      sessions and updates the drifted ones. The metadata update merges onto the row as it
-     is (keys the apps added are kept) and removes the keys its purchase session dropped;
-     session_sync_write then forgets the records of those keys (session_sync_dropped_keys).
+     is (keys the apps added are kept) and removes the keys its purchase session dropped,
+     deleting their records (session_sync_dropped_keys) in the same statement.
 Returns the purchases it synced (count), the ones that cannot be synced (failed_ids with
 their reason code, SESSION_CONFLICT included; nothing written for them), and the ones it left
 alone because another transaction holds or has just changed one of their tutoring sessions
