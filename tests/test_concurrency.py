@@ -275,3 +275,42 @@ def test_repeatable_read_writer_meeting_a_concurrent_change_commits_and_defers(d
     db.rows("SELECT * FROM sync_all_sessions()")
     assert db.one("SELECT scheduled_time, metadata ? 'otpSentAt' FROM tutoring_sessions WHERE id = %s", sid) == (
         "07:10", True)
+
+
+@pytest.mark.parametrize("isolation", ["repeatable read", "read committed"])
+def test_a_session_inserted_by_another_transaction_first_defers_the_purchase(db, isolation):
+    """The write inserts missing sessions without ON CONFLICT: a session another transaction
+    inserted (and committed) after the write's snapshot raises unique_violation, which the write
+    turns into SS010: the purchase is deferred (queued, no failure recorded), the others of the
+    run are synced, and the next run finds the session in sync. REPEATABLE READ makes the
+    interleaving deterministic (its snapshot predates the other insert); in READ COMMITTED the
+    insert comes before the run's statement, which then sees it."""
+    pid, other = purchase(db), purchase(db)
+    s1, s2 = sessions(db, pid, 2)
+    sessions(db, other, 1)
+    db.execute("SELECT * FROM sync_purchase_sessions(%s)", pid)  # its allocation exists from now on
+    db.execute("DELETE FROM tutoring_sessions WHERE id IN (%s, %s)", s1, s2)
+    sync_all = db.connect()
+    writer = db.connect(autocommit=True)
+    try:
+        sync_all.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation.upper()}")
+        sync_all.execute("SELECT count(*) FROM tutoring_sessions").fetchone()  # the snapshot (RR)
+        # another writer (an operator's sync, say) inserts s1 as the sync would, and commits
+        writer.execute("SELECT * FROM sync_purchase_sessions(%s)", (pid,))
+        writer.execute("DELETE FROM tutoring_sessions WHERE id = %s", (s2,))
+        cursor = sync_all.cursor(row_factory=psycopg.rows.dict_row)
+        outcome = cursor.execute("SELECT * FROM sync_all_sessions()").fetchone()
+        sync_all.commit()
+    finally:
+        sync_all.close()
+        writer.close()
+    if isolation == "repeatable read":
+        assert (outcome["purchases_synced"], outcome["purchases_failed"], outcome["purchases_deferred"]) == (1, 0, 1)
+        assert db.value("SELECT retry_reason FROM session_sync_runs WHERE run_id = %s", outcome["run_id"]).startswith(
+            "SS010: a concurrent transaction inserted one of these sessions first")
+        assert db.value("SELECT count(*) FROM session_sync_queue WHERE purchase_id = %s", pid) == 1
+    else:
+        assert (outcome["purchases_failed"], outcome["purchases_deferred"]) == (0, 0)
+    assert db.value("SELECT count(*) FROM session_sync_failures") == 0
+    db.execute("SELECT * FROM sync_all_sessions()")
+    assert db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)

@@ -5,12 +5,16 @@
   ``session_sync_owner`` does. The classification (``session_sync_session_state``), the write
   and the dropped-keys cleanup read it instead of ``session_sync_owner(...) = id``, whose UUID
   regular expression cost about 6 µs per session.
-* ``session_sync_write_batch``: the write statement no longer deletes the records of the keys
-  it removed (``session_sync_write``'s cleanup, which ran right after it, forgets them: their
-  tutoring session no longer has the key); one data-modifying CTE fewer to start per call.
+* ``session_sync_write``'s cleanup of dropped-keys records skips a record whose tutoring
+  session another transaction is writing: a sync copying the key right then would have left it
+  behind with no record (a race 0011 had, found by this revision's review).
 * ``session_sync_write_batch``: the allocation insert finds the purchases that lack their
   allocation first, and checks sessions and conflicts for those only (at 1M sessions it probed
   the tutoring session of every session of the batch).
+* ``session_sync_write_batch`` inserts the missing sessions without ``ON CONFLICT``, whose
+  speculative insertion probed the primary key twice per row; a session another transaction
+  inserted first raises unique_violation on that key, which the write reports as SS010, as the
+  count check after ``ON CONFLICT DO NOTHING`` did (the purchase is deferred, nothing recorded).
 * ``session_sync_write``: the change-log delete removes the rows it locked by their ctid (a TID
   scan), not by joining half a million change_ids back, which spilled to disk.
 * ``session_sync_session_state``: the dropped-keys lookup is one subquery (``OFFSET 0``), not a
@@ -46,7 +50,7 @@ FILES = [
     'session_sync_runner.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = '4472df1c34977bdb49ec9f651172c04092f780dd864f55ecf7f1b527dbad9144'
+SHA256 = '32684ffe8a0232048c3e80fb43298a603dba47b8dfec23b2357f0ea8c214f29b'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0011_contracts_health"
