@@ -100,3 +100,15 @@ def test_a_source_without_its_contract_is_refused(tmp_path):
     (tmp_path / "functions" / "f.sql").write_text("CREATE FUNCTION session_sync.f() RETURNS int LANGUAGE sql AS 'SELECT 1';\n")
     with pytest.raises(ValueError, match="no header comment"):
         contracts.statements(tmp_path)
+
+
+def test_contracts_since_a_revision_holds_only_what_changed_after_it():
+    """``--since``: the descriptions the revisions up to one leave, and the statements a later
+    revision must add. At head nothing is left to add (every description of sql/ is installed)."""
+    versions = ROOT / "migrations" / "versions"
+    head = sorted(p.parent for p in versions.glob("*/session_sync_contracts.sql"))[-1]
+    assert "COMMENT ON" not in contracts.statements(since=contracts.installed(head))
+    since_0011 = contracts.installed(versions / "0011_contracts_health")
+    assert "COMMENT ON FUNCTION session_sync.session_sync_owned_by" not in "\n".join(since_0011)
+    assert "COMMENT ON FUNCTION session_sync.session_sync_write_batch" in since_0011
+    assert "COMMENT ON FUNCTION session_sync.session_sync_owned_by" in contracts.statements(since=since_0011)
