@@ -11,10 +11,6 @@
 * ``session_sync_write_batch``: the allocation insert finds the purchases that lack their
   allocation first, and checks sessions and conflicts for those only (at 1M sessions it probed
   the tutoring session of every session of the batch).
-* ``session_sync_write_batch`` inserts the missing sessions without ``ON CONFLICT``, whose
-  speculative insertion probed the primary key twice per row; a session another transaction
-  inserted first raises unique_violation on that key, which the write reports as SS010, as the
-  count check after ``ON CONFLICT DO NOTHING`` did (the purchase is deferred, nothing recorded).
 * ``session_sync_write``: the change-log delete removes the rows it locked by their ctid (a TID
   scan), not by joining half a million change_ids back, which spilled to disk.
 * ``session_sync_session_state``: the dropped-keys lookup is one subquery (``OFFSET 0``), not a
@@ -50,7 +46,7 @@ FILES = [
     'session_sync_runner.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = '32684ffe8a0232048c3e80fb43298a603dba47b8dfec23b2357f0ea8c214f29b'
+SHA256 = '4472df1c34977bdb49ec9f651172c04092f780dd864f55ecf7f1b527dbad9144'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0011_contracts_health"

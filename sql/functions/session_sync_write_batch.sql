@@ -48,9 +48,7 @@ SET random_page_cost = 1.1
 SET lock_timeout = '50ms'
 AS $$
 DECLARE
-    v_table text;
-    v_constraint text;
-    v_detail text;
+    v_intended bigint;
     v_error text;
     v_stage text;
 BEGIN
@@ -132,7 +130,8 @@ BEGIN
                             CASE WHEN bool_or(st.state = 'conflict') THEN 'SESSION_CONFLICT' END) AS reason,
                    bool_or(st.allocation_id IS NULL
                            OR (st.state = 'drifted'
-                               AND (l.id IS NULL OR NOT (l.tutoring_xmin = st.tutoring_xmin)))) AS busy
+                               AND (l.id IS NULL OR NOT (l.tutoring_xmin = st.tutoring_xmin)))) AS busy,
+                   count(*) FILTER (WHERE st.state = 'missing') AS missing
             FROM st
             LEFT JOIN locked l ON l.id = st.session_id
             GROUP BY st.purchase_id
@@ -149,7 +148,7 @@ BEGIN
             WHERE ps.purchase_id = ANY (p_purchase_ids) AND NOT (ps.xmax = '0'::xid)
               AND session_sync.session_sync_xact_racing(ps.xmax)
         ), ok AS MATERIALIZED (
-            SELECT v.purchase_id FROM verdict v WHERE v.reason IS NULL AND NOT v.busy
+            SELECT v.purchase_id, v.missing FROM verdict v WHERE v.reason IS NULL AND NOT v.busy
         ), updated AS (
             UPDATE public.tutoring_sessions t
             SET allocation_id = s.allocation_id,
@@ -184,8 +183,7 @@ BEGIN
             WHERE s.state = 'missing'
               AND s.purchase_id IN (SELECT ok.purchase_id FROM ok)
             ORDER BY s.session_id
-            -- no ON CONFLICT: its speculative insertion probes the index twice per row; a session
-            -- another transaction inserted first raises unique_violation, SS010 below
+            ON CONFLICT (id) DO NOTHING
             RETURNING id
         ), forgotten AS (
             -- the dropped keys are gone from the sessions written now (rows appended after this
@@ -199,6 +197,7 @@ BEGIN
         )
         -- one pass over the verdicts (ok is those with no reason and not busy)
         SELECT count(*) FILTER (WHERE v.reason IS NULL AND NOT v.busy),
+               coalesce(sum(v.missing) FILTER (WHERE v.reason IS NULL AND NOT v.busy), 0),
                (SELECT count(*) FROM inserted),
                (SELECT count(*) FROM updated),
                coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}'),
@@ -213,26 +212,22 @@ BEGIN
                     ELSE coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id)
                                   FILTER (WHERE v.reason IS NULL AND NOT v.busy), '{}') END
         FROM verdict v
-        INTO purchases_synced, sessions_created, sessions_updated, failed_ids, failed_reasons,
+        INTO purchases_synced, v_intended, sessions_created, sessions_updated, failed_ids, failed_reasons,
              deferred_ids, racing_ids;
     EXCEPTION
         WHEN lock_not_available OR deadlock_detected OR serialization_failure OR query_canceled THEN
             RAISE;
         WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT, v_table = TABLE_NAME, v_constraint = CONSTRAINT_NAME,
-                                    v_detail = PG_EXCEPTION_DETAIL;
-            IF v_stage = 'SS009' AND v_table = 'tutoring_sessions' AND v_constraint = (
-                   SELECT c.conname FROM pg_constraint c
-                   WHERE c.conrelid = 'public.tutoring_sessions'::regclass AND c.contype = 'p') THEN
-                -- a session this statement saw missing was inserted by another transaction
-                -- that committed after the statement began: nothing is wrong with the purchase
-                RAISE EXCEPTION USING
-                    ERRCODE = 'SS010',
-                    MESSAGE = 'a concurrent transaction inserted one of these sessions first',
-                    DETAIL = v_detail;
-            END IF;
+            GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
             RAISE EXCEPTION USING ERRCODE = v_stage, MESSAGE = v_error;
     END;
+
+    IF sessions_created < v_intended THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'SS010',
+            MESSAGE = format('%s of %s sessions were inserted by a concurrent transaction first',
+                             v_intended - sessions_created, v_intended);
+    END IF;
     PERFORM set_config('session_sync.applying', 'off', true);
 END;
 $$;
