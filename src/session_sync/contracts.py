@@ -138,10 +138,13 @@ def statements(sql_dir: Path = SQL_DIR, since: dict[str, str] | None = None) -> 
     if since is not None:
         out.append("-- Only the descriptions that are new or changed since an earlier revision's.")
     for contract in contracts(sql_dir):
-        found = [f"COMMENT ON {contract.kind} {contract.name} IS {_literal(contract.text)};"]
+        found = {f"COMMENT ON {contract.kind} {contract.name}": contract.text}
         for column, text in contract.columns.items():
-            found.append(f"COMMENT ON COLUMN {contract.name}.{column} IS {_literal(text)};")
-        out.extend(s for s in found if since is None or s not in since.values())
+            found[f"COMMENT ON COLUMN {contract.name}.{column}"] = text
+        for target, text in found.items():
+            statement = f"{target} IS {_literal(text)};"
+            if since is None or since.get(target) != statement:
+                out.append(statement)
     return "\n".join(out) + "\n"
 
 
