@@ -88,6 +88,8 @@ def downgrade_name() -> str:
 
 # (the revision downgraded, the one it goes back to, a query that is true once its objects are gone)
 STEPS = {
+    "0013": ("0013_mapping_once", "0012_write_cost",
+             "SELECT pg_get_viewdef('public.session_sync_session_state'::regclass) LIKE '%::character varying)::text%'"),
     "0012": ("0012_write_cost", "0011_contracts_health",
              "SELECT to_regprocedure('session_sync.session_sync_owned_by(jsonb,uuid)') IS NULL"),
     "0011": ("0011_contracts_health", "0010_write_path",

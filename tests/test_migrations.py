@@ -13,7 +13,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 
-from session_sync import migrate
+from session_sync import mapping, migrate
 from session_sync.migration_sql import run_snapshot, snapshot_digest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +89,7 @@ def test_installed_objects_equal_the_sources(db):
     installed = (package_functions(db), package_views(db))
     sources = sorted(p for d in SOURCE_DIRS for p in d.glob("*.sql"))
     for source in sources:
-        db.execute(source.read_text())
+        db.execute(mapping.read(source))
     assert (package_functions(db), package_views(db)) == installed
     # ... and every installed function and view has a source file.
     names = {p.stem for p in sources}
@@ -310,4 +310,24 @@ def test_write_cost_downgrade_restores_exactly_what_0011_installed(empty_db):
     empty_db.execute("UPDATE purchase_sessions SET session_time = '06:15' WHERE purchase_id = %s", pid)
     assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_updated"] == 2  # 0011's write again
     migrate.upgrade(empty_db.url)
+    assert empty_db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)
+
+
+def test_mapping_once_downgrade_restores_exactly_what_0012_installed(empty_db):
+    from factories import purchase, sessions
+    from test_sources import schema
+    migrate.upgrade(empty_db.url, "0012_write_cost")
+    landed = schema(empty_db.url)
+    pid = purchase(empty_db)
+    sessions(empty_db, pid, 2)
+    migrate.upgrade(empty_db.url)
+    assert "mapped: allocation_id" in empty_db.value("SELECT obj_description('public.session_sync_expected'::regclass)")
+    assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 2
+    migrate.downgrade(empty_db.url, "0012_write_cost")
+    assert schema(empty_db.url) == landed  # descriptions included
+    empty_db.execute("UPDATE purchase_sessions SET session_time = '06:15' WHERE purchase_id = %s", pid)
+    assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_updated"] == 2  # 0012's write again
+    migrate.upgrade(empty_db.url)
+    empty_db.execute("UPDATE purchase_sessions SET session_time = '07:30' WHERE purchase_id = %s", pid)
+    assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_updated"] == 2
     assert empty_db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)

@@ -7,14 +7,16 @@ functions and procedures, triggers (WHEN clauses included), privileges and descr
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from conftest import _janitor, url_for
-from session_sync import contracts, migrate, sources
+from conftest import Db, _janitor, url_for
+from session_sync import contracts, mapping, migrate, sources
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,3 +114,89 @@ def test_contracts_since_a_revision_holds_only_what_changed_after_it():
     assert "COMMENT ON FUNCTION session_sync.session_sync_owned_by" not in "\n".join(since_0011)
     assert "COMMENT ON FUNCTION session_sync.session_sync_write_batch" in since_0011
     assert "COMMENT ON FUNCTION session_sync.session_sync_owned_by" in contracts.statements(since=since_0011)
+
+
+def test_the_mapping_lists_every_mapped_column_and_every_column_it_reads(db):
+    """The header lists of session_sync_expected are the ones the other files are rendered from:
+    a mapped column missing from them would be written by no one, a purchase_sessions column read
+    but not listed would change without being synced."""
+    lists = mapping.columns(contracts.SQL_DIR)
+    view = db.rows("SELECT attname FROM pg_attribute WHERE attrelid = 'public.session_sync_expected'::regclass"
+                   " AND attnum > 0")
+    tutoring = db.rows("SELECT attname FROM pg_attribute WHERE attrelid = 'public.tutoring_sessions'::regclass"
+                       " AND attnum > 0 AND NOT attisdropped")
+    shared = {r[0] for r in view} & {r[0] for r in tutoring}
+    assert set(lists["mapped"]) == shared - {"metadata"}  # metadata is merged, not mapped
+    body = "\n".join(line.split("--")[0] for line in (contracts.SQL_DIR / mapping.EXPECTED).read_text().splitlines())
+    assert set(re.findall(r"\bps\.(\w+)", body)) == set(lists["reads"])
+    platform = {r[0] for r in db.rows("SELECT attname FROM pg_attribute WHERE attrelid = "
+                                      "'public.purchase_sessions'::regclass AND attnum > 0 AND NOT attisdropped")}
+    assert set(lists["reads"]) <= platform
+
+
+def test_placeholders_render_per_line_and_within_a_line(tmp_path):
+    (tmp_path / "views").mkdir()
+    (tmp_path / mapping.EXPECTED).write_text("-- x\n-- mapped: a b\n-- reads purchase_sessions: c\nSELECT 1;\n")
+    assert mapping.render("SET\n    /*@mapped % = s.%,*/\n    x = 1", tmp_path) == \
+        "SET\n    a = s.a,\n    b = s.b,\n    x = 1"
+    assert mapping.render("WHEN ((OLD.id, /*@mapped OLD.%*/) IS DISTINCT FROM (/*@reads NEW.%*/))", tmp_path) == \
+        "WHEN ((OLD.id, OLD.a, OLD.b) IS DISTINCT FROM (NEW.c))"
+    with pytest.raises(ValueError, match="unknown placeholder"):
+        mapping.render("/*@nope %*/", tmp_path)
+    (tmp_path / mapping.EXPECTED).write_text("-- x\n-- mapped: a a\n-- reads purchase_sessions: c\n")
+    with pytest.raises(ValueError, match="distinct"):
+        mapping.render("/*@mapped %*/", tmp_path)
+
+
+def test_a_column_added_to_the_mapping_alone_is_synced_end_to_end(sources_db, tmp_path):
+    """README "Adding a mapped column": the platform gains purchase_sessions.room and
+    tutoring_sessions.room; editing session_sync_expected.sql alone (its select list and its two
+    header lists) makes the sync write it, sync a change of it at COMMIT, and notice and put back
+    an app's edit of it."""
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(contracts.SQL_DIR, sql_dir)
+    view = sql_dir / mapping.EXPECTED
+    text = view.read_text()
+    for old, new in [(" student_home_location\n", " student_home_location room\n"),
+                     (" status metadata\n", " status metadata room\n"),
+                     ("    ps.metadata AS session_metadata  -- the purchase session's own metadata, as stored\n",
+                      "    ps.metadata AS session_metadata,  -- the purchase session's own metadata, as stored\n"
+                      "    ps.room AS room  -- the purchase session's room\n")]:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    view.write_text(text)
+    with psycopg.connect(sources_db, autocommit=True) as conn:
+        conn.execute("ALTER TABLE public.purchase_sessions ADD COLUMN room text")
+        conn.execute("ALTER TABLE public.tutoring_sessions ADD COLUMN room text")
+    sources.install(sources_db, sql_dir)
+    # the rendered objects name it: the write, the drift test and both triggers
+    db = Db(sources_db)
+    try:
+        assert "room = s.room" in db.value("SELECT prosrc FROM pg_proc WHERE proname = 'session_sync_write_batch'")
+        assert "t.room" in db.value("SELECT pg_get_viewdef('public.session_sync_session_state'::regclass)")
+        for trigger in ("session_sync_note_sessions_update", "session_sync_tutoring_update"):
+            assert "new.room" in db.value("SELECT lower(pg_get_triggerdef(oid)) FROM pg_trigger WHERE tgname = %s",
+                                          trigger)
+        from factories import purchase
+        pid = purchase(db)
+        with db.connect() as conn:  # the platform's own transaction, triggers on
+            booking = conn.execute("SELECT booking_id FROM course_purchases WHERE id = %s", (pid,)).fetchone()[0]
+            conn.execute("""INSERT INTO purchase_sessions (purchase_id, booking_id, session_number, session_date,
+                                session_time, room)
+                            VALUES (%s, %s, 1, '2026-01-05', '16:00', 'A1'), (%s, %s, 2, '2026-01-06', '16:00', 'A2')""",
+                         (pid, booking, pid, booking))
+        rooms = "SELECT array_agg(t.room ORDER BY ps.session_number) FROM purchase_sessions ps " \
+                "JOIN tutoring_sessions t ON t.id = ps.id WHERE ps.purchase_id = %s"
+        assert db.value(rooms, pid) == ["A1", "A2"]
+        with db.connect() as conn:  # a change of it alone is synced at COMMIT
+            conn.execute("UPDATE purchase_sessions SET room = 'B1' WHERE purchase_id = %s AND session_number = 1",
+                         (pid,))
+        assert db.value(rooms, pid) == ["B1", "A2"]
+        with db.connect() as conn:  # an app's edit of it is noticed (queued) and put back by a run
+            conn.execute("UPDATE tutoring_sessions SET room = 'X' WHERE metadata ->> 'purchaseId' = %s", (str(pid),))
+        assert db.value("SELECT count(*) FROM session_sync_queue WHERE purchase_id = %s", pid) == 1
+        assert db.value("SELECT state FROM session_sync_session_state WHERE purchase_id = %s LIMIT 1", pid) == "drifted"
+        assert db.dict("SELECT * FROM sync_all_sessions()")["sessions_updated"] == 2
+        assert db.value(rooms, pid) == ["B1", "A2"]
+    finally:
+        db.close()

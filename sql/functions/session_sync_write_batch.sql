@@ -111,9 +111,9 @@ BEGIN
 
         v_stage := 'SS009';
         WITH st AS MATERIALIZED (
-            SELECT s.session_id, s.purchase_id, s.reason, s.state, s.tutoring_xmin, s.allocation_id,
-                   s.student_id, s.trainer_id, s.course_id, s.scheduled_date, s.scheduled_time, s.duration,
-                   s.status, s.student_home_location, s.metadata, s.dropped_keys
+            SELECT s.session_id, s.purchase_id, s.reason, s.state, s.tutoring_xmin,
+                   /*@mapped s.%,*/
+                   s.metadata, s.dropped_keys
             FROM public.session_sync_session_state s
             WHERE s.purchase_id = ANY (p_purchase_ids)
               AND s.state IN ('missing', 'drifted', 'conflict')
@@ -151,15 +151,8 @@ BEGIN
             SELECT v.purchase_id, v.missing FROM verdict v WHERE v.reason IS NULL AND NOT v.busy
         ), updated AS (
             UPDATE public.tutoring_sessions t
-            SET allocation_id = s.allocation_id,
-                student_id = s.student_id,
-                trainer_id = s.trainer_id,
-                course_id = s.course_id,
-                scheduled_date = s.scheduled_date,
-                scheduled_time = s.scheduled_time,
-                duration = s.duration,
-                status = s.status,
-                student_home_location = s.student_home_location,
+            SET
+                /*@mapped % = s.%,*/
                 -- merged onto the row as it is: keys the apps added stay, keys the purchase
                 -- session dropped (the sync's own, copied earlier) go
                 metadata = (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
@@ -175,10 +168,12 @@ BEGIN
             RETURNING t.id
         ), inserted AS (
             INSERT INTO public.tutoring_sessions
-                (id, allocation_id, student_id, trainer_id, course_id, scheduled_date, scheduled_time,
-                 duration, status, student_home_location, metadata)
-            SELECT s.session_id, s.allocation_id, s.student_id, s.trainer_id, s.course_id, s.scheduled_date,
-                   s.scheduled_time, s.duration, s.status, s.student_home_location, s.metadata
+                (id,
+                 /*@mapped %,*/
+                 metadata)
+            SELECT s.session_id,
+                   /*@mapped s.%,*/
+                   s.metadata
             FROM st s
             WHERE s.state = 'missing'
               AND s.purchase_id IN (SELECT ok.purchase_id FROM ok)

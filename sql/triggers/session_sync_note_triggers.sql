@@ -45,11 +45,9 @@ CREATE OR REPLACE TRIGGER session_sync_note_sessions_insert
 CREATE OR REPLACE TRIGGER session_sync_note_sessions_update
     AFTER UPDATE ON public.purchase_sessions
     FOR EACH ROW
-    WHEN ((OLD.id, OLD.purchase_id, OLD.booking_id, OLD.session_number, OLD.session_date, OLD.session_time,
-           OLD.session_type, OLD.status, OLD.metadata)
+    WHEN ((/*@reads OLD.%*/)
           IS DISTINCT FROM
-          (NEW.id, NEW.purchase_id, NEW.booking_id, NEW.session_number, NEW.session_date, NEW.session_time,
-           NEW.session_type, NEW.status, NEW.metadata)
+          (/*@reads NEW.%*/)
       AND
           (pg_catalog.strpos(pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true)), NEW.purchase_id::text) = 0
                OR OLD.purchase_id <> NEW.purchase_id AND pg_catalog.strpos(pg_catalog.concat(pg_catalog.current_setting('session_sync.pending', true)), OLD.purchase_id::text) = 0)

@@ -11,11 +11,9 @@ CREATE OR REPLACE TRIGGER session_sync_tutoring_update
     AFTER UPDATE ON public.tutoring_sessions
     FOR EACH ROW
     WHEN (current_setting('session_sync.applying', true) IS DISTINCT FROM 'on'
-          AND (OLD.id, OLD.allocation_id, OLD.student_id, OLD.trainer_id, OLD.course_id, OLD.scheduled_date,
-               OLD.scheduled_time, OLD.duration, OLD.status, OLD.student_home_location, OLD.metadata)
+          AND (OLD.id, /*@mapped OLD.%*/, OLD.metadata)
               IS DISTINCT FROM
-              (NEW.id, NEW.allocation_id, NEW.student_id, NEW.trainer_id, NEW.course_id, NEW.scheduled_date,
-               NEW.scheduled_time, NEW.duration, NEW.status, NEW.student_home_location, NEW.metadata))
+              (NEW.id, /*@mapped NEW.%*/, NEW.metadata))
     EXECUTE FUNCTION session_sync.session_sync_tutoring_sessions_trigger();
 CREATE OR REPLACE TRIGGER session_sync_tutoring_truncate
     AFTER TRUNCATE ON public.tutoring_sessions

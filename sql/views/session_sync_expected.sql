@@ -7,6 +7,11 @@
 --   sessionType on top. `reason` is the purchase's (NULL when it can be synced).
 --   The purchase session's own booking_id, session_number, session_type and metadata follow
 --   (session_sync_session_state tests drift against them without building the JSON).
+-- The mapped columns (each the tutoring_sessions column of that name; metadata is merged, not
+-- mapped) and the purchase_sessions columns this view reads are listed once, here: the drift
+-- test, the write and the triggers' WHEN clauses are rendered from these two lines.
+-- mapped: allocation_id student_id trainer_id course_id scheduled_date scheduled_time duration status student_home_location
+-- reads purchase_sessions: id purchase_id booking_id session_number session_date session_time session_type status metadata
 CREATE OR REPLACE VIEW public.session_sync_expected AS
 SELECT
     ps.id AS session_id,  -- the purchase session's id: the tutoring session's id

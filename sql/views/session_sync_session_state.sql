@@ -25,15 +25,7 @@ SELECT
     e.session_id,  -- the purchase session (and tutoring session) id
     e.purchase_id,  -- its purchase
     e.reason,  -- the purchase's reason code (NULL when it can be synced)
-    e.allocation_id,  -- the expected allocation
-    e.student_id,  -- the expected student
-    e.trainer_id,  -- the expected trainer
-    e.course_id,  -- the expected course
-    e.scheduled_date,  -- the expected date
-    e.scheduled_time,  -- the expected time
-    e.duration,  -- the expected duration
-    e.status,  -- the expected status
-    e.student_home_location,  -- the expected home location
+    /*@mapped e.%,  -- the expected % (a mapped column: session_sync_expected)*/
     e.metadata,  -- the expected metadata keys (the purchase session's and the canonical ones)
     t.id IS NOT NULL AS tutoring_exists,  -- a tutoring session has the id
     t.status AS tutoring_status,  -- its status
@@ -64,11 +56,9 @@ CROSS JOIN LATERAL (
             WHEN NOT session_sync.session_sync_owned_by(t.metadata, e.purchase_id) THEN 'conflict'
             WHEN session_sync.session_sync_protected(t.status) THEN 'protected'
             WHEN e.allocation_id IS NULL
-              OR (t.allocation_id, t.student_id, t.trainer_id, t.course_id, t.scheduled_date,
-                  t.scheduled_time, t.duration, t.status, t.student_home_location)
+              OR (/*@mapped t.%*/)
                  IS DISTINCT FROM
-                 (e.allocation_id, e.student_id, e.trainer_id, e.course_id, e.scheduled_date,
-                  e.scheduled_time::varchar, e.duration, e.status, e.student_home_location)
+                 (/*@mapped e.%*/)
               OR NOT coalesce(
                      jsonb_typeof(t.metadata) = 'object'
                      AND t.metadata ->> 'purchaseId' = e.purchase_id::text

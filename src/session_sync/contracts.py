@@ -27,6 +27,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from session_sync import mapping
+
 # The checkout's sql/ (editable install), else the copy a wheel ships as session_sync/sql.
 _CHECKOUT_SQL = Path(__file__).resolve().parents[2] / "sql"
 SQL_DIR = _CHECKOUT_SQL if (_CHECKOUT_SQL / "functions").is_dir() else Path(__file__).resolve().parent / "sql"
@@ -71,8 +73,8 @@ def _body_of(sql: str, start: int) -> list[str]:
     return lines
 
 
-def parse(path: Path) -> list[Contract]:
-    sql = path.read_text()
+def parse(path: Path, sql_dir: Path | None = None) -> list[Contract]:
+    sql = mapping.read(path, sql_dir)  # rendered: a view's mapped columns have their lines
     text = header(sql)
     if not text:
         raise ValueError(f"{path}: no header comment (the object's contract) at the top of the file")
@@ -105,7 +107,7 @@ def contracts(sql_dir: Path = SQL_DIR) -> list[Contract]:
     found = []
     for directory in DIRECTORIES:
         for path in sorted((sql_dir / directory).glob("*.sql")):
-            found.extend(parse(path))
+            found.extend(parse(path, sql_dir))
     return found
 
 

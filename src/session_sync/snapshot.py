@@ -2,16 +2,17 @@
 
     python -m session_sync.snapshot migrations/versions/0005_x sql/functions/a.sql sql/views/b.sql
 
-copies the files (in that order) into the folder and prints the ``FILES`` list and
+copies the files (in that order) into the folder, rendered (:mod:`session_sync.mapping`: a
+revision's copy is plain SQL, the mapped columns spelled out), and prints the ``FILES`` list and
 ``SHA256`` to paste into the revision. Landed snapshots are never edited again.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
+from session_sync import mapping
 from session_sync.migration_sql import snapshot_digest
 
 
@@ -21,7 +22,7 @@ def freeze(folder: Path, sources: list[Path]) -> tuple[list[str], str]:
     for source in sources:
         target = folder / source.name
         if source.resolve() != target.resolve():
-            shutil.copyfile(source, target)
+            target.write_text(mapping.read(source))
         names.append(source.name)
     return names, snapshot_digest(folder, names)
 

@@ -10,7 +10,8 @@ The database must hold the platform's tables (revision 0001) and nothing of the 
 Files go in directory order (schemas, tables, indexes, functions, api, views, procedures,
 triggers), each directory's files retried until they all went in (a view may need another view
 or function first); then the privileges (``sql/grants/``) and the descriptions
-(:mod:`session_sync.contracts`).
+(:mod:`session_sync.contracts`). Each file is read rendered (:mod:`session_sync.mapping`: the
+mapped columns listed once, in the mapping's header).
 """
 
 from __future__ import annotations
@@ -20,19 +21,19 @@ from pathlib import Path
 
 import psycopg
 
-from session_sync import contracts
+from session_sync import contracts, mapping
 
 ORDER = ["schemas", "tables", "indexes", "functions", "api", "views", "procedures", "triggers"]
 
 
-def _execute_in_order(conn: psycopg.Connection, files: list[Path]) -> None:
+def _execute_in_order(conn: psycopg.Connection, files: list[Path], sql_dir: Path) -> None:
     pending = list(files)
     while pending:
         failed: list[tuple[Path, Exception]] = []
         for path in pending:
             try:
                 with conn.transaction():
-                    conn.execute(path.read_text())
+                    conn.execute(mapping.read(path, sql_dir))
             except (psycopg.errors.UndefinedObject, psycopg.errors.UndefinedTable,
                     psycopg.errors.UndefinedFunction) as error:
                 failed.append((path, error))
@@ -47,9 +48,9 @@ def install(url: str, sql_dir: Path = contracts.SQL_DIR) -> None:
         conn.execute("SET search_path = pg_catalog, pg_temp")
         conn.execute("SET check_function_bodies = off")
         for directory in ORDER:
-            _execute_in_order(conn, sorted((sql_dir / directory).glob("*.sql")))
+            _execute_in_order(conn, sorted((sql_dir / directory).glob("*.sql")), sql_dir)
         for path in sorted((sql_dir / "grants").glob("*.sql")):
-            conn.execute(path.read_text())
+            conn.execute(mapping.read(path, sql_dir))
         conn.execute(contracts.statements(sql_dir))
 
 
