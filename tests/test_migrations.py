@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 import subprocess
 import sys
 from pathlib import Path
@@ -320,6 +321,20 @@ def test_mapping_once_downgrade_restores_exactly_what_0012_installed(empty_db):
     landed = schema(empty_db.url)
     pid = purchase(empty_db)
     sessions(empty_db, pid, 2)
+    # 0013 drops and creates four views again: a privilege granted on one by hand survives it
+    role = "ss_monitor_" + uuid.uuid4().hex[:8]
+    empty_db.execute(f"CREATE ROLE {role}")
+    try:
+        empty_db.execute(f"GRANT SELECT ON public.session_sync_verify TO {role}")
+        migrate.upgrade(empty_db.url)
+        assert empty_db.value("SELECT has_table_privilege(%s, 'public.session_sync_verify', 'SELECT')", role)
+        migrate.downgrade(empty_db.url, "0012_write_cost")
+        assert empty_db.value("SELECT has_table_privilege(%s, 'public.session_sync_verify', 'SELECT')", role)
+        empty_db.execute(f"REVOKE ALL ON public.session_sync_verify FROM {role}")
+    finally:
+        empty_db.execute(f"DROP OWNED BY {role}")
+        empty_db.execute(f"DROP ROLE {role}")
+    assert schema(empty_db.url) == landed
     migrate.upgrade(empty_db.url)
     assert "mapped: allocation_id" in empty_db.value("SELECT obj_description('public.session_sync_expected'::regclass)")
     assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 2

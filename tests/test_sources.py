@@ -116,33 +116,47 @@ def test_contracts_since_a_revision_holds_only_what_changed_after_it():
     assert "COMMENT ON FUNCTION session_sync.session_sync_owned_by" in contracts.statements(since=since_0011)
 
 
-def test_the_mapping_lists_every_mapped_column_and_every_column_it_reads(db):
+def test_the_mapping_lists_every_mapped_column_and_every_column_it_reads(sources_db):
     """The header lists of session_sync_expected are the ones the other files are rendered from:
     a mapped column missing from them would be written by no one, a purchase_sessions column read
-    but not listed would change without being synced."""
-    lists = mapping.columns(contracts.SQL_DIR)
-    view = db.rows("SELECT attname FROM pg_attribute WHERE attrelid = 'public.session_sync_expected'::regclass"
-                   " AND attnum > 0")
-    tutoring = db.rows("SELECT attname FROM pg_attribute WHERE attrelid = 'public.tutoring_sessions'::regclass"
-                       " AND attnum > 0 AND NOT attisdropped")
-    shared = {r[0] for r in view} & {r[0] for r in tutoring}
-    assert set(lists["mapped"]) == shared - {"metadata"}  # metadata is merged, not mapped
-    body = "\n".join(line.split("--")[0] for line in (contracts.SQL_DIR / mapping.EXPECTED).read_text().splitlines())
-    assert set(re.findall(r"\bps\.(\w+)", body)) == set(lists["reads"])
-    platform = {r[0] for r in db.rows("SELECT attname FROM pg_attribute WHERE attrelid = "
-                                      "'public.purchase_sessions'::regclass AND attnum > 0 AND NOT attisdropped")}
-    assert set(lists["reads"]) <= platform
+    but not listed would change without being synced, a mapped column of another type than the
+    tutoring session's would never compare equal. Checked on sql/ as it is now (installed from
+    sources), before any revision freezes it."""
+    sources.install(sources_db)
+    db = Db(sources_db)
+    try:
+        lists = mapping.columns(contracts.SQL_DIR)
+        types = "SELECT attname, atttypid::regtype::text FROM pg_attribute WHERE attrelid = %s::regclass" \
+                " AND attnum > 0 AND NOT attisdropped"
+        view = dict(db.rows(types, "public.session_sync_expected"))
+        tutoring = dict(db.rows(types, "public.tutoring_sessions"))
+        assert set(lists["mapped"]) == (set(view) & set(tutoring)) - {"metadata"}  # metadata is merged
+        assert {c: view[c] for c in lists["mapped"]} == {c: tutoring[c] for c in lists["mapped"]}
+        body = "\n".join(line.split("--")[0] for line in (contracts.SQL_DIR / mapping.EXPECTED).read_text().splitlines())
+        assert set(re.findall(r"\bps\.(\w+)", body)) == set(lists["reads"])
+        assert set(lists["reads"]) <= set(dict(db.rows(types, "public.purchase_sessions")))
+        # the state view's mapped columns come last: a revision adding one appends it
+        state = [r[0] for r in db.rows("SELECT attname FROM pg_attribute WHERE attrelid ="
+                                       " 'public.session_sync_session_state'::regclass AND attnum > 0 ORDER BY attnum")]
+        assert state[-len(lists["mapped"]):] == lists["mapped"]
+    finally:
+        db.close()
 
 
 def test_placeholders_render_per_line_and_within_a_line(tmp_path):
     (tmp_path / "views").mkdir()
     (tmp_path / mapping.EXPECTED).write_text("-- x\n-- mapped: a b\n-- reads purchase_sessions: c\nSELECT 1;\n")
-    assert mapping.render("SET\n    /*@mapped % = s.%,*/\n    x = 1", tmp_path) == \
+    assert mapping.render("SET\n    /*@mapped % = s.%*/,\n    x = 1", tmp_path) == \
         "SET\n    a = s.a,\n    b = s.b,\n    x = 1"
     assert mapping.render("WHEN ((OLD.id, /*@mapped OLD.%*/) IS DISTINCT FROM (/*@reads NEW.%*/))", tmp_path) == \
         "WHEN ((OLD.id, OLD.a, OLD.b) IS DISTINCT FROM (NEW.c))"
+    assert mapping.render("  /*@mapped x.%  -- the %*/", tmp_path) == "  x.a,  -- the a\n  x.b  -- the b"
+    assert mapping.render("  /*@mapped x.%*/,\n  y", tmp_path) == "  x.a,\n  x.b,\n  y"
     with pytest.raises(ValueError, match="unknown placeholder"):
         mapping.render("/*@nope %*/", tmp_path)
+    for misspelt in ("SET /*@mapped:% = s.%*/,", "(/*@mapped\tt.%*/)", "/*@mapped t.%\n*/", "/*@mapped*/"):
+        with pytest.raises(ValueError, match="does not render"):
+            mapping.render(misspelt, tmp_path)
     (tmp_path / mapping.EXPECTED).write_text("-- x\n-- mapped: a a\n-- reads purchase_sessions: c\n")
     with pytest.raises(ValueError, match="distinct"):
         mapping.render("/*@mapped %*/", tmp_path)
@@ -200,3 +214,37 @@ def test_a_column_added_to_the_mapping_alone_is_synced_end_to_end(sources_db, tm
         assert db.value(rooms, pid) == ["B1", "A2"]
     finally:
         db.close()
+
+
+def test_a_revision_adding_a_mapped_column_replaces_the_objects_in_place(db, tmp_path):
+    """README "Adding a mapped column", step 3: on a database migrated to head, the rendered files
+    a revision would freeze (the mapping, the state view, the write, both trigger files) go in
+    with CREATE OR REPLACE, and the new column is synced."""
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(contracts.SQL_DIR, sql_dir)
+    view = sql_dir / mapping.EXPECTED
+    text = view.read_text()
+    for old, new in [(" student_home_location\n", " student_home_location room\n"),
+                     (" status metadata\n", " status metadata room\n"),
+                     ("    ps.metadata AS session_metadata  -- the purchase session's own metadata, as stored\n",
+                      "    ps.metadata AS session_metadata,  -- the purchase session's own metadata, as stored\n"
+                      "    ps.room AS room  -- the purchase session's room\n")]:
+        text = text.replace(old, new)
+    view.write_text(text)
+    db.execute("ALTER TABLE public.purchase_sessions ADD COLUMN room text")
+    db.execute("ALTER TABLE public.tutoring_sessions ADD COLUMN room text")
+    with psycopg.connect(db.url, autocommit=True) as conn, conn.transaction():
+        conn.execute("SET search_path = pg_catalog, pg_temp")
+        for name in ["views/session_sync_expected.sql", "views/session_sync_session_state.sql",
+                     "functions/session_sync_write_batch.sql", "triggers/session_sync_note_triggers.sql",
+                     "triggers/session_sync_tracking_triggers.sql"]:
+            conn.execute(mapping.read(sql_dir / name))
+    from factories import purchase, sessions
+    pid = purchase(db)
+    ids = sessions(db, pid, 2)
+    db.execute("UPDATE purchase_sessions SET room = 'R' || session_number WHERE purchase_id = %s", pid)
+    assert db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 2
+    assert db.rows("SELECT room FROM tutoring_sessions WHERE id = ANY(%s) ORDER BY room", ids) == [("R1",), ("R2",)]
+    with db.connect() as conn:
+        conn.execute("UPDATE purchase_sessions SET room = 'S' WHERE id = %s", (ids[0],))
+    assert db.value("SELECT room FROM tutoring_sessions WHERE id = %s", ids[0]) == "S"

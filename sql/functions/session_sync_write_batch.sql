@@ -112,7 +112,7 @@ BEGIN
         v_stage := 'SS009';
         WITH st AS MATERIALIZED (
             SELECT s.session_id, s.purchase_id, s.reason, s.state, s.tutoring_xmin,
-                   /*@mapped s.%,*/
+                   /*@mapped s.%*/,
                    s.metadata, s.dropped_keys
             FROM public.session_sync_session_state s
             WHERE s.purchase_id = ANY (p_purchase_ids)
@@ -152,7 +152,7 @@ BEGIN
         ), updated AS (
             UPDATE public.tutoring_sessions t
             SET
-                /*@mapped % = s.%,*/
+                /*@mapped % = s.%*/,
                 -- merged onto the row as it is: keys the apps added stay, keys the purchase
                 -- session dropped (the sync's own, copied earlier) go
                 metadata = (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
@@ -169,10 +169,10 @@ BEGIN
         ), inserted AS (
             INSERT INTO public.tutoring_sessions
                 (id,
-                 /*@mapped %,*/
+                 /*@mapped %*/,
                  metadata)
             SELECT s.session_id,
-                   /*@mapped s.%,*/
+                   /*@mapped s.%*/,
                    s.metadata
             FROM st s
             WHERE s.state = 'missing'

@@ -25,7 +25,6 @@ SELECT
     e.session_id,  -- the purchase session (and tutoring session) id
     e.purchase_id,  -- its purchase
     e.reason,  -- the purchase's reason code (NULL when it can be synced)
-    /*@mapped e.%,  -- the expected % (a mapped column: session_sync_expected)*/
     e.metadata,  -- the expected metadata keys (the purchase session's and the canonical ones)
     t.id IS NOT NULL AS tutoring_exists,  -- a tutoring session has the id
     t.status AS tutoring_status,  -- its status
@@ -33,7 +32,9 @@ SELECT
         - coalesce(dk.keys, '{}'::text[])) || e.metadata AS merged_metadata,  -- the metadata an update writes: the tutoring session's keys but dropped_keys, the expected keys on top
     st.state,  -- missing, conflict, protected, drifted or in_sync (see the view's description)
     t.xmin AS tutoring_xmin,  -- the version of the tutoring session that was classified (a write leaves the purchase for later when it changed since)
-    dk.keys AS dropped_keys  -- keys its purchase session's metadata dropped that the sync has yet to remove (session_sync_dropped_keys)
+    dk.keys AS dropped_keys,  -- keys its purchase session's metadata dropped that the sync has yet to remove (session_sync_dropped_keys)
+    -- the mapped columns last, so that a revision adding one replaces the view (columns are only appended)
+    /*@mapped e.%  -- the expected % (a mapped column: session_sync_expected)*/
 FROM public.session_sync_expected e
 LEFT JOIN public.tutoring_sessions t ON t.id = e.session_id
 -- The dropped keys of this session, looked up by index, and only while the table has rows at

@@ -12,9 +12,18 @@ every tool that reads ``sql/`` (sources, contracts, snapshot, the latency bench)
 rendered, so a revision freezes plain SQL:
 
 ``/*@mapped TEMPLATE*/`` / ``/*@reads TEMPLATE*/``
-    TEMPLATE once per column, ``%`` standing for the column's name. Alone on its line, each copy
-    is a line of its own with the placeholder's indentation (TEMPLATE carries its own comma);
-    within a line, the copies are joined by ", ".
+    TEMPLATE once per column, ``%`` standing for the column's name. Alone on its line (a comma
+    may follow it), each copy is a line of its own with the placeholder's indentation, the copies
+    separated by commas put after their code, before a ``--`` comment TEMPLATE ends with (the
+    last copy gets one when the placeholder is followed by a comma); within a line, the copies
+    are joined by ", ". Every ``%`` of TEMPLATE is the name (there is
+    no literal ``%``), TEMPLATE cannot hold ``*/``, and a placeholder is rendered wherever it
+    stands (in a string literal or a ``--`` comment too). Anything left that starts with ``/*@``
+    after rendering (a misspelt placeholder, one split over lines) is an error, not a comment.
+
+    python -m session_sync.mapping sql/functions/session_sync_write_batch.sql   # print it rendered
+
+Errors PostgreSQL reports for a rendered file number the rendered lines: print it to read them.
 """
 
 from __future__ import annotations
@@ -46,15 +55,23 @@ def columns(sql_dir: Path) -> dict[str, list[str]]:
     return found
 
 
+def _with_comma(line: str) -> str:
+    """The line with a comma after its code, before a ``--`` comment it ends with."""
+    code = line.split("--", 1)[0].rstrip()
+    return code + "," + line[len(code):]
+
+
 def _render_line(line: str, lists: dict[str, list[str]], where: str) -> list[str]:
     match = _PLACEHOLDER.search(line)
     if match is None:
         return [line]
     if match.group(1) not in lists:
         raise ValueError(f"{where}: unknown placeholder /*@{match.group(1)} ...*/ (known: {', '.join(lists)})")
-    if line.strip() == match.group(0):  # alone on its line: a line per column
+    if line.strip() in (match.group(0), match.group(0) + ","):  # alone on its line: a line per column
         indent = line[:len(line) - len(line.lstrip())]
-        return [indent + match.group(2).replace("%", name) for name in lists[match.group(1)]]
+        copies = [indent + match.group(2).replace("%", name) for name in lists[match.group(1)]]
+        last = len(copies) - (0 if line.strip().endswith(",") else 1)
+        return [_with_comma(copy) if i < last else copy for i, copy in enumerate(copies)]
 
     def expand(found: re.Match[str]) -> str:
         if found.group(1) not in lists:
@@ -70,14 +87,31 @@ def render(sql: str, sql_dir: Path, where: str = "SQL") -> str:
         return sql
     lists = columns(sql_dir)
     lines: list[str] = []
-    for line in sql.split("\n"):
-        lines.extend(_render_line(line, lists, where))
+    for number, line in enumerate(sql.split("\n"), start=1):
+        rendered = _render_line(line, lists, f"{where}:{number}")
+        if any("/*@" in r for r in rendered):
+            raise ValueError(f"{where}:{number}: a placeholder that does not render (the form is "
+                             f"/*@mapped TEMPLATE*/ or /*@reads TEMPLATE*/ on one line): {line.strip()!r}")
+        lines.extend(rendered)
     return "\n".join(lines)
 
 
 def read(path: Path, sql_dir: Path | None = None) -> str:
     """A file of ``sql/`` as it is installed (rendered). ``sql_dir`` defaults to the ``sql``
     folder the file is in."""
+    text = path.read_text()
     if sql_dir is None:
-        sql_dir = next((p for p in path.resolve().parents if (p / EXPECTED).is_file()), path.resolve().parent)
-    return render(path.read_text(), sql_dir, str(path))
+        sql_dir = next((p for p in path.resolve().parents if (p / EXPECTED).is_file()), None)
+        if sql_dir is None:
+            if "/*@" in text:
+                raise ValueError(f"{path}: has placeholders but is not inside a sql/ folder with {EXPECTED}"
+                                 " (the mapping they are rendered from)")
+            return text
+    return render(text, sql_dir, str(path))
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m session_sync.mapping FILE   (prints FILE of sql/ rendered)")
+    sys.stdout.write(read(Path(sys.argv[1])))

@@ -39,7 +39,8 @@ def _execute_in_order(conn: psycopg.Connection, files: list[Path], sql_dir: Path
                 failed.append((path, error))
         if len(failed) == len(pending):
             names = ", ".join(f"{p.name} ({e})" for p, e in failed)
-            raise RuntimeError(f"these sources need objects no source creates: {names}")
+            raise RuntimeError(f"these sources need objects no source creates: {names} (a LINE number"
+                               " counts the rendered file's lines: python -m session_sync.mapping FILE)")
         pending = [p for p, _ in failed]
 
 

@@ -16,6 +16,69 @@ mapped) and the purchase_sessions columns this view reads are listed once, here:
 test, the write and the triggers'' WHEN clauses are rendered from these two lines.
 mapped: allocation_id student_id trainer_id course_id scheduled_date scheduled_time duration status student_home_location
 reads purchase_sessions: id purchase_id booking_id session_number session_date session_time session_type status metadata';
+COMMENT ON VIEW public.session_sync_open_failures IS 'session_sync_open_failures: what still needs a person.
+Contract: the latest recorded failure of each purchase that is still not in sync (it is in
+session_sync_pending), with how many of its sessions are missing or drifted now. A purchase
+whose data was fixed and synced drops out by itself. occurrences and first_failed_at: how
+many times, and since when, it has failed for this reason.';
+COMMENT ON COLUMN public.session_sync_open_failures.purchase_id IS 'a purchase still not in sync whose sync failed';
+COMMENT ON COLUMN public.session_sync_open_failures.reason IS 'the reason code of its latest failure';
+COMMENT ON COLUMN public.session_sync_open_failures.message IS 'what is wrong (ids and coordinates only)';
+COMMENT ON COLUMN public.session_sync_open_failures.hint IS 'how to fix it';
+COMMENT ON COLUMN public.session_sync_open_failures.source IS 'the path that met it last';
+COMMENT ON COLUMN public.session_sync_open_failures.run_id IS 'the run that met it last (NULL: the sync at COMMIT or sync_purchase_sessions)';
+COMMENT ON COLUMN public.session_sync_open_failures.failed_at IS 'when it last failed';
+COMMENT ON COLUMN public.session_sync_open_failures.missing_count IS 'its sessions missing now';
+COMMENT ON COLUMN public.session_sync_open_failures.drifted_count IS 'its sessions drifted now';
+COMMENT ON COLUMN public.session_sync_open_failures.occurrences IS 'how many times it failed for this reason';
+COMMENT ON COLUMN public.session_sync_open_failures.first_failed_at IS 'when it first failed for this reason';
+COMMENT ON VIEW public.session_sync_pending IS 'session_sync_pending: the guide''s Option 3 query, done right.
+Contract: one row per eligible purchase (trainer_id set, status ASSIGNED) that has a
+missing, drifted or conflicting session: how many purchase and tutoring sessions it has,
+how many are missing, drifted (a mapped value differs), or conflict (their id is taken by
+another purchase''s tutoring session), and `reason`, the code that will stop its sync
+(NULL when it can be synced).';
+COMMENT ON COLUMN public.session_sync_pending.purchase_id IS 'an eligible purchase with a missing, drifted or conflicting session';
+COMMENT ON COLUMN public.session_sync_pending.trainer_id IS 'its trainer';
+COMMENT ON COLUMN public.session_sync_pending.course_id IS 'its course';
+COMMENT ON COLUMN public.session_sync_pending.purchase_sessions_count IS 'its purchase sessions';
+COMMENT ON COLUMN public.session_sync_pending.tutoring_sessions_count IS 'how many of them have a tutoring session with their id';
+COMMENT ON COLUMN public.session_sync_pending.missing_count IS 'purchase sessions with no tutoring session';
+COMMENT ON COLUMN public.session_sync_pending.drifted_count IS 'tutoring sessions whose mapped values differ from the mapping';
+COMMENT ON COLUMN public.session_sync_pending.conflict_count IS 'purchase sessions whose id is taken by a tutoring session that is not this purchase''s';
+COMMENT ON COLUMN public.session_sync_pending.reason IS 'the reason code that will stop its sync; NULL when it can be synced';
+COMMENT ON VIEW public.session_sync_session_state IS 'session_sync_session_state: session_sync_expected beside the tutoring session it maps to.
+Contract: `state` of each purchase session of an eligible purchase:
+  missing    no tutoring session has its id
+  conflict   a tutoring session has its id but does not belong to this purchase: its
+             metadata.purchaseId is absent or names another purchase (only the sessions
+             the sync, or the platform''s own sync, wrote carry it; any other row with that
+             id is someone else''s and is never taken over)
+  protected  the tutoring session has happened or is happening (pending_verification,
+             in_progress, pending_confirmation, completed, disputed): never changed
+  drifted    a mapped column differs from what the mapping prescribes (or no allocation
+             exists yet); metadata drifts when merging the expected keys would change it
+  in_sync    nothing to do
+             or it still has a key its purchase session''s metadata has dropped
+             since the sync copied it (session_sync_dropped_keys)
+`merged_metadata` is what an update writes: the tutoring session''s own metadata keys are kept
+but for `dropped_keys` (the keys its purchase session dropped, the sync''s to remove), the
+expected keys put on top (the write itself merges onto the row as it is when locked).
+`tutoring_xmin` is the version of the tutoring session that was classified: the write
+locks the row and leaves the purchase for later when the row changed since.
+The metadata test reads the four canonical keys and tests containment of the purchase
+session''s own keys instead of building and merging JSON per row; where those keys hold
+arrays or objects (containment is not equality there) it compares the merge exactly.';
+COMMENT ON COLUMN public.session_sync_session_state.session_id IS 'the purchase session (and tutoring session) id';
+COMMENT ON COLUMN public.session_sync_session_state.purchase_id IS 'its purchase';
+COMMENT ON COLUMN public.session_sync_session_state.reason IS 'the purchase''s reason code (NULL when it can be synced)';
+COMMENT ON COLUMN public.session_sync_session_state.metadata IS 'the expected metadata keys (the purchase session''s and the canonical ones)';
+COMMENT ON COLUMN public.session_sync_session_state.tutoring_exists IS 'a tutoring session has the id';
+COMMENT ON COLUMN public.session_sync_session_state.tutoring_status IS 'its status';
+COMMENT ON COLUMN public.session_sync_session_state.merged_metadata IS 'the metadata an update writes: the tutoring session''s keys but dropped_keys, the expected keys on top';
+COMMENT ON COLUMN public.session_sync_session_state.state IS 'missing, conflict, protected, drifted or in_sync (see the view''s description)';
+COMMENT ON COLUMN public.session_sync_session_state.tutoring_xmin IS 'the version of the tutoring session that was classified (a write leaves the purchase for later when it changed since)';
+COMMENT ON COLUMN public.session_sync_session_state.dropped_keys IS 'keys its purchase session''s metadata dropped that the sync has yet to remove (session_sync_dropped_keys)';
 COMMENT ON COLUMN public.session_sync_session_state.allocation_id IS 'the expected allocation_id (a mapped column: session_sync_expected)';
 COMMENT ON COLUMN public.session_sync_session_state.student_id IS 'the expected student_id (a mapped column: session_sync_expected)';
 COMMENT ON COLUMN public.session_sync_session_state.trainer_id IS 'the expected trainer_id (a mapped column: session_sync_expected)';
@@ -25,3 +88,21 @@ COMMENT ON COLUMN public.session_sync_session_state.scheduled_time IS 'the expec
 COMMENT ON COLUMN public.session_sync_session_state.duration IS 'the expected duration (a mapped column: session_sync_expected)';
 COMMENT ON COLUMN public.session_sync_session_state.status IS 'the expected status (a mapped column: session_sync_expected)';
 COMMENT ON COLUMN public.session_sync_session_state.student_home_location IS 'the expected student_home_location (a mapped column: session_sync_expected)';
+COMMENT ON VIEW public.session_sync_verify IS 'session_sync_verify: the guide''s "Testing the Sync" as one row.
+Contract:
+  purchase_sessions   purchase sessions of eligible purchases
+  tutoring_sessions   tutoring sessions with a metadata.purchaseId
+  missing, drifted    purchase sessions of eligible purchases with no tutoring session, or
+                      one whose mapped values differ (both 0 after a sync_all_sessions()
+                      run with no failures)
+  conflicts           purchase sessions whose id is taken by another purchase''s session
+  protected           tutoring sessions that happened or are happening (never changed)
+  orphaned            tutoring sessions with a purchaseId whose purchase session is gone or
+                      whose purchase is no longer eligible (never deleted by the sync)';
+COMMENT ON COLUMN public.session_sync_verify.purchase_sessions IS 'purchase sessions of eligible purchases';
+COMMENT ON COLUMN public.session_sync_verify.tutoring_sessions IS 'tutoring sessions with a metadata.purchaseId';
+COMMENT ON COLUMN public.session_sync_verify.missing IS 'purchase sessions of eligible purchases with no tutoring session (0 after a run without failures)';
+COMMENT ON COLUMN public.session_sync_verify.drifted IS 'tutoring sessions whose mapped values differ (0 after a run without failures)';
+COMMENT ON COLUMN public.session_sync_verify.conflicts IS 'purchase sessions whose id is taken by a tutoring session that is not their purchase''s';
+COMMENT ON COLUMN public.session_sync_verify.protected IS 'tutoring sessions that happened or are happening (never changed)';
+COMMENT ON COLUMN public.session_sync_verify.orphaned IS 'tutoring sessions with a purchaseId whose purchase session is gone or whose purchase is no longer eligible (never deleted)';

@@ -1,8 +1,8 @@
--- First, the view this revision replaces (the write it replaces reads it), with ACCESS
--- EXCLUSIVE, which LOCK TABLE passes on to the tables it reads (the platform's four and
--- session_sync_dropped_keys): no platform write's sync runs half on the old objects and half
--- on the new ones, and reads of those tables wait for this transaction too (well under a
--- second). As in 0011 and 0012: each attempt takes everything with NOWAIT inside a
+-- First, the views this revision drops and creates again (session_sync_session_state and the
+-- three that read it), with ACCESS EXCLUSIVE, which LOCK TABLE passes on to the tables they read
+-- (the platform's four, session_sync_dropped_keys, session_sync_failures): no platform write's
+-- sync runs half on the old objects and half on the new ones, and reads of those tables wait
+-- for this transaction too (well under a second). As in 0011 and 0012: each attempt takes everything with NOWAIT inside a
 -- subtransaction, which gives back what it took when one is busy, so it never waits while
 -- holding some (a platform transaction that wrote one of the tables and then wants another
 -- cannot deadlock with it); the attempts repeat every 100 ms for at most 10 minutes, or what
@@ -19,7 +19,9 @@ DECLARE
 BEGIN
     LOOP
         BEGIN
-            LOCK TABLE public.session_sync_session_state IN ACCESS EXCLUSIVE MODE NOWAIT;
+            LOCK TABLE public.session_sync_session_state, public.session_sync_pending,
+                       public.session_sync_verify, public.session_sync_open_failures
+                IN ACCESS EXCLUSIVE MODE NOWAIT;
             PERFORM pg_catalog.set_config('lock_timeout', '500ms', true);
             RETURN;
         EXCEPTION
@@ -33,7 +35,11 @@ BEGIN
                           'public.trainer_allocations'::pg_catalog.regclass,
                           'public.tutoring_sessions'::pg_catalog.regclass,
                           'public.session_sync_dropped_keys'::pg_catalog.regclass,
-                          'public.session_sync_session_state'::pg_catalog.regclass]::pg_catalog.oid[])
+                          'public.session_sync_failures'::pg_catalog.regclass,
+                          'public.session_sync_session_state'::pg_catalog.regclass,
+                          'public.session_sync_pending'::pg_catalog.regclass,
+                          'public.session_sync_verify'::pg_catalog.regclass,
+                          'public.session_sync_open_failures'::pg_catalog.regclass]::pg_catalog.oid[])
                       AND l.granted AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid();
                     RAISE EXCEPTION USING
                         ERRCODE = '55P03',

@@ -25,6 +25,15 @@ SELECT
     e.session_id,  -- the purchase session (and tutoring session) id
     e.purchase_id,  -- its purchase
     e.reason,  -- the purchase's reason code (NULL when it can be synced)
+    e.metadata,  -- the expected metadata keys (the purchase session's and the canonical ones)
+    t.id IS NOT NULL AS tutoring_exists,  -- a tutoring session has the id
+    t.status AS tutoring_status,  -- its status
+    (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
+        - coalesce(dk.keys, '{}'::text[])) || e.metadata AS merged_metadata,  -- the metadata an update writes: the tutoring session's keys but dropped_keys, the expected keys on top
+    st.state,  -- missing, conflict, protected, drifted or in_sync (see the view's description)
+    t.xmin AS tutoring_xmin,  -- the version of the tutoring session that was classified (a write leaves the purchase for later when it changed since)
+    dk.keys AS dropped_keys,  -- keys its purchase session's metadata dropped that the sync has yet to remove (session_sync_dropped_keys)
+    -- the mapped columns last, so that a revision adding one replaces the view (columns are only appended)
     e.allocation_id,  -- the expected allocation_id (a mapped column: session_sync_expected)
     e.student_id,  -- the expected student_id (a mapped column: session_sync_expected)
     e.trainer_id,  -- the expected trainer_id (a mapped column: session_sync_expected)
@@ -33,15 +42,7 @@ SELECT
     e.scheduled_time,  -- the expected scheduled_time (a mapped column: session_sync_expected)
     e.duration,  -- the expected duration (a mapped column: session_sync_expected)
     e.status,  -- the expected status (a mapped column: session_sync_expected)
-    e.student_home_location,  -- the expected student_home_location (a mapped column: session_sync_expected)
-    e.metadata,  -- the expected metadata keys (the purchase session's and the canonical ones)
-    t.id IS NOT NULL AS tutoring_exists,  -- a tutoring session has the id
-    t.status AS tutoring_status,  -- its status
-    (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
-        - coalesce(dk.keys, '{}'::text[])) || e.metadata AS merged_metadata,  -- the metadata an update writes: the tutoring session's keys but dropped_keys, the expected keys on top
-    st.state,  -- missing, conflict, protected, drifted or in_sync (see the view's description)
-    t.xmin AS tutoring_xmin,  -- the version of the tutoring session that was classified (a write leaves the purchase for later when it changed since)
-    dk.keys AS dropped_keys  -- keys its purchase session's metadata dropped that the sync has yet to remove (session_sync_dropped_keys)
+    e.student_home_location  -- the expected student_home_location (a mapped column: session_sync_expected)
 FROM public.session_sync_expected e
 LEFT JOIN public.tutoring_sessions t ON t.id = e.session_id
 -- The dropped keys of this session, looked up by index, and only while the table has rows at
