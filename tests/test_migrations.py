@@ -346,3 +346,86 @@ def test_mapping_once_downgrade_restores_exactly_what_0012_installed(empty_db):
     empty_db.execute("UPDATE purchase_sessions SET session_time = '07:30' WHERE purchase_id = %s", pid)
     assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_updated"] == 2
     assert empty_db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)
+
+
+def test_mapping_once_gives_the_views_it_drops_back_their_owner_and_every_privilege(empty_db):
+    """0013 drops and creates four views again: their owner, privileges on the view and on its
+    columns, each with its grantor (so REVOKE ... CASCADE still reaches what a grantee passed on),
+    come back exactly, up and down; what default privileges would add does not."""
+    from test_sources import schema
+    migrate.upgrade(empty_db.url, "0012_write_cost")
+    tag = uuid.uuid4().hex[:6]
+    owner, lead, sub, col, dflt = (f"ss_{n}_{tag}" for n in ("owner", "lead", "sub", "col", "dflt"))
+    quoted = f'"Ops Team {tag}"'
+    roles = [owner, lead, sub, col, dflt, quoted]
+    acl = ("SELECT c.relname, c.relowner::regrole::text,"
+           " (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(c.relacl) x),"
+           " (SELECT array_agg(a.attname || '=' || x::text ORDER BY a.attnum, x::text) FROM pg_attribute a,"
+           "  unnest(a.attacl) x WHERE a.attrelid = c.oid)"
+           " FROM pg_class c WHERE c.relname IN ('session_sync_session_state', 'session_sync_pending',"
+           " 'session_sync_verify', 'session_sync_open_failures') ORDER BY 1")
+    for role in roles:
+        empty_db.execute(f"CREATE ROLE {role}")
+    try:
+        empty_db.execute(f"GRANT {owner} TO CURRENT_USER")
+        # a view's owner needs the rights on what it reads (LOCK TABLE on the view checks them too)
+        empty_db.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {owner}")
+        empty_db.execute(f"GRANT USAGE ON SCHEMA session_sync TO {owner}")
+        empty_db.execute(f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA session_sync TO {owner}")
+        empty_db.execute(f"ALTER VIEW public.session_sync_verify OWNER TO {owner}")
+        empty_db.execute(f"GRANT SELECT ON public.session_sync_pending TO {lead} WITH GRANT OPTION")
+        empty_db.execute(f"SET ROLE {lead}; GRANT SELECT ON public.session_sync_pending TO {sub}; RESET ROLE")
+        empty_db.execute(f"GRANT SELECT (purchase_id, reason) ON public.session_sync_open_failures TO {col}")
+        empty_db.execute(f"GRANT SELECT ON public.session_sync_session_state TO {quoted}, PUBLIC")
+        empty_db.execute(f"ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO {dflt}")
+        before = empty_db.rows(acl)
+        landed = schema(empty_db.url)
+        migrate.upgrade(empty_db.url, "0013_mapping_once")
+        assert empty_db.rows(acl) == before
+        empty_db.execute(f"REVOKE SELECT ON public.session_sync_pending FROM {lead} CASCADE")
+        assert not empty_db.value("SELECT has_table_privilege(%s, 'public.session_sync_pending', 'SELECT')", sub)
+        empty_db.execute(f"GRANT SELECT ON public.session_sync_pending TO {lead} WITH GRANT OPTION")
+        empty_db.execute(f"SET ROLE {lead}; GRANT SELECT ON public.session_sync_pending TO {sub}; RESET ROLE")
+        migrate.downgrade(empty_db.url, "0012_write_cost")
+        assert empty_db.rows(acl) == before
+        empty_db.execute(f"ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM {dflt}")
+        empty_db.execute(f"ALTER VIEW public.session_sync_verify OWNER TO CURRENT_USER")
+        assert schema(empty_db.url) != landed  # the grants given above are still there
+    finally:
+        for role in roles:
+            empty_db.execute(f"DROP OWNED BY {role}")
+        for role in roles:
+            empty_db.execute(f"DROP ROLE {role}")
+    migrate.upgrade(empty_db.url)
+
+
+def test_mapping_once_stops_cleanly_when_someone_elses_view_reads_the_views_it_drops(empty_db):
+    migrate.upgrade(empty_db.url, "0012_write_cost")
+    empty_db.execute("CREATE VIEW public.ops_pending AS SELECT purchase_id FROM public.session_sync_pending")
+    with pytest.raises(Exception) as raised:
+        migrate.upgrade(empty_db.url)
+    assert "drops and creates again session_sync_session_state" in str(raised.value)
+    assert "ops_pending" in str(raised.value)
+    assert empty_db.value("SELECT version_num FROM alembic_version") == "0012_write_cost"
+    assert empty_db.value("SELECT count(*) FROM public.ops_pending") == 0
+    empty_db.execute("DROP VIEW public.ops_pending")
+    migrate.upgrade(empty_db.url)
+
+
+def test_mapping_once_script_refuses_to_run_statement_by_statement(empty_db, tmp_path):
+    """The --sql script without its BEGIN/COMMIT (autocommit: each statement its own transaction)
+    would drop the views and lose their privileges with the temporary table: it stops first."""
+    migrate.upgrade(empty_db.url, "0012_write_cost")
+    result = subprocess.run([sys.executable, "-m", "alembic", "upgrade", "0012_write_cost:0013_mapping_once", "--sql"],
+                            cwd=ROOT, env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    script = tmp_path / "upgrade.sql"
+    script.write_text("\n".join(line for line in result.stdout.splitlines() if line not in ("BEGIN;", "COMMIT;")))
+    applied = subprocess.run([psql_binary(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", empty_db.url, "-f", str(script)],
+                             capture_output=True, text=True, timeout=120)
+    assert applied.returncode != 0
+    assert "must run in one transaction" in applied.stderr
+    assert empty_db.value("SELECT version_num FROM alembic_version") == "0012_write_cost"
+    assert empty_db.value("SELECT has_table_privilege('session_sync_runner', 'public.session_sync_verify', 'SELECT')")
+    migrate.upgrade(empty_db.url)

@@ -44,7 +44,7 @@ FILES = [
     'session_sync_write_batch.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = '7292948c707e2a8b012ef638070846468883f610d3687679e2c112fcfb8bada1'
+SHA256 = 'ffc3e4a12e00134fcde299bfdd72352b9c1cbdbc3af12604cd85cf1d8688a02a'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0012_write_cost"

@@ -16,10 +16,10 @@ rendered, so a revision freezes plain SQL:
     may follow it), each copy is a line of its own with the placeholder's indentation, the copies
     separated by commas put after their code, before a ``--`` comment TEMPLATE ends with (the
     last copy gets one when the placeholder is followed by a comma); within a line, the copies
-    are joined by ", ". Every ``%`` of TEMPLATE is the name (there is
-    no literal ``%``), TEMPLATE cannot hold ``*/``, and a placeholder is rendered wherever it
-    stands (in a string literal or a ``--`` comment too). Anything left that starts with ``/*@``
-    after rendering (a misspelt placeholder, one split over lines) is an error, not a comment.
+    are joined by ", ". Every ``%`` of TEMPLATE is the name (there is no literal ``%``),
+    TEMPLATE cannot hold ``*/``, and a placeholder is rendered wherever it stands (in a string
+    literal or a ``--`` comment too). Anything left that starts with ``/*@`` after rendering (a
+    misspelt placeholder, one split over lines) is an error, not a comment.
 
     python -m session_sync.mapping sql/functions/session_sync_write_batch.sql   # print it rendered
 

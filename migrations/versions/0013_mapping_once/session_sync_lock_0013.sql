@@ -23,11 +23,14 @@ BEGIN
                        public.session_sync_verify, public.session_sync_open_failures
                 IN ACCESS EXCLUSIVE MODE NOWAIT;
             PERFORM pg_catalog.set_config('lock_timeout', '500ms', true);
+            -- for session_sync_drop_views_0013.sql: the locks are held by this transaction
+            PERFORM pg_catalog.set_config('session_sync.migration_0013_locked', 'on', true);
             RETURN;
         EXCEPTION
             WHEN lock_not_available THEN
                 IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) v_deadline THEN
-                    SELECT pg_catalog.string_agg(DISTINCT l.pid::text, ', ') INTO v_holders
+                    SELECT pg_catalog.string_agg(DISTINCT coalesce(l.pid::text, 'a prepared transaction'), ', ')
+                    INTO v_holders
                     FROM pg_catalog.pg_locks l
                     WHERE l.relation OPERATOR(pg_catalog.=) ANY (ARRAY[
                           'public.course_purchases'::pg_catalog.regclass,
@@ -36,6 +39,8 @@ BEGIN
                           'public.tutoring_sessions'::pg_catalog.regclass,
                           'public.session_sync_dropped_keys'::pg_catalog.regclass,
                           'public.session_sync_failures'::pg_catalog.regclass,
+                          'public.session_sync_expected'::pg_catalog.regclass,
+                          'public.session_sync_purchase_check'::pg_catalog.regclass,
                           'public.session_sync_session_state'::pg_catalog.regclass,
                           'public.session_sync_pending'::pg_catalog.regclass,
                           'public.session_sync_verify'::pg_catalog.regclass,
@@ -45,7 +50,7 @@ BEGIN
                         ERRCODE = '55P03',
                         MESSAGE = pg_catalog.format('session-sync migration: could not lock the platform''s tables and the package''s within %s; nothing was changed', v_wait),
                         DETAIL = 'Backends holding them: ' || coalesce(v_holders, 'none any more'),
-                        HINT = 'A long transaction writes or reads them; see SELECT pid, xact_start, state, query FROM pg_stat_activity WHERE pid IN (...); then run the migration again.';
+                        HINT = 'A long transaction writes or reads them; see SELECT pid, xact_start, state, query FROM pg_stat_activity WHERE pid IN (...) (a prepared one: SELECT * FROM pg_prepared_xacts); then run the migration again.';
                 END IF;
                 PERFORM pg_catalog.pg_sleep(0.1);
         END;

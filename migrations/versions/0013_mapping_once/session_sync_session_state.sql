@@ -33,7 +33,7 @@ SELECT
     st.state,  -- missing, conflict, protected, drifted or in_sync (see the view's description)
     t.xmin AS tutoring_xmin,  -- the version of the tutoring session that was classified (a write leaves the purchase for later when it changed since)
     dk.keys AS dropped_keys,  -- keys its purchase session's metadata dropped that the sync has yet to remove (session_sync_dropped_keys)
-    -- the mapped columns last, so that a revision adding one replaces the view (columns are only appended)
+    -- the mapped columns last: a revision adding one appends a column, which CREATE OR REPLACE VIEW allows
     e.allocation_id,  -- the expected allocation_id (a mapped column: session_sync_expected)
     e.student_id,  -- the expected student_id (a mapped column: session_sync_expected)
     e.trainer_id,  -- the expected trainer_id (a mapped column: session_sync_expected)
