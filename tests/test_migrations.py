@@ -392,8 +392,7 @@ def test_mapping_once_gives_the_views_it_drops_back_their_owner_and_every_privil
         empty_db.execute(f"ALTER VIEW public.session_sync_verify OWNER TO CURRENT_USER")
         assert schema(empty_db.url) != landed  # the grants given above are still there
     finally:
-        for role in roles:
-            empty_db.execute(f"DROP OWNED BY {role}")
+        empty_db.execute(f"DROP OWNED BY {', '.join(roles)}")
         for role in roles:
             empty_db.execute(f"DROP ROLE {role}")
     migrate.upgrade(empty_db.url)
@@ -422,10 +421,66 @@ def test_mapping_once_script_refuses_to_run_statement_by_statement(empty_db, tmp
     assert result.returncode == 0, result.stderr
     script = tmp_path / "upgrade.sql"
     script.write_text("\n".join(line for line in result.stdout.splitlines() if line not in ("BEGIN;", "COMMIT;")))
+    state = "SELECT attname FROM pg_attribute WHERE attrelid = 'public.session_sync_session_state'::regclass" \
+            " AND attnum > 0 ORDER BY attnum"
+    before = empty_db.rows(state)
     applied = subprocess.run([psql_binary(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", empty_db.url, "-f", str(script)],
                              capture_output=True, text=True, timeout=120)
     assert applied.returncode != 0
     assert "must run in one transaction" in applied.stderr
     assert empty_db.value("SELECT version_num FROM alembic_version") == "0012_write_cost"
-    assert empty_db.value("SELECT has_table_privilege('session_sync_runner', 'public.session_sync_verify', 'SELECT')")
+    # psql's default (no ON_ERROR_STOP) goes on after an error: still nothing is dropped
+    applied = subprocess.run([psql_binary(), "-X", "-q", "-d", empty_db.url, "-f", str(script)],
+                             capture_output=True, text=True, timeout=120)
+    assert "must run in one transaction" in applied.stderr
+    assert empty_db.rows(state) == before  # the 0012 view, never dropped
+    for view in ("session_state", "pending", "verify", "open_failures"):
+        assert empty_db.value(f"SELECT has_table_privilege('session_sync_runner', 'public.session_sync_{view}', 'SELECT')")
+    # a session-level setting of the guard's name does not get past it
+    applied = subprocess.run([psql_binary(), "-X", "-q", "-d", empty_db.url, "-f", str(script)],
+                             env={**os.environ, "PGOPTIONS": "-c session_sync.migration_0013_locked=on"},
+                             capture_output=True, text=True, timeout=120)
+    assert "must run in one transaction" in applied.stderr
+    assert empty_db.rows(state) == before
+
+
+def test_mapping_once_regrants_chains_cycles_and_column_grants_and_refuses_to_lose_view_options(empty_db):
+    migrate.upgrade(empty_db.url, "0012_write_cost")
+    tag = uuid.uuid4().hex[:6]
+    a, bb, m, cc, b = (f"ss_{n}_{tag}" for n in ("a", "bb", "m", "cc", "b"))
+    roles = [a, bb, m, cc, b]
+    view = "public.session_sync_pending"
+    for role in roles:
+        empty_db.execute(f"CREATE ROLE {role}")
+    try:
+        # a column grant passed on from a view-level grant option
+        empty_db.execute(f"GRANT SELECT ON {view} TO {a}, {bb} WITH GRANT OPTION")
+        empty_db.execute(f"SET ROLE {a}; GRANT SELECT (purchase_id) ON {view} TO {b}; RESET ROLE")
+        # grant options in a cycle: a -> m -> cc, bb -> cc, cc -> bb
+        empty_db.execute(f"SET ROLE {a}; GRANT SELECT ON {view} TO {m} WITH GRANT OPTION; RESET ROLE")
+        empty_db.execute(f"SET ROLE {m}; GRANT SELECT ON {view} TO {cc} WITH GRANT OPTION; RESET ROLE")
+        empty_db.execute(f"SET ROLE {bb}; GRANT SELECT ON {view} TO {cc} WITH GRANT OPTION; RESET ROLE")
+        empty_db.execute(f"SET ROLE {cc}; GRANT SELECT ON {view} TO {bb} WITH GRANT OPTION; RESET ROLE")
+        migrate.upgrade(empty_db.url, "0013_mapping_once")
+        for role in (a, bb, m, cc):
+            assert empty_db.value("SELECT has_table_privilege(%s, %s, 'SELECT WITH GRANT OPTION')", role, view)
+        assert empty_db.value("SELECT has_column_privilege(%s, %s, 'purchase_id', 'SELECT')", b, view)
+        assert f"{b}=r/{a}" in empty_db.value("SELECT attacl::text FROM pg_attribute WHERE attrelid = %s::regclass"
+                                               " AND attname = 'purchase_id'", view)
+        # options added to one of the views would be lost by dropping it: refused, nothing changed
+        empty_db.execute("ALTER VIEW public.session_sync_verify SET (security_invoker = on)")
+        with pytest.raises(Exception, match="has options, triggers or rules added"):
+            migrate.downgrade(empty_db.url, "0012_write_cost")
+        assert empty_db.value("SELECT version_num FROM alembic_version") == "0013_mapping_once"
+        empty_db.execute("ALTER VIEW public.session_sync_verify RESET (security_invoker)")
+        migrate.downgrade(empty_db.url, "0012_write_cost")
+        assert empty_db.value("SELECT has_column_privilege(%s, %s, 'purchase_id', 'SELECT')", b, view)
+    finally:
+        empty_db.execute(f"SET ROLE {a}; REVOKE ALL (purchase_id) ON {view} FROM {b}; RESET ROLE")
+        for grantor, grantee in [(cc, bb), (bb, cc), (m, cc), (a, m)]:  # the cycle, undone by its grantors
+            empty_db.execute(f"SET ROLE {grantor}; REVOKE ALL ON {view} FROM {grantee} CASCADE; RESET ROLE")
+        empty_db.execute(f"REVOKE ALL ON {view} FROM {', '.join(roles)} CASCADE")
+        empty_db.execute(f"DROP OWNED BY {', '.join(roles)}")
+        for role in roles:
+            empty_db.execute(f"DROP ROLE {role}")
     migrate.upgrade(empty_db.url)

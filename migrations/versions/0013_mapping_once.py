@@ -44,7 +44,7 @@ FILES = [
     'session_sync_write_batch.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = 'ffc3e4a12e00134fcde299bfdd72352b9c1cbdbc3af12604cd85cf1d8688a02a'
+SHA256 = '008aedc4ddd95bf65515c16f39601de5b5b8e6b77b73f3381a5aa59dbdd3ad1d'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0012_write_cost"

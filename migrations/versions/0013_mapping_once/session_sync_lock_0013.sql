@@ -24,7 +24,7 @@ BEGIN
                 IN ACCESS EXCLUSIVE MODE NOWAIT;
             PERFORM pg_catalog.set_config('lock_timeout', '500ms', true);
             -- for session_sync_drop_views_0013.sql: the locks are held by this transaction
-            PERFORM pg_catalog.set_config('session_sync.migration_0013_locked', 'on', true);
+            PERFORM pg_catalog.set_config('session_sync.migration_0013_locked', pg_catalog.pg_current_xact_id()::text, true);
             RETURN;
         EXCEPTION
             WHEN lock_not_available THEN

@@ -3,15 +3,15 @@
 -- and on its columns. What the new views got by default (ALTER DEFAULT PRIVILEGES) and had not
 -- before is revoked. Each privilege is granted by its grantor (SET ROLE to it; a grant made by a
 -- role that had it WITH GRANT OPTION comes after that role's grant), so REVOKE ... CASCADE
--- from a grantor still reaches it; when the migrating role cannot act as that grantor, the
--- owner grants it instead and a WARNING says so.
+-- from a grantor still reaches it; when the migrating role cannot act as that grantor, or the
+-- grant options form a cycle, the migrating role (the owner) grants it instead and a WARNING
+-- (in the server's log) says so.
 DO $regrant$
 DECLARE
     v_view record;
     v_grant record;
     v_grantee record;
     v_done boolean;
-    v_left integer;
     v_statement text;
     v_me text := pg_catalog.quote_ident(current_user);
 BEGIN
@@ -46,7 +46,7 @@ BEGIN
               AND (g.grantor OPERATOR(pg_catalog.=) o.relowner
                    OR EXISTS (SELECT 1 FROM pg_temp.session_sync_regranted r
                               WHERE r.relname OPERATOR(pg_catalog.=) g.relname
-                                AND r.attname IS NOT DISTINCT FROM g.attname
+                                AND (r.attname IS NOT DISTINCT FROM g.attname OR r.attname IS NULL)
                                 AND r.grantee OPERATOR(pg_catalog.=) g.grantor
                                 AND r.privilege_type OPERATOR(pg_catalog.=) g.privilege_type
                                 AND r.is_grantable))
@@ -76,14 +76,29 @@ BEGIN
         END LOOP;
         EXIT WHEN v_done;
     END LOOP;
-    SELECT pg_catalog.count(*) INTO v_left FROM pg_temp.session_sync_saved_grants g
-    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.session_sync_regranted r
-                      WHERE r.relname IS NOT DISTINCT FROM g.relname AND r.attname IS NOT DISTINCT FROM g.attname
-                        AND r.grantor OPERATOR(pg_catalog.=) g.grantor AND r.grantee OPERATOR(pg_catalog.=) g.grantee
-                        AND r.privilege_type OPERATOR(pg_catalog.=) g.privilege_type);
-    IF v_left OPERATOR(pg_catalog.>) 0 THEN
-        RAISE EXCEPTION 'session-sync migration 0013: % privileges of the dropped views could not be given back in grantor order; nothing was changed', v_left;
-    END IF;
+    -- What is left has a grantor whose grant option is itself passed on in a cycle (each of two
+    -- roles granted the other WITH GRANT OPTION): given back by the migrating role (as the owner).
+    FOR v_grant IN
+        SELECT g.* FROM pg_temp.session_sync_saved_grants g
+        WHERE NOT EXISTS (SELECT 1 FROM pg_temp.session_sync_regranted r
+                          WHERE r.relname IS NOT DISTINCT FROM g.relname AND r.attname IS NOT DISTINCT FROM g.attname
+                            AND r.grantor OPERATOR(pg_catalog.=) g.grantor AND r.grantee OPERATOR(pg_catalog.=) g.grantee
+                            AND r.privilege_type OPERATOR(pg_catalog.=) g.privilege_type)
+        ORDER BY g.relname, g.attname, g.grantor, g.grantee, g.privilege_type
+    LOOP
+        EXECUTE pg_catalog.format('GRANT %s%s ON public.%I TO %s%s', v_grant.privilege_type,
+            CASE WHEN v_grant.attname IS NULL THEN '' ELSE pg_catalog.format(' (%I)', v_grant.attname) END,
+            v_grant.relname,
+            CASE WHEN v_grant.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                 ELSE v_grant.grantee::pg_catalog.regrole::text END,
+            CASE WHEN v_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        RAISE WARNING 'session-sync migration 0013: % on % to % given back by the migrating role, not by % (a cycle of grant options)',
+            v_grant.privilege_type, v_grant.relname, v_grant.grantee::pg_catalog.regrole::text,
+            v_grant.grantor::pg_catalog.regrole::text;
+        INSERT INTO pg_temp.session_sync_regranted
+        VALUES (v_grant.relname, v_grant.attname, v_grant.grantor, v_grant.grantee, v_grant.privilege_type,
+                v_grant.is_grantable);
+    END LOOP;
     DROP TABLE pg_temp.session_sync_regranted, pg_temp.session_sync_saved_grants, pg_temp.session_sync_saved_owners;
 END
 $regrant$;
