@@ -484,3 +484,16 @@ def test_mapping_once_regrants_chains_cycles_and_column_grants_and_refuses_to_lo
         for role in roles:
             empty_db.execute(f"DROP ROLE {role}")
     migrate.upgrade(empty_db.url)
+
+
+def test_a_migrations_warnings_are_printed_to_whoever_runs_it(empty_db, capsys):
+    engine = migrate.engine(empty_db.url)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("DO $$BEGIN RAISE WARNING 'given back by the migrating role'; "
+                                       "RAISE NOTICE 'not this one'; END$$")
+    finally:
+        engine.dispose()
+    err = capsys.readouterr().err
+    assert "WARNING: given back by the migrating role" in err
+    assert "not this one" not in err

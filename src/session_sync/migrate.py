@@ -12,6 +12,7 @@ every form libpq accepts works, and handed to env.py as ``config.attributes["con
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from importlib import resources
@@ -48,10 +49,23 @@ def config(url: str | None = None) -> Config:
     return cfg
 
 
+def _print_warning(diagnostic: psycopg.errors.Diagnostic) -> None:
+    """A migration's WARNING reaches whoever runs it, not only the server's log."""
+    if diagnostic.severity_nonlocalized == "WARNING":
+        print(f"WARNING: {diagnostic.message_primary}", file=sys.stderr)
+
+
+def _connect(conninfo: str) -> psycopg.Connection:
+    connection = psycopg.connect(conninfo)
+    connection.add_notice_handler(_print_warning)
+    return connection
+
+
 def engine(url: str) -> sa.Engine:
-    """A SQLAlchemy engine whose connections psycopg makes from ``url`` as libpq takes it."""
+    """A SQLAlchemy engine whose connections psycopg makes from ``url`` as libpq takes it; the
+    WARNINGs the server sends are printed to stderr."""
     conninfo = libpq_conninfo(url)
-    return sa.create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(conninfo),
+    return sa.create_engine("postgresql+psycopg://", creator=lambda: _connect(conninfo),
                             poolclass=sa.pool.NullPool)
 
 
