@@ -44,7 +44,7 @@ FILES = [
     'session_sync_write_batch.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = '008aedc4ddd95bf65515c16f39601de5b5b8e6b77b73f3381a5aa59dbdd3ad1d'
+SHA256 = '7388efb85d8a8adb281d695ae32a040811d23560c1582cb3ff22a2dc6a0a5ce2'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0012_write_cost"

@@ -1,23 +1,43 @@
 -- Gives the views created again by this revision what the dropped ones had
--- (session_sync_drop_views_0013.sql): their owner, then exactly their privileges on the view
--- and on its columns. What the new views got by default (ALTER DEFAULT PRIVILEGES) and had not
--- before is revoked. Each privilege is granted by its grantor (SET ROLE to it; a grant made by a
--- role that had it WITH GRANT OPTION comes after that role's grant), so REVOKE ... CASCADE
--- from a grantor still reaches it; when the migrating role cannot act as that grantor, or the
--- grant options form a cycle, the migrating role (the owner) grants it instead and a WARNING
--- (in the server's log) says so.
+-- (session_sync_drop_views_0013.sql, kept in the setting session_sync.migration_0013_saved):
+-- their owner, then exactly their privileges on the view and on its columns. What the new
+-- views got by default (ALTER DEFAULT PRIVILEGES) and had not before is revoked. Each
+-- privilege is granted by its grantor (SET LOCAL ROLE to it), once that grantor holds it WITH
+-- GRANT OPTION again, pass after pass, so REVOKE ... CASCADE from a grantor still reaches it.
+-- When the migrating role cannot act as the grantor, or what is left cannot be granted in any
+-- order (a cycle of grant options), the migrating role (the owner) grants it instead and a
+-- WARNING says so (`session-sync migrate` prints it; so does the server's log).
 DO $regrant$
 DECLARE
+    v_saved jsonb := pg_catalog.current_setting('session_sync.migration_0013_saved')::jsonb;
+    v_me text := pg_catalog.quote_ident(current_user);
     v_view record;
     v_grant record;
     v_grantee record;
-    v_done boolean;
+    v_granted text[] := '{}';
+    v_key text;
+    v_progress boolean;
     v_statement text;
-    v_me text := pg_catalog.quote_ident(current_user);
 BEGIN
-    FOR v_view IN SELECT o.relname, o.relowner FROM pg_temp.session_sync_saved_owners o ORDER BY 1 LOOP
-        EXECUTE pg_catalog.format('ALTER VIEW public.%I OWNER TO %s', v_view.relname,
-                                  v_view.relowner::pg_catalog.regrole::text);  -- regrole quotes as needed
+    FOR v_view IN SELECT o.relname, o.relowner
+                  FROM pg_catalog.jsonb_to_recordset(v_saved -> 'owners') AS o(relname name, relowner oid)
+                  ORDER BY 1 LOOP
+        IF (SELECT c.relowner FROM pg_catalog.pg_class c
+            WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.format('public.%I', v_view.relname)::pg_catalog.regclass)
+           OPERATOR(pg_catalog.<>) v_view.relowner THEN
+            BEGIN
+                EXECUTE pg_catalog.format('ALTER VIEW public.%I OWNER TO %s', v_view.relname,
+                                          v_view.relowner::pg_catalog.regrole::text);  -- regrole quotes as needed
+            EXCEPTION
+                WHEN insufficient_privilege THEN
+                    RAISE EXCEPTION USING
+                        ERRCODE = 'insufficient_privilege',
+                        MESSAGE = pg_catalog.format('session-sync migration 0013: cannot give the view %s back to its owner %s; nothing was changed',
+                                                    v_view.relname, v_view.relowner::pg_catalog.regrole::text),
+                        DETAIL = SQLERRM,
+                        HINT = 'Migrate as that owner, or as a superuser; the owner needs CREATE on schema public.';
+            END;
+        END IF;
         FOR v_grantee IN
             SELECT DISTINCT a.grantee
             FROM pg_catalog.pg_class c
@@ -31,28 +51,37 @@ BEGIN
         END LOOP;
     END LOOP;
 
-    CREATE TEMPORARY TABLE session_sync_regranted (LIKE pg_temp.session_sync_saved_grants) ON COMMIT DROP;
-    -- Grants whose grantor holds the privilege now (the owner, or a role already given it WITH
-    -- GRANT OPTION) go first; repeated until none is left.
+    -- Pass after pass: a grant goes once its grantor is the owner or holds the privilege WITH
+    -- GRANT OPTION again (on the view, or on that column); one the server refuses in this order
+    -- (invalid_grant_operation, within a cycle) waits for a later pass.
     LOOP
-        v_done := true;
+        v_progress := false;
         FOR v_grant IN
-            SELECT g.* FROM pg_temp.session_sync_saved_grants g
-            JOIN pg_temp.session_sync_saved_owners o ON o.relname OPERATOR(pg_catalog.=) g.relname
-            WHERE NOT EXISTS (SELECT 1 FROM pg_temp.session_sync_regranted r
-                              WHERE r.relname IS NOT DISTINCT FROM g.relname AND r.attname IS NOT DISTINCT FROM g.attname
-                                AND r.grantor OPERATOR(pg_catalog.=) g.grantor AND r.grantee OPERATOR(pg_catalog.=) g.grantee
-                                AND r.privilege_type OPERATOR(pg_catalog.=) g.privilege_type)
-              AND (g.grantor OPERATOR(pg_catalog.=) o.relowner
-                   OR EXISTS (SELECT 1 FROM pg_temp.session_sync_regranted r
-                              WHERE r.relname OPERATOR(pg_catalog.=) g.relname
-                                AND (r.attname IS NOT DISTINCT FROM g.attname OR r.attname IS NULL)
-                                AND r.grantee OPERATOR(pg_catalog.=) g.grantor
-                                AND r.privilege_type OPERATOR(pg_catalog.=) g.privilege_type
-                                AND r.is_grantable))
+            SELECT g.*
+            FROM pg_catalog.jsonb_to_recordset(v_saved -> 'grants')
+                 AS g(relname name, attname name, grantor oid, grantee oid, privilege_type text, is_grantable boolean)
             ORDER BY g.relname, g.attname, g.grantor, g.grantee, g.privilege_type
         LOOP
-            v_done := false;
+            v_key := pg_catalog.concat_ws('|', v_grant.relname, v_grant.attname, v_grant.grantor, v_grant.grantee,
+                                          v_grant.privilege_type);
+            CONTINUE WHEN v_key OPERATOR(pg_catalog.=) ANY (v_granted);
+            CONTINUE WHEN NOT (
+                v_grant.grantor OPERATOR(pg_catalog.=) (SELECT o.relowner
+                    FROM pg_catalog.jsonb_to_recordset(v_saved -> 'owners') AS o(relname name, relowner oid)
+                    WHERE o.relname OPERATOR(pg_catalog.=) v_grant.relname)
+                OR EXISTS (
+                    SELECT 1 FROM pg_catalog.pg_class c
+                    CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+                    WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.format('public.%I', v_grant.relname)::pg_catalog.regclass
+                      AND a.grantee OPERATOR(pg_catalog.=) v_grant.grantor
+                      AND a.privilege_type OPERATOR(pg_catalog.=) v_grant.privilege_type AND a.is_grantable)
+                OR EXISTS (
+                    SELECT 1 FROM pg_catalog.pg_attribute t
+                    CROSS JOIN LATERAL pg_catalog.aclexplode(t.attacl) a
+                    WHERE t.attrelid OPERATOR(pg_catalog.=) pg_catalog.format('public.%I', v_grant.relname)::pg_catalog.regclass
+                      AND t.attname OPERATOR(pg_catalog.=) v_grant.attname
+                      AND a.grantee OPERATOR(pg_catalog.=) v_grant.grantor
+                      AND a.privilege_type OPERATOR(pg_catalog.=) v_grant.privilege_type AND a.is_grantable));
             v_statement := pg_catalog.format('GRANT %s%s ON public.%I TO %s%s', v_grant.privilege_type,
                 CASE WHEN v_grant.attname IS NULL THEN '' ELSE pg_catalog.format(' (%I)', v_grant.attname) END,
                 v_grant.relname,
@@ -63,42 +92,43 @@ BEGIN
                 EXECUTE pg_catalog.format('SET LOCAL ROLE %s', v_grant.grantor::pg_catalog.regrole::text);
                 EXECUTE v_statement;
                 EXECUTE pg_catalog.format('SET LOCAL ROLE %s', v_me);
+                v_granted := v_granted OPERATOR(pg_catalog.||) v_key;
+                v_progress := true;
             EXCEPTION
+                WHEN invalid_grant_operation THEN
+                    NULL;  -- the subtransaction gave back the role; a later pass tries again
                 WHEN insufficient_privilege THEN
-                    -- the subtransaction gave back the role; the owner grants it instead
+                    -- the migrating role cannot act as the grantor: the owner grants it instead
                     EXECUTE v_statement;
                     RAISE WARNING 'session-sync migration 0013: % was granted by the migrating role, not by %, which it cannot act as',
                         v_statement, v_grant.grantor::pg_catalog.regrole::text;
+                    v_granted := v_granted OPERATOR(pg_catalog.||) v_key;
+                    v_progress := true;
             END;
-            INSERT INTO pg_temp.session_sync_regranted
-            VALUES (v_grant.relname, v_grant.attname, v_grant.grantor, v_grant.grantee, v_grant.privilege_type,
-                    v_grant.is_grantable);
         END LOOP;
-        EXIT WHEN v_done;
+        EXIT WHEN NOT v_progress;
     END LOOP;
-    -- What is left has a grantor whose grant option is itself passed on in a cycle (each of two
-    -- roles granted the other WITH GRANT OPTION): given back by the migrating role (as the owner).
+    -- What is left cannot go in any grantor order (a cycle of grant options): the migrating role
+    -- (the owner) grants it.
     FOR v_grant IN
-        SELECT g.* FROM pg_temp.session_sync_saved_grants g
-        WHERE NOT EXISTS (SELECT 1 FROM pg_temp.session_sync_regranted r
-                          WHERE r.relname IS NOT DISTINCT FROM g.relname AND r.attname IS NOT DISTINCT FROM g.attname
-                            AND r.grantor OPERATOR(pg_catalog.=) g.grantor AND r.grantee OPERATOR(pg_catalog.=) g.grantee
-                            AND r.privilege_type OPERATOR(pg_catalog.=) g.privilege_type)
+        SELECT g.*
+        FROM pg_catalog.jsonb_to_recordset(v_saved -> 'grants')
+             AS g(relname name, attname name, grantor oid, grantee oid, privilege_type text, is_grantable boolean)
         ORDER BY g.relname, g.attname, g.grantor, g.grantee, g.privilege_type
     LOOP
-        EXECUTE pg_catalog.format('GRANT %s%s ON public.%I TO %s%s', v_grant.privilege_type,
+        v_key := pg_catalog.concat_ws('|', v_grant.relname, v_grant.attname, v_grant.grantor, v_grant.grantee,
+                                      v_grant.privilege_type);
+        CONTINUE WHEN v_key OPERATOR(pg_catalog.=) ANY (v_granted);
+        v_statement := pg_catalog.format('GRANT %s%s ON public.%I TO %s%s', v_grant.privilege_type,
             CASE WHEN v_grant.attname IS NULL THEN '' ELSE pg_catalog.format(' (%I)', v_grant.attname) END,
             v_grant.relname,
             CASE WHEN v_grant.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
                  ELSE v_grant.grantee::pg_catalog.regrole::text END,
             CASE WHEN v_grant.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
-        RAISE WARNING 'session-sync migration 0013: % on % to % given back by the migrating role, not by % (a cycle of grant options)',
-            v_grant.privilege_type, v_grant.relname, v_grant.grantee::pg_catalog.regrole::text,
-            v_grant.grantor::pg_catalog.regrole::text;
-        INSERT INTO pg_temp.session_sync_regranted
-        VALUES (v_grant.relname, v_grant.attname, v_grant.grantor, v_grant.grantee, v_grant.privilege_type,
-                v_grant.is_grantable);
+        EXECUTE v_statement;
+        RAISE WARNING 'session-sync migration 0013: % was granted by the migrating role, not by % (a cycle of grant options)',
+            v_statement, v_grant.grantor::pg_catalog.regrole::text;
     END LOOP;
-    DROP TABLE pg_temp.session_sync_regranted, pg_temp.session_sync_saved_grants, pg_temp.session_sync_saved_owners;
+    PERFORM pg_catalog.set_config('session_sync.migration_0013_saved', '', true);
 END
 $regrant$;
