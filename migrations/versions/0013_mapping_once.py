@@ -44,7 +44,7 @@ FILES = [
     'session_sync_write_batch.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = '7388efb85d8a8adb281d695ae32a040811d23560c1582cb3ff22a2dc6a0a5ce2'
+SHA256 = 'fa59583aa22b59dc7f22510d822dd100c077b2dfc57d4742f55c46e1eb1ebdfb'
 
 HERE = Path(__file__).with_suffix("")
 PREVIOUS = Path(__file__).parent / "0012_write_cost"

@@ -14,7 +14,7 @@ DECLARE
     v_view record;
     v_grant record;
     v_grantee record;
-    v_granted text[] := '{}';
+    v_granted jsonb := '{}';  -- the keys of the grants given back (a set: constant-time lookup)
     v_key text;
     v_progress boolean;
     v_statement text;
@@ -64,7 +64,7 @@ BEGIN
         LOOP
             v_key := pg_catalog.concat_ws('|', v_grant.relname, v_grant.attname, v_grant.grantor, v_grant.grantee,
                                           v_grant.privilege_type);
-            CONTINUE WHEN v_key OPERATOR(pg_catalog.=) ANY (v_granted);
+            CONTINUE WHEN v_granted OPERATOR(pg_catalog.?) v_key;
             CONTINUE WHEN NOT (
                 v_grant.grantor OPERATOR(pg_catalog.=) (SELECT o.relowner
                     FROM pg_catalog.jsonb_to_recordset(v_saved -> 'owners') AS o(relname name, relowner oid)
@@ -92,17 +92,18 @@ BEGIN
                 EXECUTE pg_catalog.format('SET LOCAL ROLE %s', v_grant.grantor::pg_catalog.regrole::text);
                 EXECUTE v_statement;
                 EXECUTE pg_catalog.format('SET LOCAL ROLE %s', v_me);
-                v_granted := v_granted OPERATOR(pg_catalog.||) v_key;
+                v_granted := v_granted OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(v_key, true);
                 v_progress := true;
             EXCEPTION
                 WHEN invalid_grant_operation THEN
                     NULL;  -- the subtransaction gave back the role; a later pass tries again
                 WHEN insufficient_privilege THEN
-                    -- the migrating role cannot act as the grantor: the owner grants it instead
+                    -- the migrating role cannot act as the grantor, or the grantor lacks what the
+                    -- GRANT itself needs (USAGE on schema public): the owner grants it instead
                     EXECUTE v_statement;
-                    RAISE WARNING 'session-sync migration 0013: % was granted by the migrating role, not by %, which it cannot act as',
+                    RAISE WARNING 'session-sync migration 0013: % was granted by the migrating role, not by % (the migrating role cannot act as it, or it lacks a privilege the GRANT needs, such as USAGE on schema public)',
                         v_statement, v_grant.grantor::pg_catalog.regrole::text;
-                    v_granted := v_granted OPERATOR(pg_catalog.||) v_key;
+                    v_granted := v_granted OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(v_key, true);
                     v_progress := true;
             END;
         END LOOP;
@@ -118,7 +119,7 @@ BEGIN
     LOOP
         v_key := pg_catalog.concat_ws('|', v_grant.relname, v_grant.attname, v_grant.grantor, v_grant.grantee,
                                       v_grant.privilege_type);
-        CONTINUE WHEN v_key OPERATOR(pg_catalog.=) ANY (v_granted);
+        CONTINUE WHEN v_granted OPERATOR(pg_catalog.?) v_key;
         v_statement := pg_catalog.format('GRANT %s%s ON public.%I TO %s%s', v_grant.privilege_type,
             CASE WHEN v_grant.attname IS NULL THEN '' ELSE pg_catalog.format(' (%I)', v_grant.attname) END,
             v_grant.relname,
