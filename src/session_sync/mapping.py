@@ -62,23 +62,20 @@ def _with_comma(line: str) -> str:
 
 
 def _render_line(line: str, lists: dict[str, list[str]], where: str) -> list[str]:
+    for found in _PLACEHOLDER.finditer(line):
+        if found.group(1) not in lists:
+            raise ValueError(f"{where}: unknown placeholder /*@{found.group(1)} ...*/ (known: {', '.join(lists)})")
     match = _PLACEHOLDER.search(line)
     if match is None:
         return [line]
-    if match.group(1) not in lists:
-        raise ValueError(f"{where}: unknown placeholder /*@{match.group(1)} ...*/ (known: {', '.join(lists)})")
     if line.strip() in (match.group(0), match.group(0) + ","):  # alone on its line: a line per column
         indent = line[:len(line) - len(line.lstrip())]
         copies = [indent + match.group(2).replace("%", name) for name in lists[match.group(1)]]
         last = len(copies) - (0 if line.strip().endswith(",") else 1)
         return [_with_comma(copy) if i < last else copy for i, copy in enumerate(copies)]
 
-    def expand(found: re.Match[str]) -> str:
-        if found.group(1) not in lists:
-            raise ValueError(f"{where}: unknown placeholder /*@{found.group(1)} ...*/ (known: {', '.join(lists)})")
-        return ", ".join(found.group(2).replace("%", name) for name in lists[found.group(1)])
-
-    return [_PLACEHOLDER.sub(expand, line)]
+    return [_PLACEHOLDER.sub(lambda found: ", ".join(found.group(2).replace("%", name)
+                                                  for name in lists[found.group(1)]), line)]
 
 
 def render(sql: str, sql_dir: Path, where: str = "SQL") -> str:
