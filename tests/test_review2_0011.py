@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from factories import purchase, sessions
-from test_review_0011 import alembic
+from test_review_0011 import alembic, at_0011, migration_pid
 
 RR = psycopg.IsolationLevel.REPEATABLE_READ
 SER = psycopg.IsolationLevel.SERIALIZABLE
@@ -209,11 +209,12 @@ def test_bulk_platform_commit_does_not_wait_for_an_open_run(db):
 ])
 def test_upgrade_never_kills_a_platform_transaction(db, deadlock_timeout):
     """A platform transaction read a package view (session_sync_verify) and then writes a
-    purchase session while revision 0011 holds the four tables and waits (lock_timeout 500ms) to
-    replace the views. README: 'before any platform transaction waiting for it could be picked as
-    a deadlock victim'. With the default deadlock_timeout (1s) the migration gives up first; with
-    a deadlock_timeout below 500 ms (ALTER ROLE/DATABASE or postgresql.conf), the platform
-    transaction runs the deadlock check first and is the victim."""
+    purchase session while revision 0011's upgrade wants the four tables and the views. First
+    seen with a lock_timeout wait, where a deadlock_timeout below 500 ms made the platform
+    transaction the deadlock victim; since the NOWAIT attempt (test_review_0011) the migration
+    retries holding nothing, so with either deadlock_timeout the platform's write commits and
+    the upgrade completes after it."""
+    at_0011(db)  # revision 0011 itself, whatever the head is now
     down = alembic(db.url, "downgrade", "-1")
     _, err = down.communicate(timeout=300)
     assert down.returncode == 0, err
@@ -223,15 +224,9 @@ def test_upgrade_never_kills_a_platform_transaction(db, deadlock_timeout):
     try:
         plat.execute(f"SET deadlock_timeout = '{deadlock_timeout}'")
         plat.execute("SELECT * FROM session_sync_verify").fetchall()
-        migration = alembic(db.url, "upgrade", "head")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # the migration waits for the reader's view lock
-            mig = db.value("SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE application_name ="
-                           " 'review_migration' AND datname = current_database() AND wait_event_type = 'Lock'")
-            if mig:
-                break
-            assert migration.poll() is None, migration.communicate()
-            time.sleep(0.005)
+        migration = alembic(db.url, "upgrade", "0011_contracts_health")
+        migration_pid(db, migration)  # retrying its NOWAIT attempt while the reader is open
+        time.sleep(1.2)  # past either deadlock_timeout: nothing to detect
         error = None
         try:
             plat.execute("UPDATE purchase_sessions SET session_time = '09:00' WHERE id = %s", (s1,))
@@ -243,6 +238,9 @@ def test_upgrade_never_kills_a_platform_transaction(db, deadlock_timeout):
     finally:
         plat.close()
     assert error is None, f"platform transaction killed: {describe(error)}; migration rc {migration.returncode}"
+    assert migration.returncode == 0, err
+    assert db.value("SELECT version_num FROM alembic_version") == "0011_contracts_health"
+    assert db.value("SELECT scheduled_time FROM tutoring_sessions WHERE id = %s", s1) == "09:00"
 
 
 # --- Fix 5: dropped-key records pile up --------------------------------------------------------
