@@ -1,0 +1,321 @@
+-- session_sync_write(p_purchase_ids uuid[], p_run_id bigint, p_source text)
+--   -> (purchases_synced, purchases_failed, purchases_deferred, purchases_retried,
+--       sessions_created, sessions_updated, retry_reason, purchases_examined)
+-- Contract (internal; every path calls it: the sync at COMMIT of a platform transaction,
+-- sync_purchase_sessions, sync_all_sessions and the batched backfill): examines the given
+-- purchases, or with NULL every purchase in the change log (session_sync_queue), and syncs
+-- each one that needs it through session_sync_write_batch, set-based.
+--   * Purchases that cannot be synced are recorded in session_sync_failures (run p_run_id,
+--     source p_source, reason code, a message that names ids and coordinates only) and left
+--     untouched; they stay queued, so every run reports them until their data is fixed.
+--   * Purchases whose tutoring sessions another transaction holds or has just changed are
+--     deferred: nothing of them is written, they are queued, and the next run syncs them.
+--     Nothing here ever waits for a platform transaction's row.
+--   * Purchases another transaction is writing at the same moment (their purchase or purchase
+--     session rows carry its xmax) are synced as this transaction sees them and queued too:
+--     neither transaction's sync may see the other's write, so the next run looks again.
+--   * Should the set-based write fail (ALLOCATION_FAILED, SESSION_WRITE_FAILED, or a concurrent
+--     insert of the same session), its savepoint undoes it and each purchase is retried alone
+--     under its own savepoint: a failing purchase is recorded and rolled back whole, the others
+--     synced. purchases_retried and retry_reason say that this slow way was taken, and why.
+--   * A batch of more than 64 purchases whose tables the planner's statistics count fewer rows
+--     in than the batch has purchases (a first import; a bulk statement's own rows, synced in
+--     its transaction) is written with nested-loop joins off and custom plans, so that its time
+--     grows with its size, not with its square; settings restored after the write.
+--   * purchases_examined counts every purchase it looked at: synced + failed + deferred +
+--     the ones with nothing to write (already in sync, or not eligible), so a summary accounts
+--     for each.
+--   * A purchase that fails again for the same reason keeps one row in session_sync_failures:
+--     the new row carries the count (occurrences) and first_failed_at of the rows it replaces,
+--     so a purchase failing on every run does not grow the table.
+--   * The change-log rows this call read (visible in its snapshot) are deleted for the
+--     purchases it examined and found or left in sync; a row appended meanwhile stays.
+-- Never raises for bad data. A statement_timeout or cancel raises and the caller's
+-- transaction undoes all of it.
+-- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
+CREATE OR REPLACE FUNCTION session_sync.session_sync_write(
+    p_purchase_ids uuid[],
+    p_run_id bigint,
+    p_source text,
+    OUT purchases_synced integer,
+    OUT purchases_failed integer,
+    OUT purchases_deferred integer,
+    OUT purchases_retried integer,
+    OUT sessions_created integer,
+    OUT sessions_updated integer,
+    OUT retry_reason text,
+    OUT purchases_examined integer
+)
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_ids uuid[];
+    v_snapshot pg_snapshot;
+    v_result record;
+    v_failed_ids uuid[] := '{}'::uuid[];
+    v_failed_reasons text[] := '{}'::text[];
+    v_failed_details text[] := '{}'::text[];
+    v_deferred_ids uuid[] := '{}'::uuid[];
+    v_racing_ids uuid[] := '{}'::uuid[];
+    v_id uuid;
+    v_sqlstate text;
+    v_error text;
+    v_written boolean := false;
+    v_plan_mode text;
+    v_nestloop text;
+BEGIN
+    purchases_synced := 0;
+    purchases_failed := 0;
+    purchases_deferred := 0;
+    purchases_retried := 0;
+    sessions_created := 0;
+    sessions_updated := 0;
+    purchases_examined := 0;
+
+    IF p_source <> 'trigger' AND current_setting('transaction_isolation') = 'serializable' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '25001',
+            MESSAGE = 'session-sync: sync_all_sessions(), the backfill and sync_purchase_sessions() do not run in a SERIALIZABLE transaction: their writes would take part in the platform''s serializable checks and could make its transactions fail with 40001',
+            HINT = 'Run them in READ COMMITTED (the default): BEGIN ISOLATION LEVEL READ COMMITTED; ... or SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED;';
+    END IF;
+    v_snapshot := pg_current_snapshot();
+    IF p_purchase_ids IS NULL THEN
+        SELECT coalesce(array_agg(DISTINCT c.purchase_id ORDER BY c.purchase_id), '{}') INTO v_ids
+        FROM public.session_sync_changes c;
+    ELSIF cardinality(p_purchase_ids) = 1 AND p_purchase_ids[1] IS NOT NULL THEN
+        v_ids := ARRAY[p_purchase_ids[1]];  -- one purchase (the sync at COMMIT): no array round trip
+    ELSE
+        SELECT coalesce(array_agg(DISTINCT i.id ORDER BY i.id), '{}') INTO v_ids
+        FROM unnest(p_purchase_ids) AS i(id)
+        WHERE i.id IS NOT NULL;
+    END IF;
+    purchases_examined := cardinality(v_ids);
+    IF purchases_examined = 0 THEN
+        RETURN;
+    END IF;
+
+    -- A few purchases (the sync at COMMIT, sync_purchase_sessions): the cached generic plans,
+    -- which cost microseconds to reuse, not the milliseconds a custom plan of these statements
+    -- costs to make, for the write and for the change-log statements after it (restored at the
+    -- end). A backfill's batch keeps custom plans, made for its array.
+    IF cardinality(v_ids) <= 64 THEN
+        v_plan_mode := current_setting('plan_cache_mode');
+        PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
+    ELSIF EXISTS (
+        SELECT 1 FROM pg_class c
+        WHERE c.oid IN ('public.course_purchases'::regclass, 'public.purchase_sessions'::regclass)
+          AND c.reltuples < cardinality(v_ids))
+    THEN
+        -- The planner's statistics predate these rows: a table holds fewer rows than this batch
+        -- has purchases (never analyzed, -1, or analyzed while nearly empty: a first import, or
+        -- a bulk statement's own rows synced inside its transaction). Its estimates are then a
+        -- few rows where there are hundreds of thousands, and it joins the write's CTEs by
+        -- nested loops, whose time grows with the square of the batch (200,000 sessions: 90 s
+        -- to over 2 min instead of 7 s). Without nested loops where a hash join can do, the time
+        -- stays linear. Custom plans only, so that no cached generic plan is made under this
+        -- setting (the one-purchase path reuses the generic plan); both restored after the write.
+        v_plan_mode := current_setting('plan_cache_mode');
+        v_nestloop := current_setting('enable_nestloop');
+        PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
+        PERFORM set_config('enable_nestloop', 'off', true);
+    END IF;
+    BEGIN
+        SELECT * INTO v_result FROM session_sync.session_sync_write_batch(v_ids);
+        v_written := true;
+    EXCEPTION
+        WHEN query_canceled THEN
+            RAISE;
+        WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
+            retry_reason := v_sqlstate || ': ' || v_error;
+    END;
+    IF v_nestloop IS NOT NULL THEN
+        -- the slow way below and the statements after the write plan as usual
+        PERFORM set_config('enable_nestloop', v_nestloop, true);
+        PERFORM set_config('plan_cache_mode', v_plan_mode, true);
+        v_plan_mode := NULL;
+    END IF;
+
+    IF NOT v_written AND v_sqlstate = '55P03' THEN
+        -- Another transaction's uncommitted insert of one of these sessions or allocations (an
+        -- operator's open run, say) held the set-based write for its lock_timeout: retrying each
+        -- purchase would wait that long again per purchase. All are deferred (queued) instead.
+        v_deferred_ids := v_ids;
+        RAISE NOTICE 'session-sync: the set-based write of % purchases waited for another transaction''s uncommitted write (%); all deferred (left queued)',
+            cardinality(v_ids), retry_reason;
+    ELSIF v_written THEN
+        purchases_synced := v_result.purchases_synced;
+        sessions_created := v_result.sessions_created;
+        sessions_updated := v_result.sessions_updated;
+        v_failed_ids := v_result.failed_ids;
+        v_failed_reasons := v_result.failed_reasons;
+        v_failed_details := array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
+        v_deferred_ids := v_result.deferred_ids;
+        v_racing_ids := v_result.racing_ids;
+    ELSE
+        -- The slow way: each purchase alone, under its own savepoint.
+        FOREACH v_id IN ARRAY v_ids LOOP
+            purchases_retried := purchases_retried + 1;
+            BEGIN
+                SELECT * INTO v_result FROM session_sync.session_sync_write_batch(ARRAY[v_id]);
+                purchases_synced := purchases_synced + v_result.purchases_synced;
+                sessions_created := sessions_created + v_result.sessions_created;
+                sessions_updated := sessions_updated + v_result.sessions_updated;
+                v_failed_ids := v_failed_ids || v_result.failed_ids;
+                v_failed_reasons := v_failed_reasons || v_result.failed_reasons;
+                v_failed_details := v_failed_details
+                                    || array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
+                v_deferred_ids := v_deferred_ids || v_result.deferred_ids;
+                v_racing_ids := v_racing_ids || v_result.racing_ids;
+            EXCEPTION
+                WHEN query_canceled THEN
+                    RAISE;
+                WHEN OTHERS THEN
+                    GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
+                    IF v_sqlstate IN ('SS007', 'SS009') THEN
+                        v_failed_ids := v_failed_ids || v_id;
+                        v_failed_reasons := v_failed_reasons
+                            || CASE v_sqlstate WHEN 'SS007' THEN 'ALLOCATION_FAILED' ELSE 'SESSION_WRITE_FAILED' END;
+                        v_failed_details := v_failed_details || v_error;
+                    ELSE
+                        -- a concurrent writer (SS010), a serialization failure, a lock timeout:
+                        -- nothing is wrong with the purchase; it is left for the next run
+                        v_deferred_ids := v_deferred_ids || v_id;
+                    END IF;
+            END;
+        END LOOP;
+        IF retry_reason IS NOT NULL THEN
+            RAISE NOTICE 'session-sync: the set-based write of % purchases failed (%); retried one by one: % synced, % failed, % deferred (left queued)',
+                cardinality(v_ids), retry_reason, purchases_synced, cardinality(v_failed_ids),
+                cardinality(v_deferred_ids);
+        END IF;
+    END IF;
+    PERFORM set_config('session_sync.applying', 'off', true);
+    purchases_failed := cardinality(v_failed_ids);
+
+    -- Records of dropped keys with nothing left to do (the write deletes the records of the keys
+    -- it removes): the purchase session has the key again, or its tutoring session no longer
+    -- has it, is protected (never changed) or is not the purchase's (a conflict, never written).
+    -- Rows another transaction holds are skipped, never waited for; so is a record whose
+    -- tutoring session another transaction is writing (its version carries that transaction's
+    -- xmax): a sync that is copying the key onto it right now would leave the key behind with
+    -- no record. Only looked at while the table has rows.
+    -- Here and for the change log below: in REPEATABLE READ, a row another transaction deleted
+    -- after this one's snapshot would raise 40001 and fail the caller's COMMIT; such a delete is
+    -- given up (the rows stay for the next run), never the caller's transaction.
+    IF EXISTS (SELECT 1 FROM public.session_sync_dropped_keys) THEN
+        BEGIN
+        DELETE FROM public.session_sync_dropped_keys d
+        WHERE d.ctid IN (
+            SELECT k.ctid
+            FROM public.session_sync_dropped_keys k
+            JOIN public.purchase_sessions ps ON ps.id = k.session_id
+            LEFT JOIN public.tutoring_sessions t ON t.id = k.session_id
+            WHERE ps.purchase_id = ANY (v_ids)
+              AND (coalesce(jsonb_typeof(ps.metadata) = 'object' AND ps.metadata ? k.key, false)
+                   OR (t.id IS NOT NULL
+                       AND NOT session_sync.session_sync_xact_racing(t.xmax)
+                       AND (NOT coalesce(jsonb_typeof(t.metadata) = 'object' AND t.metadata ? k.key, false)
+                            OR session_sync.session_sync_protected(t.status)
+                            OR NOT session_sync.session_sync_owned_by(t.metadata, ps.purchase_id))))
+            FOR UPDATE OF k SKIP LOCKED);
+        IF p_source <> 'trigger' THEN
+            -- a run, a backfill batch or sync_purchase_sessions() also forgets the records of
+            -- purchase sessions that are gone
+            DELETE FROM public.session_sync_dropped_keys d
+            WHERE d.ctid IN (
+                SELECT k.ctid FROM public.session_sync_dropped_keys k
+                WHERE NOT EXISTS (SELECT 1 FROM public.purchase_sessions ps WHERE ps.id = k.session_id)
+                FOR UPDATE OF k SKIP LOCKED);
+        END IF;
+        EXCEPTION
+            WHEN serialization_failure THEN
+                NULL;
+        END;
+    END IF;
+    purchases_deferred := cardinality(v_deferred_ids);
+
+    IF purchases_failed > 0 THEN
+        -- One row per purchase and reason: the earlier rows of the same failure are replaced by
+        -- the new one, which adds up their occurrences. A row another transaction holds (it is
+        -- replacing it right now) is skipped, never waited for; the next failure folds it in.
+        -- Only in READ COMMITTED: in a transaction with one snapshot, replacing a row that a
+        -- concurrent transaction has replaced since would fail the caller's COMMIT with 40001.
+        WITH failed AS (
+            SELECT f.purchase_id, f.reason, f.detail
+            FROM unnest(v_failed_ids, v_failed_reasons, v_failed_details) AS f(purchase_id, reason, detail)
+        ), earlier AS (
+            DELETE FROM public.session_sync_failures old
+            WHERE old.failure_id IN (
+                SELECT o.failure_id
+                FROM public.session_sync_failures o
+                JOIN failed f ON f.purchase_id = o.purchase_id AND f.reason = o.reason
+                WHERE current_setting('transaction_isolation') = 'read committed'
+                FOR UPDATE OF o SKIP LOCKED)
+            RETURNING old.purchase_id, old.reason, old.occurrences, old.first_failed_at
+        )
+        INSERT INTO public.session_sync_failures
+            (run_id, purchase_id, reason, message, hint, source, occurrences, first_failed_at)
+        SELECT p_run_id, f.purchase_id, f.reason,
+               session_sync.session_sync_failure_message(f.reason, f.purchase_id, f.detail),
+               session_sync.session_sync_hint(f.reason), p_source,
+               1 + coalesce((SELECT sum(e.occurrences) FROM earlier e
+                             WHERE e.purchase_id = f.purchase_id AND e.reason = f.reason), 0),
+               coalesce((SELECT min(e.first_failed_at) FROM earlier e
+                         WHERE e.purchase_id = f.purchase_id AND e.reason = f.reason), clock_timestamp())
+        FROM failed f;
+    END IF;
+
+    -- The change log: rows this call saw go for the purchases that are in sync now; failed,
+    -- deferred and racing purchases stay queued (or join the queue).
+    -- A row another transaction is deleting right now (an open run that examined the purchase
+    -- too) is skipped, never waited for: the purchase is only examined once more. The rows it
+    -- locked are deleted by their ctid (a TID scan: a run's half a million rows are not joined
+    -- back by change_id, which spilled to disk).
+    IF current_setting('transaction_isolation') = 'read committed' THEN
+        DELETE FROM public.session_sync_changes c
+        WHERE c.ctid = ANY (ARRAY(
+            SELECT q.ctid FROM public.session_sync_changes q
+            WHERE q.purchase_id = ANY (v_ids)
+              AND NOT (q.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_racing_ids))
+              AND pg_visible_in_snapshot(q.xact, v_snapshot)
+            FOR UPDATE OF q SKIP LOCKED));
+    ELSE
+        -- The same, in a savepoint: in REPEATABLE READ a row another transaction deleted after
+        -- this one's snapshot raises 40001, and the delete is given up (left for the next run).
+        -- (In READ COMMITTED it cannot, and a savepoint on every platform COMMIT is not free.)
+        BEGIN
+            DELETE FROM public.session_sync_changes c
+            WHERE c.ctid = ANY (ARRAY(
+                SELECT q.ctid FROM public.session_sync_changes q
+                WHERE q.purchase_id = ANY (v_ids)
+                  AND NOT (q.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_racing_ids))
+                  AND pg_visible_in_snapshot(q.xact, v_snapshot)
+                FOR UPDATE OF q SKIP LOCKED));
+        EXCEPTION
+            WHEN serialization_failure THEN
+                NULL;
+        END;
+    END IF;
+    IF purchases_failed + purchases_deferred + cardinality(v_racing_ids) > 0 THEN
+        -- Deferred and racing purchases always get a row of their own (a run that examines them at
+        -- the same moment may delete the ones it saw); a failing one only when it has none, so
+        -- that the log does not grow by a row per run while its data stays wrong.
+        INSERT INTO public.session_sync_changes (purchase_id)
+        SELECT q.id FROM (
+            SELECT DISTINCT f.id FROM unnest(v_failed_ids) AS f(id)
+            WHERE NOT (f.id = ANY (v_deferred_ids || v_racing_ids))
+              AND NOT EXISTS (SELECT 1 FROM public.session_sync_changes c WHERE c.purchase_id = f.id)
+            UNION
+            SELECT d.id FROM unnest(v_deferred_ids || v_racing_ids) AS d(id)
+        ) q
+        ORDER BY q.id;
+    END IF;
+    IF v_plan_mode IS NOT NULL THEN
+        PERFORM set_config('plan_cache_mode', v_plan_mode, true);
+    END IF;
+END;
+$$;

@@ -1,0 +1,102 @@
+"""Bulk writes whose rows the planner's statistics do not count yet (revision 0014).
+
+A first import into the platform's tables, or a bulk statement whose own rows the
+statement-level trigger syncs inside its transaction, meets statistics that count (almost) no
+rows. The planner then expected a few rows in each CTE of the write and joined them by nested
+loops: the write's time grew with the square of the batch (200,000 sessions: 88 s for
+sync_all_sessions() after a fresh load, 2 min for the bulk INSERT). No timed assertion here:
+the plans are read from auto_explain, and a nested loop that rescans a CTE for every row of
+another shows as the rows its join filter removed, which grow with the square of the batch.
+"""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+
+from factories import bulk
+
+PURCHASES = 200  # above the 64 purchases under which the write reuses its generic plans
+SESSIONS_EACH = 3
+
+
+def explained_write(conn: psycopg.Connection, query: str) -> tuple[list[str], list]:
+    """Runs ``query`` with auto_explain on (nested statements, ANALYZE, as NOTICEs); returns the
+    plans it logged and the query's rows."""
+    plans: list[str] = []
+    conn.add_notice_handler(lambda diag: plans.append(diag.message_primary or ""))
+    for setting in ("LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 0",
+                    "SET auto_explain.log_nested_statements = on", "SET auto_explain.log_analyze = on",
+                    "SET auto_explain.log_timing = off", "SET auto_explain.log_level = notice",
+                    "SET client_min_messages = notice"):
+        conn.execute(setting)
+    rows = conn.execute(query).fetchall()
+    conn.execute("RESET client_min_messages")
+    return plans, rows
+
+
+def rows_removed_by_join_filters(plan: str) -> int:
+    return max((int(float(n)) for n in re.findall(r"Rows Removed by Join Filter: ([0-9.]+)", plan)), default=0)
+
+
+def the_write(plans: list[str]) -> str:
+    [plan] = [p for p in plans if "WITH st AS MATERIALIZED" in p]
+    return plan
+
+
+def test_a_first_sync_on_statistics_that_count_no_rows_joins_in_linear_time(db):
+    bulk(db, PURCHASES, SESSIONS_EACH)
+    sessions = PURCHASES * SESSIONS_EACH
+    # the template's tables were never analyzed: the planner counts no rows in them
+    assert db.value("SELECT reltuples FROM pg_class WHERE oid = 'public.purchase_sessions'::regclass") < PURCHASES
+    db.execute("SELECT session_sync_enqueue()")
+    with db.connect() as conn:
+        conn.execute("SET enable_nestloop = on")
+        plans, [row] = explained_write(conn, "SELECT purchases_synced, sessions_created FROM sync_all_sessions()")
+        # the settings the write changed for itself are back
+        assert conn.execute("SELECT current_setting('enable_nestloop'), current_setting('plan_cache_mode')").fetchone() \
+            == ("on", "auto")
+        conn.commit()
+    assert row == (PURCHASES, sessions)
+    removed = rows_removed_by_join_filters(the_write(plans))
+    # A nested loop of the sessions against the purchases that can be synced would remove about
+    # sessions x purchases / 2 rows (60,000 here); linear joins remove none of that order.
+    assert removed < sessions, f"a join filter removed {removed} rows: a nested loop over the write's CTEs"
+    assert db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)
+
+
+def test_a_bulk_insert_synced_in_its_own_transaction_joins_in_linear_time(db):
+    purchases = 2000  # their notes pass 64 KB: the statement-level trigger syncs them, in the statement
+    bulk(db, purchases)
+    with db.connect() as conn:
+        conn.execute("SET session_sync.strict = on")
+        plans, _ = explained_write(
+            conn,
+            "WITH i AS (INSERT INTO purchase_sessions (purchase_id, booking_id, session_number, session_date,"
+            " session_time) SELECT id, booking_id, 1, start_date, '16:00' FROM course_purchases RETURNING 1)"
+            " SELECT count(*) FROM i")
+        assert conn.execute("SELECT count(*) FROM tutoring_sessions").fetchone() == (purchases,)  # before COMMIT
+        conn.commit()
+    removed = rows_removed_by_join_filters(the_write(plans))
+    # a nested loop of the sessions against the purchases to sync: about 2,000 x 1,000 rows
+    assert removed < purchases, f"a join filter removed {removed} rows: a nested loop over the write's CTEs"
+
+
+def test_a_small_write_after_a_large_one_keeps_its_generic_plan_with_nested_loops(db):
+    """The large write plans with custom plans only: the generic plan the sync at COMMIT reuses
+    is never made while nested loops are off (it would scan whole tables for one purchase)."""
+    bulk(db, PURCHASES, SESSIONS_EACH)
+    db.execute("SELECT session_sync_enqueue()")
+    with db.connect(autocommit=True) as conn:
+        for _ in range(6):  # past the 5 custom plans after which a generic one is made and compared
+            conn.execute("SELECT * FROM sync_all_sessions()")
+            conn.execute("UPDATE purchase_sessions SET session_time = CASE session_time WHEN '16:00' THEN '17:00'"
+                         " ELSE '16:00' END")
+        conn.execute("SET session_sync.enabled = on")
+        [pid] = db.one("SELECT id FROM course_purchases ORDER BY id LIMIT 1")
+        plans, _ = explained_write(conn, f"UPDATE purchase_sessions SET session_time = '08:00'"
+                                         f" WHERE purchase_id = '{pid}' RETURNING 1")
+    write = the_write(plans)
+    assert "Seq Scan on purchase_sessions" not in write, write
+    assert db.value("SELECT count(*) FROM tutoring_sessions WHERE scheduled_time = '08:00'") == SESSIONS_EACH
