@@ -1,20 +1,23 @@
 """Bulk writes: linear on statistics that predate their rows, and no 64 KB search per row in the notes.
 
 * ``session_sync_write``: a batch of more than 64 purchases whose tables the planner's
-  statistics count fewer rows in than the batch has purchases (``pg_class.reltuples`` of
-  ``course_purchases`` or ``purchase_sessions``: never analyzed, or analyzed while nearly empty)
-  is written with ``enable_nestloop`` off and custom plans, both restored after the write.
-  Such statistics are what a first import meets, and what a bulk statement's own rows look
-  like when the statement-level trigger syncs them inside its transaction: the planner then
-  expects a few rows in each of the write's CTEs and joins them by nested loops, whose time
-  grew with the square of the batch (200,000 sessions of 10,000 purchases: 88 s for
-  ``sync_all_sessions()`` after a fresh load, over 2 minutes for the bulk INSERT; 7 to 14 s now).
-  With statistics that count the rows, nothing changes.
+  statistics count fewer than half as many rows in as the batch has purchases
+  (``pg_class.reltuples`` of ``course_purchases`` or ``purchase_sessions``: never analyzed, or
+  analyzed while nearly empty) is written with ``enable_nestloop`` off, restored after the
+  write; then ``DISCARD PLANS`` drops the plans the session cached meanwhile, so that no plan
+  made without nested loops (the one-purchase sync's generic plan, say) outlives it. Such
+  statistics are what a first import meets, and what a bulk statement's own rows look like when
+  the statement-level trigger syncs them inside its transaction: the planner expected a few
+  rows in each of the write's CTEs and joined them by nested loops, whose time grew with the
+  square of the batch (``bench/fresh_load.py``, 200,000 sessions of 10,000 purchases:
+  ``sync_all_sessions()`` right after the load 94 s, the bulk INSERT synced in its statement
+  149 s; 11 s and 14 s now, as with statistics). With statistics that count at least half the
+  batch's rows, nothing changes.
 * The note triggers' WHEN clauses (``session_sync_note_triggers.sql``): the size of the notes
   is read first, with ``octet_length`` (no scan of the text), and the search for the purchase's
   id in them only while they are below 64 KB. Past 64 KB every row searched the whole 64 KB
-  before the size check said no: a 200,000-row INSERT spent 54 s in WHEN clauses (6 s now;
-  3.8 s without the package). What they note is unchanged.
+  before the size check said no: a 200,000-row INSERT spent 54-57 s in WHEN clauses (6 s now;
+  3.3-3.9 s without the package). What they note is unchanged.
 * Descriptions: ``session_sync_write``'s and the note triggers', which state this.
 * Starts by locking course_purchases and purchase_sessions (SHARE ROW EXCLUSIVE, both at once
   or neither, NOWAIT attempts every 100 ms, as 0011 does); so does the downgrade.
@@ -39,7 +42,7 @@ FILES = [
     'session_sync_write.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = '614b8ae8b3f08821e373124577a5f1ab68448bda4d9b2a8faf046e5ad97d6406'
+SHA256 = 'f7fb9ce536254bc374b76aece3ebe2de098b8017f7ad9ca9fa8abde55bb8a4f5'
 
 HERE = Path(__file__).with_suffix("")
 # What the revisions before installed of what this one replaces, reinstalled by the downgrade.

@@ -18,10 +18,11 @@
 --     insert of the same session), its savepoint undoes it and each purchase is retried alone
 --     under its own savepoint: a failing purchase is recorded and rolled back whole, the others
 --     synced. purchases_retried and retry_reason say that this slow way was taken, and why.
---   * A batch of more than 64 purchases whose tables the planner's statistics count fewer rows
---     in than the batch has purchases (a first import; a bulk statement's own rows, synced in
---     its transaction) is written with nested-loop joins off and custom plans, so that its time
---     grows with its size, not with its square; settings restored after the write.
+--   * A batch of more than 64 purchases whose tables the planner's statistics count fewer than
+--     half as many rows in as the batch has purchases (a first import; a bulk statement's own
+--     rows, synced in its transaction) is written with nested-loop joins off, so that its time
+--     grows with its size, not with its square; the setting is restored after the write, and
+--     DISCARD PLANS drops the plans the session cached meanwhile.
 --   * purchases_examined counts every purchase it looked at: synced + failed + deferred +
 --     the ones with nothing to write (already in sync, or not eligible), so a summary accounts
 --     for each.
@@ -107,19 +108,18 @@ BEGIN
     ELSIF EXISTS (
         SELECT 1 FROM pg_class c
         WHERE c.oid IN ('public.course_purchases'::regclass, 'public.purchase_sessions'::regclass)
-          AND c.reltuples < cardinality(v_ids))
+          AND c.reltuples * 2 < cardinality(v_ids))
     THEN
-        -- The planner's statistics predate these rows: a table holds fewer rows than this batch
-        -- has purchases (never analyzed, -1, or analyzed while nearly empty: a first import, or
-        -- a bulk statement's own rows synced inside its transaction). Its estimates are then a
-        -- few rows where there are hundreds of thousands, and it joins the write's CTEs by
-        -- nested loops, whose time grows with the square of the batch (200,000 sessions: 90 s
-        -- to over 2 min instead of 7 s). Without nested loops where a hash join can do, the time
-        -- stays linear. Custom plans only, so that no cached generic plan is made under this
-        -- setting (the one-purchase path reuses the generic plan); both restored after the write.
-        v_plan_mode := current_setting('plan_cache_mode');
+        -- The planner's statistics predate these rows: a table holds fewer than half as many
+        -- rows as this batch has purchases (never analyzed, -1, or analyzed while nearly empty:
+        -- a first import, or a bulk statement's own rows synced inside its transaction). Its
+        -- estimates are then a few rows where there are hundreds of thousands, and it joins the
+        -- write's CTEs by nested loops, whose time grows with the square of the batch (200,000
+        -- sessions: 90 s to 2.5 min instead of 8 to 17 s). Without nested loops where a hash
+        -- join can do, it stays linear. Restored after the write; then DISCARD PLANS drops every
+        -- plan cached meanwhile (a generic plan made under this setting would scan whole tables
+        -- for one purchase at every later COMMIT of the session).
         v_nestloop := current_setting('enable_nestloop');
-        PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
         PERFORM set_config('enable_nestloop', 'off', true);
     END IF;
     BEGIN
@@ -135,8 +135,7 @@ BEGIN
     IF v_nestloop IS NOT NULL THEN
         -- the slow way below and the statements after the write plan as usual
         PERFORM set_config('enable_nestloop', v_nestloop, true);
-        PERFORM set_config('plan_cache_mode', v_plan_mode, true);
-        v_plan_mode := NULL;
+        DISCARD PLANS;
     END IF;
 
     IF NOT v_written AND v_sqlstate = '55P03' THEN

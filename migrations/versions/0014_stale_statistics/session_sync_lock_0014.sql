@@ -24,7 +24,7 @@ BEGIN
         EXCEPTION
             WHEN lock_not_available THEN
                 IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) v_deadline THEN
-                    SELECT pg_catalog.string_agg(DISTINCT l.pid::text, ', ') INTO v_holders
+                    SELECT pg_catalog.string_agg(DISTINCT coalesce(l.pid::text, 'a prepared transaction'), ', ') INTO v_holders
                     FROM pg_catalog.pg_locks l
                     WHERE l.relation OPERATOR(pg_catalog.=) ANY (ARRAY[
                           'public.course_purchases'::pg_catalog.regclass,
