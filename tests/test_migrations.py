@@ -314,6 +314,28 @@ def test_write_cost_downgrade_restores_exactly_what_0011_installed(empty_db):
     assert empty_db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)
 
 
+def test_stale_statistics_downgrade_restores_exactly_what_0013_installed(empty_db):
+    from factories import purchase, sessions
+    from test_sources import schema
+    migrate.upgrade(empty_db.url, "0013_mapping_once")
+    landed = schema(empty_db.url)
+    pid = purchase(empty_db)
+    sessions(empty_db, pid, 2)
+    migrate.upgrade(empty_db.url)
+    assert "octet_length" in empty_db.value(
+        "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'session_sync_note_sessions_insert'")
+    assert "DISCARD PLANS" in empty_db.value("SELECT prosrc FROM pg_proc WHERE oid ="
+                                             " 'session_sync.session_sync_write(uuid[],bigint,text)'::regprocedure")
+    assert empty_db.dict("SELECT * FROM sync_all_sessions()")["sessions_created"] == 2
+    migrate.downgrade(empty_db.url, "0013_mapping_once")
+    assert schema(empty_db.url) == landed  # triggers, the write and descriptions as 0013 left them
+    with empty_db.connect(autocommit=True) as platform:  # the triggers note and sync again
+        platform.execute("UPDATE purchase_sessions SET session_time = '06:15' WHERE purchase_id = %s", (pid,))
+    assert empty_db.value("SELECT count(*) FROM tutoring_sessions WHERE scheduled_time = '06:15'") == 2
+    migrate.upgrade(empty_db.url)
+    assert empty_db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)
+
+
 def test_mapping_once_downgrade_restores_exactly_what_0012_installed(empty_db):
     from factories import purchase, sessions
     from test_sources import schema

@@ -26,10 +26,9 @@ Revision ID: 0014_stale_statistics
 Revises: 0013_mapping_once
 """
 
-import re
 from pathlib import Path
 
-from session_sync.migration_sql import execute, execute_files, run_snapshot, snapshot_digest
+from session_sync.migration_sql import execute, execute_files, previous_comments, run_snapshot, snapshot_digest
 
 revision = "0014_stale_statistics"
 down_revision = "0013_mapping_once"
@@ -50,25 +49,6 @@ REPLACED = [Path(__file__).parent / "0011_contracts_health" / "session_sync_note
             Path(__file__).parent / "0012_write_cost" / "session_sync_write.sql"]
 
 
-def previous_comments() -> str:
-    """The descriptions the revisions before this one left on the objects whose description it
-    changed (each target's latest statement, in revision order)."""
-    ours = (HERE / "session_sync_contracts.sql").read_text()
-    earlier = sorted(p for p in HERE.parent.glob("*/session_sync_contracts.sql") if p.parent.name < HERE.name)
-    statements = []
-    for target in re.findall(r"^(COMMENT ON .+?) IS '", ours, flags=re.MULTILINE):
-        found = None
-        for path in earlier:
-            theirs = "\n" + path.read_text()
-            match = re.search(r"\n(" + re.escape(target) + r" IS '.*?';)\n(?=COMMENT ON |--|\Z)", theirs,
-                              flags=re.DOTALL)
-            if match:
-                found = match.group(1)
-        if found:
-            statements.append(found)
-    return "\n".join(statements)
-
-
 def upgrade() -> None:
     run_snapshot(__file__, FILES, SHA256)
 
@@ -81,4 +61,4 @@ def downgrade() -> None:
     execute_files(HERE, ["session_sync_lock_0014.sql"])
     for path in REPLACED:
         execute_files(path.parent, [path.name])
-    execute(previous_comments())
+    execute(previous_comments(HERE))

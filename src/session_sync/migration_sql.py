@@ -11,6 +11,7 @@ Keep this module backwards compatible: landed revisions call it.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -51,3 +52,23 @@ def execute_files(directory: Path, files: list[str]) -> None:
     reinstall the versions that revision installed)."""
     for name in files:
         execute((directory / name).read_text())
+
+
+def previous_comments(directory: Path) -> str:
+    """The descriptions the revisions before ``directory``'s left on the objects whose description
+    its ``session_sync_contracts.sql`` sets (each target's latest statement, in revision order),
+    for its downgrade to put back. A target no earlier revision described is left out."""
+    ours = (directory / "session_sync_contracts.sql").read_text()
+    earlier = sorted(p for p in directory.parent.glob("*/session_sync_contracts.sql") if p.parent.name < directory.name)
+    statements = []
+    for target in re.findall(r"^(COMMENT ON .+?) IS '", ours, flags=re.MULTILINE):
+        found = None
+        for path in earlier:
+            theirs = "\n" + path.read_text()
+            match = re.search(r"\n(" + re.escape(target) + r" IS '.*?';)\n(?=COMMENT ON |--|\Z)", theirs,
+                              flags=re.DOTALL)
+            if match:
+                found = match.group(1)
+        if found:
+            statements.append(found)
+    return "\n".join(statements)
