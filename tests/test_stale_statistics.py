@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 import psycopg
+import pytest
 
 from factories import bulk
 
@@ -94,6 +95,40 @@ def test_a_small_write_after_a_large_one_keeps_its_generic_plan_with_nested_loop
             conn.execute("UPDATE purchase_sessions SET session_time = CASE session_time WHEN '16:00' THEN '17:00'"
                          " ELSE '16:00' END")
         conn.execute("SET session_sync.enabled = on")
+        [pid] = db.one("SELECT id FROM course_purchases ORDER BY id LIMIT 1")
+        plans, _ = explained_write(conn, f"UPDATE purchase_sessions SET session_time = '08:00'"
+                                         f" WHERE purchase_id = '{pid}' RETURNING 1")
+    write = the_write(plans)
+    assert "Seq Scan on purchase_sessions" not in write, write
+    assert db.value("SELECT count(*) FROM tutoring_sessions WHERE scheduled_time = '08:00'") == SESSIONS_EACH
+
+
+def test_a_large_write_cut_off_by_statement_timeout_leaves_no_plan_without_nested_loops(db):
+    """The sixth large write in a session makes the generic plan of the write statement (after
+    five custom ones); cut off by statement_timeout (a platform trigger on tutoring_sessions
+    sleeps here), it must still drop the plans it cached without nested loops."""
+    bulk(db, PURCHASES, SESSIONS_EACH)
+    db.execute("CREATE FUNCTION public.slow_audit() RETURNS trigger LANGUAGE plpgsql AS"
+               " $$BEGIN IF current_setting('test.slow', true) = 'on' THEN PERFORM pg_sleep(5); END IF;"
+               " RETURN NULL; END$$")
+    db.execute("CREATE TRIGGER slow_audit AFTER UPDATE ON tutoring_sessions"
+               " FOR EACH STATEMENT EXECUTE FUNCTION public.slow_audit()")
+    db.execute("SELECT session_sync_enqueue()")
+    with db.connect(autocommit=True) as conn:
+        conn.execute("SELECT * FROM sync_all_sessions()")  # creates the sessions
+        for run in range(6):
+            # the sync off on db's connection: the change is queued, and the run below writes it
+            db.execute("UPDATE purchase_sessions SET session_time = %s", f"1{run}:00")
+            if run == 5:
+                conn.execute("SET test.slow = on")
+                conn.execute("SET statement_timeout = '1s'")
+                with pytest.raises(psycopg.errors.QueryCanceled):
+                    conn.execute("SELECT * FROM sync_all_sessions()")
+                conn.execute("RESET statement_timeout")
+                conn.execute("RESET test.slow")
+            else:
+                conn.execute("SELECT * FROM sync_all_sessions()")
+        assert conn.execute("SELECT current_setting('enable_nestloop')").fetchone() == ("on",)
         [pid] = db.one("SELECT id FROM course_purchases ORDER BY id LIMIT 1")
         plans, _ = explained_write(conn, f"UPDATE purchase_sessions SET session_time = '08:00'"
                                          f" WHERE purchase_id = '{pid}' RETURNING 1")

@@ -41,7 +41,7 @@ FILES = [
     'session_sync_write.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = 'f7fb9ce536254bc374b76aece3ebe2de098b8017f7ad9ca9fa8abde55bb8a4f5'
+SHA256 = '760eb8cfb4186ed35009246610585b32b003d673a6866a9b22edcad97c12b740'
 
 HERE = Path(__file__).with_suffix("")
 # What the revisions before installed of what this one replaces, reinstalled by the downgrade.

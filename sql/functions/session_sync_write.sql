@@ -21,8 +21,8 @@
 --   * A batch of more than 64 purchases whose tables the planner's statistics count fewer than
 --     half as many rows in as the batch has purchases (a first import; a bulk statement's own
 --     rows, synced in its transaction) is written with nested-loop joins off, so that its time
---     grows with its size, not with its square; the setting is restored after the write, and
---     DISCARD PLANS drops the plans the session cached meanwhile.
+--     grows with its size, not with its square; the setting is restored after the write (or
+--     its cancel), and DISCARD PLANS drops every plan the session has cached.
 --   * purchases_examined counts every purchase it looked at: synced + failed + deferred +
 --     the ones with nothing to write (already in sync, or not eligible), so a summary accounts
 --     for each.
@@ -116,9 +116,10 @@ BEGIN
         -- estimates are then a few rows where there are hundreds of thousands, and it joins the
         -- write's CTEs by nested loops, whose time grows with the square of the batch (200,000
         -- sessions: 90 s to 2.5 min instead of 8 to 17 s). Without nested loops where a hash
-        -- join can do, it stays linear. Restored after the write; then DISCARD PLANS drops every
-        -- plan cached meanwhile (a generic plan made under this setting would scan whole tables
-        -- for one purchase at every later COMMIT of the session).
+        -- join can do, it stays linear. Restored after the write, or when it is cancelled; then
+        -- DISCARD PLANS drops every plan the session has cached (the platform's prepared
+        -- statements are planned again at their next use): a generic plan made under this
+        -- setting would scan whole tables for one purchase at every later COMMIT of the session.
         v_nestloop := current_setting('enable_nestloop');
         PERFORM set_config('enable_nestloop', 'off', true);
     END IF;
@@ -127,6 +128,11 @@ BEGIN
         v_written := true;
     EXCEPTION
         WHEN query_canceled THEN
+            IF v_nestloop IS NOT NULL THEN
+                -- cut off (statement_timeout, a cancel): the plans cached meanwhile go all the same
+                PERFORM set_config('enable_nestloop', v_nestloop, true);
+                DISCARD PLANS;
+            END IF;
             RAISE;
         WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
