@@ -41,7 +41,7 @@ FILES = [
     'session_sync_write.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = '760eb8cfb4186ed35009246610585b32b003d673a6866a9b22edcad97c12b740'
+SHA256 = '07877f8b5aa2d9e516d88a716067395a095ac7df893a544cdf08b98a811173d9'
 
 HERE = Path(__file__).with_suffix("")
 # What the revisions before installed of what this one replaces, reinstalled by the downgrade.

@@ -5,9 +5,9 @@
 -- already noted costs two reads of the setting (its size, then a strpos), nothing more; past
 -- the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
 -- made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
--- mapping reads are noted: an inserted purchase that is eligible, an updated purchase or purchase session whose
--- mapped values (its id included) changed, every inserted purchase session (old and new
--- purchase when a session moves or a purchase's id changes). Past 64 KB of notes (about 1,700
+-- mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
+-- purchase session whose mapped values (its id included) changed, every inserted purchase
+-- session (old and new purchase when a session moves or a purchase's id changes). Past 64 KB of notes (about 1,700
 -- purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
 -- clause sees that, sync the statement's purchases from its transition table at once.
 -- A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
