@@ -24,9 +24,9 @@ each one that needs it through session_sync_write_batch, set-based.
     synced. purchases_retried and retry_reason say that this slow way was taken, and why.
   * A batch of more than 64 purchases whose tables the planner''s statistics count fewer than
     half as many rows in as the batch has purchases (a first import; a bulk statement''s own
-    rows, synced in its transaction) is written with nested-loop joins off, so that its time
-    grows with its size, not with its square; the setting is restored after the write (or
-    its cancel), and DISCARD PLANS drops every plan the session has cached.
+    rows, synced in its transaction) is written with nested-loop joins (and JIT) off, so that
+    its time grows with its size, not with its square; the settings are restored after the
+    write (or its cancel), and DISCARD PLANS drops every plan the session has cached.
   * purchases_examined counts every purchase it looked at: synced + failed + deferred +
     the ones with nothing to write (already in sync, or not eligible), so a summary accounts
     for each.

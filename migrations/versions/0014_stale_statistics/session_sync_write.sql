@@ -20,9 +20,9 @@
 --     synced. purchases_retried and retry_reason say that this slow way was taken, and why.
 --   * A batch of more than 64 purchases whose tables the planner's statistics count fewer than
 --     half as many rows in as the batch has purchases (a first import; a bulk statement's own
---     rows, synced in its transaction) is written with nested-loop joins off, so that its time
---     grows with its size, not with its square; the setting is restored after the write (or
---     its cancel), and DISCARD PLANS drops every plan the session has cached.
+--     rows, synced in its transaction) is written with nested-loop joins (and JIT) off, so that
+--     its time grows with its size, not with its square; the settings are restored after the
+--     write (or its cancel), and DISCARD PLANS drops every plan the session has cached.
 --   * purchases_examined counts every purchase it looked at: synced + failed + deferred +
 --     the ones with nothing to write (already in sync, or not eligible), so a summary accounts
 --     for each.
@@ -67,6 +67,7 @@ DECLARE
     v_written boolean := false;
     v_plan_mode text;
     v_nestloop text;
+    v_jit text;
 BEGIN
     purchases_synced := 0;
     purchases_failed := 0;
@@ -120,9 +121,13 @@ BEGIN
         -- when it is cancelled; then DISCARD PLANS drops every plan the session has cached (the
         -- platform's prepared statements are planned again at their next use): a generic plan
         -- made under this setting would scan whole tables for one purchase at every later
-        -- COMMIT of the session.
+        -- COMMIT of the session. JIT off too: before PostgreSQL 18 a disabled join type adds
+        -- 1e10 to a plan's cost, past jit_above_cost, and compiling every such plan with LLVM
+        -- took seconds (8.7 s for a write of 100 purchases on PostgreSQL 15).
         v_nestloop := current_setting('enable_nestloop');
+        v_jit := current_setting('jit');
         PERFORM set_config('enable_nestloop', 'off', true);
+        PERFORM set_config('jit', 'off', true);
     END IF;
     BEGIN
         SELECT * INTO v_result FROM session_sync.session_sync_write_batch(v_ids);
@@ -132,6 +137,7 @@ BEGIN
             IF v_nestloop IS NOT NULL THEN
                 -- cut off (statement_timeout, a cancel): the plans cached meanwhile go all the same
                 PERFORM set_config('enable_nestloop', v_nestloop, true);
+                PERFORM set_config('jit', v_jit, true);
                 DISCARD PLANS;
             END IF;
             RAISE;
@@ -142,6 +148,7 @@ BEGIN
     IF v_nestloop IS NOT NULL THEN
         -- the slow way below and the statements after the write plan as usual
         PERFORM set_config('enable_nestloop', v_nestloop, true);
+        PERFORM set_config('jit', v_jit, true);
         DISCARD PLANS;
     END IF;
 
