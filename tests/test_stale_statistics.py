@@ -139,3 +139,20 @@ def test_a_large_write_cut_off_by_statement_timeout_leaves_no_plan_without_neste
     write = the_write(plans)
     assert "Seq Scan on purchase_sessions" not in write, write
     assert db.value("SELECT count(*) FROM tutoring_sessions WHERE scheduled_time = '08:00'") == SESSIONS_EACH
+
+
+def test_a_large_write_with_statistics_joins_in_linear_time(db):
+    """Before PostgreSQL 17 a CTE is estimated without its columns' statistics: the write's CTEs
+    are looked up, never joined to one another, so statistics or not, no nested loop rescans one
+    for every session (on PostgreSQL 15 one did, before revision 0014)."""
+    bulk(db, PURCHASES, SESSIONS_EACH)
+    db.execute("ANALYZE course_purchases, purchase_sessions, trainer_allocations, tutoring_sessions")
+    db.execute("SELECT session_sync_enqueue()")
+    with db.connect() as conn:
+        plans, [row] = explained_write(conn, "SELECT purchases_synced, sessions_created FROM sync_all_sessions()")
+        conn.commit()
+    sessions = PURCHASES * SESSIONS_EACH
+    assert row == (PURCHASES, sessions)
+    removed = rows_removed_by_join_filters(the_write(plans))
+    assert removed < sessions, f"a join filter removed {removed} rows: a nested loop over the write's CTEs"
+    assert db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)

@@ -15,6 +15,12 @@
   ``sync_all_sessions()`` right after the load 94 s, the bulk INSERT synced in its statement
   149 s; 11 s and 14 s now, as with statistics). With statistics that count at least half the
   batch's rows, nothing changes.
+* ``session_sync_write_batch``: its CTEs are looked up, never joined to one another: the
+  locked rows and the purchases to write become jsonb objects read per session, and the rows to
+  lock or forget are found by ``= ANY`` of an array (an index scan). Before PostgreSQL 17 a CTE
+  is estimated without its columns' statistics, so ``ok`` was one row whatever the tables held,
+  and the sessions were joined to it by a nested loop even with statistics: on PostgreSQL 15,
+  3,000 purchases in one write rejected 90 million rows (9.8 s). Same statements otherwise.
 * The note triggers' WHEN clauses (``session_sync_note_triggers.sql``): the size of the notes
   is read first, with ``octet_length`` (no scan of the text), and the search for the purchase's
   id in them only while they are below 64 KB. Past 64 KB every row searched the whole 64 KB
@@ -41,14 +47,16 @@ FILES = [
     'session_sync_lock_0014.sql',
     'session_sync_note_triggers.sql',
     'session_sync_write.sql',
+    'session_sync_write_batch.sql',
     'session_sync_contracts.sql',
 ]
-SHA256 = '6279f7ca27cf4e03fc0fbdfe98b4e00a80c28529648e129cff739245889e2c93'
+SHA256 = '4b8fe186611b4adabf4f384ddf2b85e11e5ccf75d485920484b424fb8608a2e7'
 
 HERE = Path(__file__).with_suffix("")
 # What the revisions before installed of what this one replaces, reinstalled by the downgrade.
 REPLACED = [Path(__file__).parent / "0011_contracts_health" / "session_sync_note_triggers.sql",
-            Path(__file__).parent / "0012_write_cost" / "session_sync_write.sql"]
+            Path(__file__).parent / "0012_write_cost" / "session_sync_write.sql",
+            Path(__file__).parent / "0013_mapping_once" / "session_sync_write_batch.sql"]
 
 
 def upgrade() -> None:

@@ -26,6 +26,8 @@
 -- or session (a unique index): lock_timeout 50ms, well below deadlock_timeout, ends them, and
 -- the caller defers the purchase (queued), so even a platform transaction that inserts an
 -- allocation by hand and then writes the purchase never deadlocks with the sync.
+-- Its CTEs are looked up (jsonb objects, index scans of arrays), never joined to one another:
+-- no planner estimate can make its time grow with the square of the batch.
 -- Runs as its owner (SECURITY DEFINER) with a fixed search_path. work_mem 256MB and
 -- random_page_cost 1.1 for its statements: a backfill's classification is hashed in memory,
 -- and the rows it reads by index were mostly written recently and are cached.
@@ -121,19 +123,27 @@ BEGIN
             -- Never wait: a row another transaction holds leaves its purchase for later.
             SELECT t.id, t.xmin AS tutoring_xmin
             FROM public.tutoring_sessions t
-            WHERE t.id IN (SELECT st.session_id FROM st WHERE st.state = 'drifted' AND st.reason IS NULL)
+            -- (= ANY of an array: an index scan of the ids, whatever the planner expects of st)
+            WHERE t.id = ANY (ARRAY(SELECT st.session_id FROM st WHERE st.state = 'drifted' AND st.reason IS NULL))
             ORDER BY t.id
             FOR UPDATE SKIP LOCKED
+        ), locked_xmin AS MATERIALIZED (
+            -- The rows locked, as one jsonb object (id -> xmin), and below the purchases to write,
+            -- as one jsonb set: looked up per session (a binary search), never joined. Before
+            -- PostgreSQL 17 a CTE is estimated without its columns' statistics, and a join to it
+            -- became a nested loop rescanning it for every session: time growing with the square
+            -- of the batch even with statistics.
+            SELECT jsonb_object_agg(l.id::text, l.tutoring_xmin::text) AS m FROM locked l
         ), verdict AS MATERIALIZED (
             SELECT st.purchase_id,
                    coalesce(min(st.reason),
                             CASE WHEN bool_or(st.state = 'conflict') THEN 'SESSION_CONFLICT' END) AS reason,
                    bool_or(st.allocation_id IS NULL
                            OR (st.state = 'drifted'
-                               AND (l.id IS NULL OR NOT (l.tutoring_xmin = st.tutoring_xmin)))) AS busy,
+                               AND ((SELECT x.m FROM locked_xmin x) ->> st.session_id::text)
+                                   IS DISTINCT FROM st.tutoring_xmin::text)) AS busy,
                    count(*) FILTER (WHERE st.state = 'missing') AS missing
             FROM st
-            LEFT JOIN locked l ON l.id = st.session_id
             GROUP BY st.purchase_id
         ), racing AS MATERIALIZED (
             -- Purchases another transaction is writing too (the row versions this statement sees
@@ -148,7 +158,7 @@ BEGIN
             WHERE ps.purchase_id = ANY (p_purchase_ids) AND NOT (ps.xmax = '0'::xid)
               AND session_sync.session_sync_xact_racing(ps.xmax)
         ), ok AS MATERIALIZED (
-            SELECT v.purchase_id, v.missing FROM verdict v WHERE v.reason IS NULL AND NOT v.busy
+            SELECT jsonb_object_agg(v.purchase_id::text, true) AS m FROM verdict v WHERE v.reason IS NULL AND NOT v.busy
         ), updated AS (
             UPDATE public.tutoring_sessions t
             SET
@@ -162,7 +172,7 @@ BEGIN
             FROM st s
             WHERE s.state = 'drifted'
               AND t.id = s.session_id
-              AND s.purchase_id IN (SELECT ok.purchase_id FROM ok)
+              AND coalesce((SELECT ok.m FROM ok) ? s.purchase_id::text, false)
               AND session_sync.session_sync_owned_by(t.metadata, s.purchase_id)
               AND NOT session_sync.session_sync_protected(t.status)
             RETURNING t.id
@@ -176,7 +186,7 @@ BEGIN
                    s.metadata
             FROM st s
             WHERE s.state = 'missing'
-              AND s.purchase_id IN (SELECT ok.purchase_id FROM ok)
+              AND coalesce((SELECT ok.m FROM ok) ? s.purchase_id::text, false)
             ORDER BY s.session_id
             ON CONFLICT (id) DO NOTHING
             RETURNING id
@@ -187,7 +197,7 @@ BEGIN
             DELETE FROM public.session_sync_dropped_keys d
             WHERE d.ctid IN (
                 SELECT k.ctid FROM public.session_sync_dropped_keys k
-                WHERE k.session_id IN (SELECT u.id FROM updated u UNION ALL SELECT i.id FROM inserted i)
+                WHERE k.session_id = ANY (ARRAY(SELECT u.id FROM updated u UNION ALL SELECT i.id FROM inserted i))
                 FOR UPDATE OF k SKIP LOCKED)
         )
         -- one pass over the verdicts (ok is those with no reason and not busy)

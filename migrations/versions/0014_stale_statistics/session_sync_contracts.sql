@@ -38,6 +38,39 @@ each one that needs it through session_sync_write_batch, set-based.
 Never raises for bad data. A statement_timeout or cancel raises and the caller''s
 transaction undoes all of it.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
+COMMENT ON FUNCTION session_sync.session_sync_write_batch IS 'session_sync_write_batch(p_purchase_ids uuid[])
+  -> (purchases_synced, sessions_created, sessions_updated, failed_ids, failed_reasons, deferred_ids)
+Contract (internal; session_sync_write calls it inside a savepoint): the one place that
+writes tutoring sessions and allocations. For the given purchases, in two statements:
+  1. creates the approved allocation of each (primary student, trainer, course) that has
+     none (approved or active), for purchases that can be synced, have sessions and no
+     conflict (shared/domain.md: requested_by = the student, allocated_at = now(), metadata
+     sessionCount, isSundayOnly, schedule, purchaseId, bookingId);
+  2. classifies every session once (session_sync_session_state), locks the drifted
+     tutoring sessions it will update with FOR UPDATE SKIP LOCKED, and for every purchase
+     that can be synced and whose rows it holds as it classified them, inserts the missing
+     sessions and updates the drifted ones. The metadata update merges onto the row as it
+     is (keys the apps added are kept) and removes the keys its purchase session dropped,
+     deleting their records (session_sync_dropped_keys) in the same statement.
+Returns the purchases it synced (count), the ones that cannot be synced (failed_ids with
+their reason code, SESSION_CONFLICT included; nothing written for them), and the ones it left
+alone because another transaction holds or has just changed one of their tutoring sessions
+(deferred_ids; nothing written for them either). It never waits for a row another transaction
+holds, so it adds no lock wait, and no deadlock, to the transaction it runs in. racing_ids
+are the purchases another transaction is writing at the same time (see the racing CTE):
+written as this statement sees them, and to be queued by the caller for another look.
+Raises ALLOCATION_FAILED (SS007) or SESSION_WRITE_FAILED (SS009) when the platform''s tables
+reject a write, and SS010 when a concurrent transaction inserted one of the sessions first;
+the caller''s savepoint then undoes the whole call and it retries purchase by purchase.
+The only waits left are for another transaction''s uncommitted insert of the same allocation
+or session (a unique index): lock_timeout 50ms, well below deadlock_timeout, ends them, and
+the caller defers the purchase (queued), so even a platform transaction that inserts an
+allocation by hand and then writes the purchase never deadlocks with the sync.
+Its CTEs are looked up (jsonb objects, index scans of arrays), never joined to one another:
+no planner estimate can make its time grow with the square of the batch.
+Runs as its owner (SECURITY DEFINER) with a fixed search_path. work_mem 256MB and
+random_page_cost 1.1 for its statements: a backfill''s classification is hashed in memory,
+and the rows it reads by index were mostly written recently and are cached.';
 COMMENT ON TRIGGER session_sync_note_purchases_insert ON public.course_purchases IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
 each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
 setting session_sync.pending (set_config) and is always false, so its function never runs.
