@@ -57,7 +57,7 @@ from peer import peer_sync  # noqa: E402
 from run import Server  # noqa: E402
 from workload import generate  # noqa: E402
 
-from session_sync import embedded, mapping, migrate  # noqa: E402
+from session_sync import embedded, migrate  # noqa: E402
 from session_sync.urls import libpq_url  # noqa: E402
 
 INSERT_PURCHASE = """
@@ -138,7 +138,7 @@ def apply_sql(url: str, files: list[Path], log: Callable[[str], None]) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         with conn.transaction():
             for path in files:
-                conn.execute(mapping.read(path))
+                conn.execute(path.read_text())
     log(f"applied {len(files)} SQL source file(s): {', '.join(str(p) for p in files)}")
 
 

@@ -1,14 +1,3 @@
--- session_sync_allocations_trigger() -- statement-level AFTER INSERT / AFTER UPDATE on
--- trainer_allocations, with transition tables new_rows (and old_rows for UPDATE), fired only
--- for writes other than the sync's own (session_sync.applying is off).
--- Contract: queues every eligible purchase whose (primary student, trainer, course) is that
--- of an approved or active allocation that was inserted, or updated in its status, student,
--- trainer, course or requested_at: the allocation its sessions must point at may have
--- changed. (Deleting an allocation deletes its tutoring sessions, which queues them.) In a
--- SERIALIZABLE transaction it reads no table: it queues the purchases the rows'
--- metadata.purchaseId names.
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
--- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_allocations_trigger()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -71,3 +60,15 @@ BEGIN
     RETURN NULL;
 END;
 $$;
+
+COMMENT ON FUNCTION session_sync.session_sync_allocations_trigger IS 'session_sync_allocations_trigger() -- statement-level AFTER INSERT / AFTER UPDATE on
+trainer_allocations, with transition tables new_rows (and old_rows for UPDATE), fired only
+for writes other than the sync''s own (session_sync.applying is off).
+Contract: queues every eligible purchase whose (primary student, trainer, course) is that
+of an approved or active allocation that was inserted, or updated in its status, student,
+trainer, course or requested_at: the allocation its sessions must point at may have
+changed. (Deleting an allocation deletes its tutoring sessions, which queues them.) In a
+SERIALIZABLE transaction it reads no table: it queues the purchases the rows''
+metadata.purchaseId names.
+Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
+(role session_sync_runner), not rights on the platform''s tables.';

@@ -1,12 +1,3 @@
--- session_sync_backfill_step(p_run_id bigint, p_quiet boolean DEFAULT false) -> boolean
--- Contract (a step of CALL sync_all_sessions_batched(), which calls it and COMMITs after
--- each; not meant to be called alone): examines and syncs the next p_batch_size queued
--- purchases of run p_run_id (in purchase id order, after the last one the run examined)
--- through session_sync_write, adds its counts to the run's row, and returns true; when
--- none is left it marks the run finished and returns false. Only the backend that started the
--- run may step it (else SQLSTATE 55000). Waits for a running sync_all_sessions() (the 'run'
--- row lock in session_sync_locks). A NOTICE per batch (p_quiet => true silences it).
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_backfill_step(p_run_id bigint, p_quiet boolean DEFAULT false)
 RETURNS boolean
 LANGUAGE plpgsql
@@ -76,3 +67,13 @@ BEGIN
     RETURN true;
 END;
 $$;
+
+COMMENT ON FUNCTION session_sync.session_sync_backfill_step IS 'session_sync_backfill_step(p_run_id bigint, p_quiet boolean DEFAULT false) -> boolean
+Contract (a step of CALL sync_all_sessions_batched(), which calls it and COMMITs after
+each; not meant to be called alone): examines and syncs the next p_batch_size queued
+purchases of run p_run_id (in purchase id order, after the last one the run examined)
+through session_sync_write, adds its counts to the run''s row, and returns true; when
+none is left it marks the run finished and returns false. Only the backend that started the
+run may step it (else SQLSTATE 55000). Waits for a running sync_all_sessions() (the ''run''
+row lock in session_sync_locks). A NOTICE per batch (p_quiet => true silences it).
+Runs as its owner (SECURITY DEFINER) with a fixed search_path.';

@@ -1,13 +1,3 @@
--- session_sync_flush() -> void
--- Contract (internal; the COMMIT trigger and the bulk statement triggers call it): syncs the
--- purchases noted in session_sync.pending by this transaction's writes
--- (session_sync_trigger_sync) and clears the notes; with session_sync.enabled off at that
--- moment, or in a SERIALIZABLE transaction, it queues them instead (session_sync_enqueue), for
--- the next sync_all_sessions(): under SERIALIZABLE the sync's reads of the purchase's other
--- sessions would add serialization failures (40001) to commits that succeed without it.
--- Does nothing when none is noted. A value of session_sync.enabled that is not a boolean
--- raises (22023), naming the setting.
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_flush()
 RETURNS void
 LANGUAGE plpgsql
@@ -45,3 +35,14 @@ BEGIN
     END IF;
 END;
 $$;
+
+COMMENT ON FUNCTION session_sync.session_sync_flush IS 'session_sync_flush() -> void
+Contract (internal; the COMMIT trigger and the bulk statement triggers call it): syncs the
+purchases noted in session_sync.pending by this transaction''s writes
+(session_sync_trigger_sync) and clears the notes; with session_sync.enabled off at that
+moment, or in a SERIALIZABLE transaction, it queues them instead (session_sync_enqueue), for
+the next sync_all_sessions(): under SERIALIZABLE the sync''s reads of the purchase''s other
+sessions would add serialization failures (40001) to commits that succeed without it.
+Does nothing when none is noted. A value of session_sync.enabled that is not a boolean
+raises (22023), naming the setting.
+Runs as its owner (SECURITY DEFINER) with a fixed search_path.';

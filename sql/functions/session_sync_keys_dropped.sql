@@ -1,8 +1,3 @@
--- session_sync_keys_dropped(p_old jsonb, p_new jsonb) -> text[]
--- Contract: the keys of the purchase-session metadata p_old that p_new no longer has (all of
--- them when p_new is not a JSON object), the canonical keys purchaseId, bookingId,
--- sessionNumber and sessionType aside; NULL when none (or p_old is not an object). Sorted.
--- Pure; session_sync_dropped_keys_trigger calls it.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_keys_dropped(p_old jsonb, p_new jsonb)
 RETURNS text[]
 LANGUAGE sql
@@ -15,3 +10,9 @@ AS $$
     WHERE NOT (k.key = ANY ('{purchaseId,bookingId,sessionNumber,sessionType}'::text[]))
       AND NOT coalesce(jsonb_typeof(p_new) = 'object' AND p_new ? k.key, false)
 $$;
+
+COMMENT ON FUNCTION session_sync.session_sync_keys_dropped IS 'session_sync_keys_dropped(p_old jsonb, p_new jsonb) -> text[]
+Contract: the keys of the purchase-session metadata p_old that p_new no longer has (all of
+them when p_new is not a JSON object), the canonical keys purchaseId, bookingId,
+sessionNumber and sessionType aside; NULL when none (or p_old is not an object). Sorted.
+Pure; session_sync_dropped_keys_trigger calls it.';

@@ -1,9 +1,3 @@
--- session_sync_location_problem(p_location jsonb) -> text
--- Contract: NULL when student_location holds usable coordinates, else the reason code:
---   MISSING_LOCATION     no object, latitude or longitude absent, JSON null or "", or exactly (0, 0)
---   INVALID_COORDINATES  not an object, or a coordinate that is not a finite decimal number
---                        (see session_sync_coordinate) or lies outside [-90, 90] / [-180, 180]
--- Never raises.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_location_problem(p_location jsonb)
 RETURNS text
 LANGUAGE sql
@@ -27,3 +21,10 @@ RETURN CASE
      AND session_sync.session_sync_coordinate(p_location -> 'longitude') = 0
         THEN 'MISSING_LOCATION'
 END;
+
+COMMENT ON FUNCTION session_sync.session_sync_location_problem IS 'session_sync_location_problem(p_location jsonb) -> text
+Contract: NULL when student_location holds usable coordinates, else the reason code:
+  MISSING_LOCATION     no object, latitude or longitude absent, JSON null or "", or exactly (0, 0)
+  INVALID_COORDINATES  not an object, or a coordinate that is not a finite decimal number
+                       (see session_sync_coordinate) or lies outside [-90, 90] / [-180, 180]
+Never raises.';

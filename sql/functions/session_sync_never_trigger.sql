@@ -1,6 +1,3 @@
--- session_sync_never_trigger() -- the function of the row-level note triggers, whose WHEN
--- clause does their work and is always false: it never runs. Should it ever be called, it
--- does nothing.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_never_trigger()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -10,3 +7,7 @@ BEGIN
     RETURN NULL;
 END;
 $$;
+
+COMMENT ON FUNCTION session_sync.session_sync_never_trigger IS 'session_sync_never_trigger() -- the function of the row-level note triggers, whose WHEN
+clause does their work and is always false: it never runs. Should it ever be called, it
+does nothing.';

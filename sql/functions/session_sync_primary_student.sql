@@ -1,7 +1,3 @@
--- session_sync_primary_student(p_students jsonb) -> uuid
--- Contract: the id of the primary student (the first element of course_purchases.students)
--- when students is an array whose first element is an object with a UUID string "id";
--- else NULL (the purchase cannot be synced: NO_STUDENT). Never raises.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_primary_student(p_students jsonb)
 RETURNS uuid
 LANGUAGE sql
@@ -12,3 +8,8 @@ RETURN CASE
      AND jsonb_typeof((p_students -> 0) -> 'id') = 'string'
     THEN session_sync.session_sync_uuid((p_students -> 0) ->> 'id')
 END;
+
+COMMENT ON FUNCTION session_sync.session_sync_primary_student IS 'session_sync_primary_student(p_students jsonb) -> uuid
+Contract: the id of the primary student (the first element of course_purchases.students)
+when students is an array whose first element is an object with a UUID string "id";
+else NULL (the purchase cannot be synced: NO_STUDENT). Never raises.';

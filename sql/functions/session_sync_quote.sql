@@ -1,11 +1,3 @@
--- session_sync_quote(p_value jsonb, p_safe text) -> text
--- Contract: how messages name an offending value without leaking personal data: the value's
--- JSON text only when it is a JSON number, or a string matching the regular expression p_safe,
--- of at most 12 characters and within [-1000, 1000] (a coordinate that is merely out of range,
--- e.g. 91); pass NULL as p_safe to never quote a string. Otherwise only its shape: 'a JSON
--- string of 23 characters', 'a JSON number out of range', 'a JSON object'. 'absent' for SQL
--- NULL. A phone number, a name or an e-mail put where an id or a coordinate belongs is never
--- quoted. Never raises. Pure; its SQL-standard body is bound when created.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_quote(p_value jsonb, p_safe text)
 RETURNS text
 LANGUAGE sql
@@ -21,3 +13,12 @@ RETURN CASE
     WHEN jsonb_typeof(p_value) = 'string' THEN 'a JSON string of ' || length(p_value #>> '{}') || ' characters'
     ELSE 'a JSON ' || jsonb_typeof(p_value)
 END;
+
+COMMENT ON FUNCTION session_sync.session_sync_quote IS 'session_sync_quote(p_value jsonb, p_safe text) -> text
+Contract: how messages name an offending value without leaking personal data: the value''s
+JSON text only when it is a JSON number, or a string matching the regular expression p_safe,
+of at most 12 characters and within [-1000, 1000] (a coordinate that is merely out of range,
+e.g. 91); pass NULL as p_safe to never quote a string. Otherwise only its shape: ''a JSON
+string of 23 characters'', ''a JSON number out of range'', ''a JSON object''. ''absent'' for SQL
+NULL. A phone number, a name or an e-mail put where an id or a coordinate belongs is never
+quoted. Never raises. Pure; its SQL-standard body is bound when created.';

@@ -1,8 +1,3 @@
--- session_sync_raise(p_reason text, p_purchase_id uuid, p_detail text DEFAULT NULL)
--- Contract: raises the package's error for a purchase that cannot be synced: SQLSTATE and
--- HINT from session_sync_reasons(), MESSAGE from session_sync_failure_message(). Never returns.
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
--- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_raise(
     p_reason text,
     p_purchase_id uuid,
@@ -29,3 +24,9 @@ BEGIN
         HINT = coalesce(v_hint, 'See session_sync_reasons() for the reason codes.');
 END;
 $$;
+
+COMMENT ON FUNCTION session_sync.session_sync_raise IS 'session_sync_raise(p_reason text, p_purchase_id uuid, p_detail text DEFAULT NULL)
+Contract: raises the package''s error for a purchase that cannot be synced: SQLSTATE and
+HINT from session_sync_reasons(), MESSAGE from session_sync_failure_message(). Never returns.
+Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
+(role session_sync_runner), not rights on the platform''s tables.';

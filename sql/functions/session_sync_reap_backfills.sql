@@ -1,11 +1,3 @@
--- session_sync_reap_backfills() -> integer
--- Contract (internal; the backfill's start and sync_all_sessions() call it): marks every
--- backfill run that session_sync_runs still shows as running but whose backend no longer
--- runs it (gone, restarted, idle, or running another statement since: the CALL was
--- cancelled, timed out or its client went away; the CALL is told by its backend's pid,
--- backend_start and query_start) as outcome 'interrupted', with finished_at set. Returns how many it marked.
--- A backend that is still active (or whose state this role cannot see) is left alone.
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_reap_backfills()
 RETURNS integer
 LANGUAGE plpgsql
@@ -34,3 +26,12 @@ BEGIN
     RETURN v_count;
 END;
 $$;
+
+COMMENT ON FUNCTION session_sync.session_sync_reap_backfills IS 'session_sync_reap_backfills() -> integer
+Contract (internal; the backfill''s start and sync_all_sessions() call it): marks every
+backfill run that session_sync_runs still shows as running but whose backend no longer
+runs it (gone, restarted, idle, or running another statement since: the CALL was
+cancelled, timed out or its client went away; the CALL is told by its backend''s pid,
+backend_start and query_start) as outcome ''interrupted'', with finished_at set. Returns how many it marked.
+A backend that is still active (or whose state this role cannot see) is left alone.
+Runs as its owner (SECURITY DEFINER) with a fixed search_path.';

@@ -1,7 +1,3 @@
--- session_sync_reasons() -> TABLE(reason, sqlstate, hint)
--- Contract: the reference list of the reasons a purchase cannot be synced, each with the
--- SQLSTATE that sync_purchase_sessions() raises for it and the hint shown to the user.
--- Every error message of the package begins with one of these reason codes.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_reasons()
 RETURNS TABLE (reason text, sqlstate text, hint text)
 LANGUAGE sql
@@ -30,3 +26,8 @@ BEGIN ATOMIC
     ) AS v(ord, reason, sqlstate, hint)
     ORDER BY v.ord;
 END;
+
+COMMENT ON FUNCTION session_sync.session_sync_reasons IS 'session_sync_reasons() -> TABLE(reason, sqlstate, hint)
+Contract: the reference list of the reasons a purchase cannot be synced, each with the
+SQLSTATE that sync_purchase_sessions() raises for it and the hint shown to the user.
+Every error message of the package begins with one of these reason codes.';

@@ -1,7 +1,3 @@
--- session_sync_setting(p_name text, p_default boolean) -> boolean
--- Contract: the boolean value of the custom setting session_sync.<p_name> (SET / SET LOCAL /
--- ALTER ROLE ... SET / ALTER DATABASE ... SET), or p_default when it is unset or empty.
--- on/true/yes/1 are true, off/false/no/0 are false; any other value raises, naming the setting.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_setting(p_name text, p_default boolean)
 RETURNS boolean
 LANGUAGE plpgsql
@@ -24,3 +20,8 @@ BEGIN
         HINT = format('SET session_sync.%s = on (or off).', p_name);
 END;
 $$;
+
+COMMENT ON FUNCTION session_sync.session_sync_setting IS 'session_sync_setting(p_name text, p_default boolean) -> boolean
+Contract: the boolean value of the custom setting session_sync.<p_name> (SET / SET LOCAL /
+ALTER ROLE ... SET / ALTER DATABASE ... SET), or p_default when it is unset or empty.
+on/true/yes/1 are true, off/false/no/0 are false; any other value raises, naming the setting.';

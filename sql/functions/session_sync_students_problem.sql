@@ -1,10 +1,3 @@
--- session_sync_students_problem(p_students jsonb) -> text
--- Contract: why course_purchases.students names no primary student, for messages and
--- diagnose, naming only the shape of the first student's "id" (its JSON type and length,
--- session_sync_quote): never a name, e-mail or phone number, even one put where the id
--- should be. NULL when the primary student is usable
--- (session_sync_primary_student returns it). Never raises. Pure; its SQL-standard body is
--- bound when created (under the migrations' pinned search_path).
 CREATE OR REPLACE FUNCTION session_sync.session_sync_students_problem(p_students jsonb)
 RETURNS text
 LANGUAGE sql
@@ -21,3 +14,11 @@ RETURN CASE
     ELSE 'the first student''s id is '
          || session_sync.session_sync_quote((p_students -> 0) -> 'id', NULL) || ', not a UUID'
 END;
+
+COMMENT ON FUNCTION session_sync.session_sync_students_problem IS 'session_sync_students_problem(p_students jsonb) -> text
+Contract: why course_purchases.students names no primary student, for messages and
+diagnose, naming only the shape of the first student''s "id" (its JSON type and length,
+session_sync_quote): never a name, e-mail or phone number, even one put where the id
+should be. NULL when the primary student is usable
+(session_sync_primary_student returns it). Never raises. Pure; its SQL-standard body is
+bound when created (under the migrations'' pinned search_path).';

@@ -1,12 +1,3 @@
--- session_sync_trigger_sync(p_purchase_ids uuid[])
--- Contract (internal; session_sync_flush calls it at COMMIT): syncs the given purchases in the
--- transaction of the writes that noted them, set-based, through session_sync_write (source
--- 'trigger'). A purchase that cannot be synced is recorded in session_sync_failures and the
--- transaction commits, unless session_sync.strict is on: then the first such failure is
--- raised, and the COMMIT fails with it (the whole transaction is rolled back). A purchase whose
--- tutoring sessions another transaction holds is queued for the next run, never waited for
--- (strict or not).
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_trigger_sync(p_purchase_ids uuid[])
 RETURNS void
 LANGUAGE plpgsql
@@ -49,3 +40,13 @@ BEGIN
     END IF;
 END;
 $$;
+
+COMMENT ON FUNCTION session_sync.session_sync_trigger_sync IS 'session_sync_trigger_sync(p_purchase_ids uuid[])
+Contract (internal; session_sync_flush calls it at COMMIT): syncs the given purchases in the
+transaction of the writes that noted them, set-based, through session_sync_write (source
+''trigger''). A purchase that cannot be synced is recorded in session_sync_failures and the
+transaction commits, unless session_sync.strict is on: then the first such failure is
+raised, and the COMMIT fails with it (the whole transaction is rolled back). A purchase whose
+tutoring sessions another transaction holds is queued for the next run, never waited for
+(strict or not).
+Runs as its owner (SECURITY DEFINER) with a fixed search_path.';

@@ -1,14 +1,3 @@
--- session_sync_tutoring_sessions_trigger() -- row-level AFTER INSERT / UPDATE / DELETE on
--- tutoring_sessions, fired only for writes other than the sync's own (session_sync.applying
--- is off) and, for UPDATE, only when a column the mapping writes changed; and statement-level
--- AFTER TRUNCATE, which queues every eligible purchase.
--- Contract: queues the purchase whose purchase session has the tutoring session's id (old
--- and new id), so the next sync_all_sessions() re-examines it: an app that edits, deletes or
--- inserts a tutoring session may have put it out of sync. Never fails the write for a
--- tutoring session no purchase session maps to (nothing is queued). In a SERIALIZABLE
--- transaction it reads no table: it queues the purchase the row's metadata.purchaseId names.
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
--- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_tutoring_sessions_trigger()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -44,3 +33,15 @@ BEGIN
     RETURN NULL;
 END;
 $$;
+
+COMMENT ON FUNCTION session_sync.session_sync_tutoring_sessions_trigger IS 'session_sync_tutoring_sessions_trigger() -- row-level AFTER INSERT / UPDATE / DELETE on
+tutoring_sessions, fired only for writes other than the sync''s own (session_sync.applying
+is off) and, for UPDATE, only when a column the mapping writes changed; and statement-level
+AFTER TRUNCATE, which queues every eligible purchase.
+Contract: queues the purchase whose purchase session has the tutoring session''s id (old
+and new id), so the next sync_all_sessions() re-examines it: an app that edits, deletes or
+inserts a tutoring session may have put it out of sync. Never fails the write for a
+tutoring session no purchase session maps to (nothing is queued). In a SERIALIZABLE
+transaction it reads no table: it queues the purchase the row''s metadata.purchaseId names.
+Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
+(role session_sync_runner), not rights on the platform''s tables.';

@@ -1,39 +1,3 @@
--- session_sync_write(p_purchase_ids uuid[], p_run_id bigint, p_source text)
---   -> (purchases_synced, purchases_failed, purchases_deferred, purchases_retried,
---       sessions_created, sessions_updated, retry_reason, purchases_examined)
--- Contract (internal; every path calls it: the sync at COMMIT of a platform transaction,
--- sync_purchase_sessions, sync_all_sessions and the batched backfill): examines the given
--- purchases, or with NULL every purchase in the change log (session_sync_queue), and syncs
--- each one that needs it through session_sync_write_batch, set-based.
---   * Purchases that cannot be synced are recorded in session_sync_failures (run p_run_id,
---     source p_source, reason code, a message that names ids and coordinates only) and left
---     untouched; they stay queued, so every run reports them until their data is fixed.
---   * Purchases whose tutoring sessions another transaction holds or has just changed are
---     deferred: nothing of them is written, they are queued, and the next run syncs them.
---     Nothing here ever waits for a platform transaction's row.
---   * Purchases another transaction is writing at the same moment (their purchase or purchase
---     session rows carry its xmax) are synced as this transaction sees them and queued too:
---     neither transaction's sync may see the other's write, so the next run looks again.
---   * Should the set-based write fail (ALLOCATION_FAILED, SESSION_WRITE_FAILED, or a concurrent
---     insert of the same session), its savepoint undoes it and each purchase is retried alone
---     under its own savepoint: a failing purchase is recorded and rolled back whole, the others
---     synced. purchases_retried and retry_reason say that this slow way was taken, and why.
---   * A batch of more than 64 purchases whose tables the planner's statistics count fewer than
---     half as many rows in as the batch has purchases (a first import; a bulk statement's own
---     rows, synced in its transaction) is written with nested-loop joins (and JIT) off, so that
---     its time grows with its size, not with its square; the settings are restored after the
---     write (or its cancel), and DISCARD PLANS drops every plan the session has cached.
---   * purchases_examined counts every purchase it looked at: synced + failed + deferred +
---     the ones with nothing to write (already in sync, or not eligible), so a summary accounts
---     for each.
---   * A purchase that fails again for the same reason keeps one row in session_sync_failures:
---     the new row carries the count (occurrences) and first_failed_at of the rows it replaces,
---     so a purchase failing on every run does not grow the table.
---   * The change-log rows this call read (visible in its snapshot) are deleted for the
---     purchases it examined and found or left in sync; a row appended meanwhile stays.
--- Never raises for bad data. A statement_timeout or cancel raises and the caller's
--- transaction undoes all of it.
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_write(
     p_purchase_ids uuid[],
     p_run_id bigint,
@@ -332,3 +296,40 @@ BEGIN
     END IF;
 END;
 $$;
+
+COMMENT ON FUNCTION session_sync.session_sync_write IS 'session_sync_write(p_purchase_ids uuid[], p_run_id bigint, p_source text)
+  -> (purchases_synced, purchases_failed, purchases_deferred, purchases_retried,
+      sessions_created, sessions_updated, retry_reason, purchases_examined)
+Contract (internal; every path calls it: the sync at COMMIT of a platform transaction,
+sync_purchase_sessions, sync_all_sessions and the batched backfill): examines the given
+purchases, or with NULL every purchase in the change log (session_sync_queue), and syncs
+each one that needs it through session_sync_write_batch, set-based.
+  * Purchases that cannot be synced are recorded in session_sync_failures (run p_run_id,
+    source p_source, reason code, a message that names ids and coordinates only) and left
+    untouched; they stay queued, so every run reports them until their data is fixed.
+  * Purchases whose tutoring sessions another transaction holds or has just changed are
+    deferred: nothing of them is written, they are queued, and the next run syncs them.
+    Nothing here ever waits for a platform transaction''s row.
+  * Purchases another transaction is writing at the same moment (their purchase or purchase
+    session rows carry its xmax) are synced as this transaction sees them and queued too:
+    neither transaction''s sync may see the other''s write, so the next run looks again.
+  * Should the set-based write fail (ALLOCATION_FAILED, SESSION_WRITE_FAILED, or a concurrent
+    insert of the same session), its savepoint undoes it and each purchase is retried alone
+    under its own savepoint: a failing purchase is recorded and rolled back whole, the others
+    synced. purchases_retried and retry_reason say that this slow way was taken, and why.
+  * A batch of more than 64 purchases whose tables the planner''s statistics count fewer than
+    half as many rows in as the batch has purchases (a first import; a bulk statement''s own
+    rows, synced in its transaction) is written with nested-loop joins (and JIT) off, so that
+    its time grows with its size, not with its square; the settings are restored after the
+    write (or its cancel), and DISCARD PLANS drops every plan the session has cached.
+  * purchases_examined counts every purchase it looked at: synced + failed + deferred +
+    the ones with nothing to write (already in sync, or not eligible), so a summary accounts
+    for each.
+  * A purchase that fails again for the same reason keeps one row in session_sync_failures:
+    the new row carries the count (occurrences) and first_failed_at of the rows it replaces,
+    so a purchase failing on every run does not grow the table.
+  * The change-log rows this call read (visible in its snapshot) are deleted for the
+    purchases it examined and found or left in sync; a row appended meanwhile stays.
+Never raises for bad data. A statement_timeout or cancel raises and the caller''s
+transaction undoes all of it.
+Runs as its owner (SECURITY DEFINER) with a fixed search_path.';

@@ -1,36 +1,3 @@
--- session_sync_write_batch(p_purchase_ids uuid[])
---   -> (purchases_synced, sessions_created, sessions_updated, failed_ids, failed_reasons, deferred_ids)
--- Contract (internal; session_sync_write calls it inside a savepoint): the one place that
--- writes tutoring sessions and allocations. For the given purchases, in two statements:
---   1. creates the approved allocation of each (primary student, trainer, course) that has
---      none (approved or active), for purchases that can be synced, have sessions and no
---      conflict (shared/domain.md: requested_by = the student, allocated_at = now(), metadata
---      sessionCount, isSundayOnly, schedule, purchaseId, bookingId);
---   2. classifies every session once (session_sync_session_state), locks the drifted
---      tutoring sessions it will update with FOR UPDATE SKIP LOCKED, and for every purchase
---      that can be synced and whose rows it holds as it classified them, inserts the missing
---      sessions and updates the drifted ones. The metadata update merges onto the row as it
---      is (keys the apps added are kept) and removes the keys its purchase session dropped,
---      deleting their records (session_sync_dropped_keys) in the same statement.
--- Returns the purchases it synced (count), the ones that cannot be synced (failed_ids with
--- their reason code, SESSION_CONFLICT included; nothing written for them), and the ones it left
--- alone because another transaction holds or has just changed one of their tutoring sessions
--- (deferred_ids; nothing written for them either). It never waits for a row another transaction
--- holds, so it adds no lock wait, and no deadlock, to the transaction it runs in. racing_ids
--- are the purchases another transaction is writing at the same time (see the racing CTE):
--- written as this statement sees them, and to be queued by the caller for another look.
--- Raises ALLOCATION_FAILED (SS007) or SESSION_WRITE_FAILED (SS009) when the platform's tables
--- reject a write, and SS010 when a concurrent transaction inserted one of the sessions first;
--- the caller's savepoint then undoes the whole call and it retries purchase by purchase.
--- The only waits left are for another transaction's uncommitted insert of the same allocation
--- or session (a unique index): lock_timeout 50ms, well below deadlock_timeout, ends them, and
--- the caller defers the purchase (queued), so even a platform transaction that inserts an
--- allocation by hand and then writes the purchase never deadlocks with the sync.
--- Its CTEs are looked up (jsonb objects, index scans of arrays), never joined to one another:
--- no planner estimate can make its time grow with the square of the batch.
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path. work_mem 256MB and
--- random_page_cost 1.1 for its statements: a backfill's classification is hashed in memory,
--- and the rows it reads by index were mostly written recently and are cached.
 CREATE OR REPLACE FUNCTION session_sync.session_sync_write_batch(
     p_purchase_ids uuid[],
     OUT purchases_synced integer,
@@ -114,7 +81,15 @@ BEGIN
         v_stage := 'SS009';
         WITH st AS MATERIALIZED (
             SELECT s.session_id, s.purchase_id, s.reason, s.state, s.tutoring_xmin,
-                   /*@mapped s.%*/,
+                   s.allocation_id,
+                   s.student_id,
+                   s.trainer_id,
+                   s.course_id,
+                   s.scheduled_date,
+                   s.scheduled_time,
+                   s.duration,
+                   s.status,
+                   s.student_home_location,
                    s.metadata, s.dropped_keys
             FROM public.session_sync_session_state s
             WHERE s.purchase_id = ANY (p_purchase_ids)
@@ -162,7 +137,15 @@ BEGIN
         ), updated AS (
             UPDATE public.tutoring_sessions t
             SET
-                /*@mapped % = s.%*/,
+                allocation_id = s.allocation_id,
+                student_id = s.student_id,
+                trainer_id = s.trainer_id,
+                course_id = s.course_id,
+                scheduled_date = s.scheduled_date,
+                scheduled_time = s.scheduled_time,
+                duration = s.duration,
+                status = s.status,
+                student_home_location = s.student_home_location,
                 -- merged onto the row as it is: keys the apps added stay, keys the purchase
                 -- session dropped (the sync's own, copied earlier) go
                 metadata = (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
@@ -179,10 +162,26 @@ BEGIN
         ), inserted AS (
             INSERT INTO public.tutoring_sessions
                 (id,
-                 /*@mapped %*/,
+                 allocation_id,
+                 student_id,
+                 trainer_id,
+                 course_id,
+                 scheduled_date,
+                 scheduled_time,
+                 duration,
+                 status,
+                 student_home_location,
                  metadata)
             SELECT s.session_id,
-                   /*@mapped s.%*/,
+                   s.allocation_id,
+                   s.student_id,
+                   s.trainer_id,
+                   s.course_id,
+                   s.scheduled_date,
+                   s.scheduled_time,
+                   s.duration,
+                   s.status,
+                   s.student_home_location,
                    s.metadata
             FROM st s
             WHERE s.state = 'missing'
@@ -236,3 +235,37 @@ BEGIN
     PERFORM set_config('session_sync.applying', 'off', true);
 END;
 $$;
+
+COMMENT ON FUNCTION session_sync.session_sync_write_batch IS 'session_sync_write_batch(p_purchase_ids uuid[])
+  -> (purchases_synced, sessions_created, sessions_updated, failed_ids, failed_reasons, deferred_ids)
+Contract (internal; session_sync_write calls it inside a savepoint): the one place that
+writes tutoring sessions and allocations. For the given purchases, in two statements:
+  1. creates the approved allocation of each (primary student, trainer, course) that has
+     none (approved or active), for purchases that can be synced, have sessions and no
+     conflict (shared/domain.md: requested_by = the student, allocated_at = now(), metadata
+     sessionCount, isSundayOnly, schedule, purchaseId, bookingId);
+  2. classifies every session once (session_sync_session_state), locks the drifted
+     tutoring sessions it will update with FOR UPDATE SKIP LOCKED, and for every purchase
+     that can be synced and whose rows it holds as it classified them, inserts the missing
+     sessions and updates the drifted ones. The metadata update merges onto the row as it
+     is (keys the apps added are kept) and removes the keys its purchase session dropped,
+     deleting their records (session_sync_dropped_keys) in the same statement.
+Returns the purchases it synced (count), the ones that cannot be synced (failed_ids with
+their reason code, SESSION_CONFLICT included; nothing written for them), and the ones it left
+alone because another transaction holds or has just changed one of their tutoring sessions
+(deferred_ids; nothing written for them either). It never waits for a row another transaction
+holds, so it adds no lock wait, and no deadlock, to the transaction it runs in. racing_ids
+are the purchases another transaction is writing at the same time (see the racing CTE):
+written as this statement sees them, and to be queued by the caller for another look.
+Raises ALLOCATION_FAILED (SS007) or SESSION_WRITE_FAILED (SS009) when the platform''s tables
+reject a write, and SS010 when a concurrent transaction inserted one of the sessions first;
+the caller''s savepoint then undoes the whole call and it retries purchase by purchase.
+The only waits left are for another transaction''s uncommitted insert of the same allocation
+or session (a unique index): lock_timeout 50ms, well below deadlock_timeout, ends them, and
+the caller defers the purchase (queued), so even a platform transaction that inserts an
+allocation by hand and then writes the purchase never deadlocks with the sync.
+Its CTEs are looked up (jsonb objects, index scans of arrays), never joined to one another:
+no planner estimate can make its time grow with the square of the batch.
+Runs as its owner (SECURITY DEFINER) with a fixed search_path. work_mem 256MB and
+random_page_cost 1.1 for its statements: a backfill''s classification is hashed in memory,
+and the rows it reads by index were mostly written recently and are cached.';

@@ -1,30 +1,3 @@
--- sync_all_sessions(p_dry_run boolean DEFAULT false, p_source text DEFAULT 'manual')
---   -> one row (run_id, purchases_synced, purchases_failed, sessions_created, sessions_updated,
---               purchases_examined, purchases_in_sync, purchases_deferred)
--- Contract: syncs every purchase in session_sync_queue that is eligible (trainer_id set,
--- status ASSIGNED) and has a missing or drifted tutoring session; no cap on how many. The
--- tracking triggers queue every purchase a write to course_purchases, purchase_sessions,
--- tutoring_sessions or trainer_allocations may have put out of sync, so a run examines only
--- those; SELECT session_sync_enqueue() first makes it examine every eligible purchase (after
--- writes made with triggers disabled). A purchase that cannot be synced
--- is recorded in session_sync_failures with its reason and left untouched; it never stops
--- the others, and none is ever half synced. A purchase whose tutoring sessions another
--- transaction holds is deferred (never waited for) and stays queued; the run's row counts it
--- (purchases_deferred). Set-based: a few statements for the whole run (session_sync_write).
--- The summary accounts for every purchase the run examined: purchases_examined =
--- purchases_synced + purchases_in_sync (nothing to write: already in sync, or not eligible)
--- + purchases_failed + purchases_deferred. The run is recorded in session_sync_runs.
--- p_dry_run => true reports what a real run would do and writes nothing at all (run_id is
--- NULL): it works in a READ ONLY transaction, on a hot standby and for a role that may only
--- read. Runs of this
--- function and the backfill's batches queue behind one another (a row lock in the package's
--- table session_sync_locks, which no role without the package's rights can take), so two
--- never race over the same rows.
--- A NOTICE reports the outcome; SET client_min_messages = warning silences it.
--- p_source labels the run and its failure records ('manual', 'cli', 'cron', ...): a short
--- lowercase label; 'trigger' and 'batched' are the package's own and refused (22023).
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
--- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.sync_all_sessions(
     p_dry_run boolean DEFAULT false,
     p_source text DEFAULT 'manual'
@@ -136,3 +109,31 @@ BEGIN
                         v_result.purchases_deferred;
 END;
 $$;
+
+COMMENT ON FUNCTION public.sync_all_sessions IS 'sync_all_sessions(p_dry_run boolean DEFAULT false, p_source text DEFAULT ''manual'')
+  -> one row (run_id, purchases_synced, purchases_failed, sessions_created, sessions_updated,
+              purchases_examined, purchases_in_sync, purchases_deferred)
+Contract: syncs every purchase in session_sync_queue that is eligible (trainer_id set,
+status ASSIGNED) and has a missing or drifted tutoring session; no cap on how many. The
+tracking triggers queue every purchase a write to course_purchases, purchase_sessions,
+tutoring_sessions or trainer_allocations may have put out of sync, so a run examines only
+those; SELECT session_sync_enqueue() first makes it examine every eligible purchase (after
+writes made with triggers disabled). A purchase that cannot be synced
+is recorded in session_sync_failures with its reason and left untouched; it never stops
+the others, and none is ever half synced. A purchase whose tutoring sessions another
+transaction holds is deferred (never waited for) and stays queued; the run''s row counts it
+(purchases_deferred). Set-based: a few statements for the whole run (session_sync_write).
+The summary accounts for every purchase the run examined: purchases_examined =
+purchases_synced + purchases_in_sync (nothing to write: already in sync, or not eligible)
++ purchases_failed + purchases_deferred. The run is recorded in session_sync_runs.
+p_dry_run => true reports what a real run would do and writes nothing at all (run_id is
+NULL): it works in a READ ONLY transaction, on a hot standby and for a role that may only
+read. Runs of this
+function and the backfill''s batches queue behind one another (a row lock in the package''s
+table session_sync_locks, which no role without the package''s rights can take), so two
+never race over the same rows.
+A NOTICE reports the outcome; SET client_min_messages = warning silences it.
+p_source labels the run and its failure records (''manual'', ''cli'', ''cron'', ...): a short
+lowercase label; ''trigger'' and ''batched'' are the package''s own and refused (22023).
+Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
+(role session_sync_runner), not rights on the platform''s tables.';

@@ -1,19 +1,3 @@
--- sync_purchase_sessions(p_purchase_id uuid)
---   -> one row (purchase_id, allocation_id, sessions_created, sessions_updated,
---               sessions_unchanged, sessions_protected)
--- Contract: syncs one purchase, all or nothing. Creates each missing tutoring session and
--- updates each drifted, non-protected one (shared/domain.md's mapping); reuses the approved
--- (else active) allocation for (primary student, trainer, course) or creates one; after a
--- trainer change the non-protected sessions move to the new trainer and allocation.
--- Protected sessions are counted, never changed. Idempotent: a second call reports 0
--- created and 0 updated. A purchase with no sessions returns zeros.
--- A purchase it cannot sync raises an error whose message begins with the reason code
--- (session_sync_reasons() lists them with their SQLSTATEs and hints) and changes nothing.
--- It never waits on another transaction's lock: when one holds (or has just changed) one of
--- the purchase's tutoring sessions, it tries again up to 20 times, 50 ms apart, and then
--- raises SQLSTATE 55P03 having written nothing; retry.
--- Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
--- (role session_sync_runner), not rights on the platform's tables.
 CREATE OR REPLACE FUNCTION public.sync_purchase_sessions(p_purchase_id uuid)
 RETURNS TABLE (
     purchase_id uuid,
@@ -110,3 +94,20 @@ BEGIN
                         v_in_sync, v_protected;
 END;
 $$;
+
+COMMENT ON FUNCTION public.sync_purchase_sessions IS 'sync_purchase_sessions(p_purchase_id uuid)
+  -> one row (purchase_id, allocation_id, sessions_created, sessions_updated,
+              sessions_unchanged, sessions_protected)
+Contract: syncs one purchase, all or nothing. Creates each missing tutoring session and
+updates each drifted, non-protected one (shared/domain.md''s mapping); reuses the approved
+(else active) allocation for (primary student, trainer, course) or creates one; after a
+trainer change the non-protected sessions move to the new trainer and allocation.
+Protected sessions are counted, never changed. Idempotent: a second call reports 0
+created and 0 updated. A purchase with no sessions returns zeros.
+A purchase it cannot sync raises an error whose message begins with the reason code
+(session_sync_reasons() lists them with their SQLSTATEs and hints) and changes nothing.
+It never waits on another transaction''s lock: when one holds (or has just changed) one of
+the purchase''s tutoring sessions, it tries again up to 20 times, 50 ms apart, and then
+raises SQLSTATE 55P03 having written nothing; retry.
+Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
+(role session_sync_runner), not rights on the platform''s tables.';

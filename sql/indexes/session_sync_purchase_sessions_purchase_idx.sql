@@ -1,4 +1,5 @@
--- session_sync_purchase_sessions_purchase_idx: a purchase's sessions by purchase id (every
--- path of the sync reads them per purchase). Revisions build it CONCURRENTLY.
 CREATE INDEX IF NOT EXISTS session_sync_purchase_sessions_purchase_idx
     ON public.purchase_sessions (purchase_id);
+
+COMMENT ON INDEX public.session_sync_purchase_sessions_purchase_idx IS 'session_sync_purchase_sessions_purchase_idx: a purchase''s sessions by purchase id (every
+path of the sync reads them per purchase). Revisions build it CONCURRENTLY.';

@@ -1,19 +1,30 @@
--- session_sync_failures: why a purchase could not be synced, one row per purchase and reason.
--- A purchase that fails again for the same reason (on every run, on every platform write while
--- its data stays wrong) keeps one row: the newest failure replaces the older rows and adds up
--- their occurrences, so the table does not grow with every run. session_sync_open_failures shows
--- the ones still not in sync.
 CREATE TABLE public.session_sync_failures (
-    failure_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, -- grows with every failure recorded (the newest of a purchase has the highest)
-    run_id bigint REFERENCES public.session_sync_runs (run_id) ON DELETE CASCADE, -- the run that last met it; NULL for the sync at COMMIT and sync_purchase_sessions()
-    purchase_id uuid NOT NULL,                              -- the purchase that could not be synced (left untouched)
-    reason text NOT NULL,                                   -- its reason code (SELECT * FROM session_sync_reasons() lists them)
-    message text NOT NULL,                                  -- what is wrong, naming ids and coordinates only (never names, e-mails or phone numbers)
-    hint text,                                              -- how to fix it
-    source text NOT NULL,                                   -- the path that last met it: trigger, manual, cli, cron, batched, ...
-    failed_at timestamptz NOT NULL DEFAULT clock_timestamp(), -- when it last failed so
-    occurrences integer NOT NULL DEFAULT 1,                 -- how many times it failed so (this row and the ones it replaced)
-    first_failed_at timestamptz NOT NULL DEFAULT clock_timestamp() -- when it first failed so
+    failure_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id bigint REFERENCES public.session_sync_runs (run_id) ON DELETE CASCADE,
+    purchase_id uuid NOT NULL,
+    reason text NOT NULL,
+    message text NOT NULL,
+    hint text,
+    source text NOT NULL,
+    failed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    occurrences integer NOT NULL DEFAULT 1,
+    first_failed_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX session_sync_failures_purchase_idx ON public.session_sync_failures (purchase_id, failed_at DESC);
 CREATE INDEX session_sync_failures_run_idx ON public.session_sync_failures (run_id);
+
+COMMENT ON TABLE public.session_sync_failures IS 'session_sync_failures: why a purchase could not be synced, one row per purchase and reason.
+A purchase that fails again for the same reason (on every run, on every platform write while
+its data stays wrong) keeps one row: the newest failure replaces the older rows and adds up
+their occurrences, so the table does not grow with every run. session_sync_open_failures shows
+the ones still not in sync.';
+COMMENT ON COLUMN public.session_sync_failures.failure_id IS 'grows with every failure recorded (the newest of a purchase has the highest)';
+COMMENT ON COLUMN public.session_sync_failures.run_id IS 'the run that last met it; NULL for the sync at COMMIT and sync_purchase_sessions()';
+COMMENT ON COLUMN public.session_sync_failures.purchase_id IS 'the purchase that could not be synced (left untouched)';
+COMMENT ON COLUMN public.session_sync_failures.reason IS 'its reason code (SELECT * FROM session_sync_reasons() lists them)';
+COMMENT ON COLUMN public.session_sync_failures.message IS 'what is wrong, naming ids and coordinates only (never names, e-mails or phone numbers)';
+COMMENT ON COLUMN public.session_sync_failures.hint IS 'how to fix it';
+COMMENT ON COLUMN public.session_sync_failures.source IS 'the path that last met it: trigger, manual, cli, cron, batched, ...';
+COMMENT ON COLUMN public.session_sync_failures.failed_at IS 'when it last failed so';
+COMMENT ON COLUMN public.session_sync_failures.occurrences IS 'how many times it failed so (this row and the ones it replaced)';
+COMMENT ON COLUMN public.session_sync_failures.first_failed_at IS 'when it first failed so';

@@ -1,11 +1,3 @@
--- The sync at COMMIT: one deferred constraint trigger per platform table the booking service
--- writes. Row-level (constraint triggers have no statement level), but the WHEN clause lets
--- only the first row a transaction writes to either table queue an event: it sets the
--- transaction-local session_sync.commit_armed as it lets that row through (evaluated when the
--- row is written, not at COMMIT). A rolled-back savepoint takes both the event and the setting
--- with it. The statement-level triggers (session_sync_course_purchases_trigger,
--- session_sync_purchase_sessions_trigger) note which purchases to sync; this one syncs them
--- once, at COMMIT, inside the transaction.
 CREATE CONSTRAINT TRIGGER session_sync_commit_purchases
     AFTER INSERT OR UPDATE ON public.course_purchases
     DEFERRABLE INITIALLY DEFERRED
@@ -24,3 +16,20 @@ CREATE CONSTRAINT TRIGGER session_sync_commit_sessions
           AND pg_catalog.set_config('session_sync.commit_armed', pg_catalog.pg_current_xact_id()::text, true)
               IS NOT NULL)
     EXECUTE FUNCTION session_sync.session_sync_commit_trigger();
+
+COMMENT ON TRIGGER session_sync_commit_purchases ON public.course_purchases IS 'The sync at COMMIT: one deferred constraint trigger per platform table the booking service
+writes. Row-level (constraint triggers have no statement level), but the WHEN clause lets
+only the first row a transaction writes to either table queue an event: it sets the
+transaction-local session_sync.commit_armed as it lets that row through (evaluated when the
+row is written, not at COMMIT). A rolled-back savepoint takes both the event and the setting
+with it. The statement-level triggers (session_sync_course_purchases_trigger,
+session_sync_purchase_sessions_trigger) note which purchases to sync; this one syncs them
+once, at COMMIT, inside the transaction.';
+COMMENT ON TRIGGER session_sync_commit_sessions ON public.purchase_sessions IS 'The sync at COMMIT: one deferred constraint trigger per platform table the booking service
+writes. Row-level (constraint triggers have no statement level), but the WHEN clause lets
+only the first row a transaction writes to either table queue an event: it sets the
+transaction-local session_sync.commit_armed as it lets that row through (evaluated when the
+row is written, not at COMMIT). A rolled-back savepoint takes both the event and the setting
+with it. The statement-level triggers (session_sync_course_purchases_trigger,
+session_sync_purchase_sessions_trigger) note which purchases to sync; this one syncs them
+once, at COMMIT, inside the transaction.';

@@ -1,7 +1,3 @@
--- Tracking triggers: a write the sync did not make queues the purchases it may have put out
--- of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
--- clause keeps the sync's own bulk writes free of any trigger call), statement-level with
--- transition tables on trainer_allocations.
 CREATE OR REPLACE TRIGGER session_sync_tutoring_insert_delete
     AFTER INSERT OR DELETE ON public.tutoring_sessions
     FOR EACH ROW
@@ -11,9 +7,9 @@ CREATE OR REPLACE TRIGGER session_sync_tutoring_update
     AFTER UPDATE ON public.tutoring_sessions
     FOR EACH ROW
     WHEN (current_setting('session_sync.applying', true) IS DISTINCT FROM 'on'
-          AND (OLD.id, /*@mapped OLD.%*/, OLD.metadata)
+          AND (OLD.id, OLD.allocation_id, OLD.student_id, OLD.trainer_id, OLD.course_id, OLD.scheduled_date, OLD.scheduled_time, OLD.duration, OLD.status, OLD.student_home_location, OLD.metadata)
               IS DISTINCT FROM
-              (NEW.id, /*@mapped NEW.%*/, NEW.metadata))
+              (NEW.id, NEW.allocation_id, NEW.student_id, NEW.trainer_id, NEW.course_id, NEW.scheduled_date, NEW.scheduled_time, NEW.duration, NEW.status, NEW.student_home_location, NEW.metadata))
     EXECUTE FUNCTION session_sync.session_sync_tutoring_sessions_trigger();
 CREATE OR REPLACE TRIGGER session_sync_tutoring_truncate
     AFTER TRUNCATE ON public.tutoring_sessions
@@ -31,3 +27,24 @@ CREATE OR REPLACE TRIGGER session_sync_allocations_update
     FOR EACH STATEMENT
     WHEN (current_setting('session_sync.applying', true) IS DISTINCT FROM 'on')
     EXECUTE FUNCTION session_sync.session_sync_allocations_trigger();
+
+COMMENT ON TRIGGER session_sync_tutoring_insert_delete ON public.tutoring_sessions IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
+of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
+clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
+transition tables on trainer_allocations.';
+COMMENT ON TRIGGER session_sync_tutoring_update ON public.tutoring_sessions IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
+of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
+clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
+transition tables on trainer_allocations.';
+COMMENT ON TRIGGER session_sync_tutoring_truncate ON public.tutoring_sessions IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
+of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
+clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
+transition tables on trainer_allocations.';
+COMMENT ON TRIGGER session_sync_allocations_insert ON public.trainer_allocations IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
+of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
+clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
+transition tables on trainer_allocations.';
+COMMENT ON TRIGGER session_sync_allocations_update ON public.trainer_allocations IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
+of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
+clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
+transition tables on trainer_allocations.';

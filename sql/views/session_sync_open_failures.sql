@@ -1,21 +1,16 @@
--- session_sync_open_failures: what still needs a person.
--- Contract: the latest recorded failure of each purchase that is still not in sync (it is in
--- session_sync_pending), with how many of its sessions are missing or drifted now. A purchase
--- whose data was fixed and synced drops out by itself. occurrences and first_failed_at: how
--- many times, and since when, it has failed for this reason.
 CREATE OR REPLACE VIEW public.session_sync_open_failures AS
 SELECT
-    f.purchase_id,  -- a purchase still not in sync whose sync failed
-    f.reason,  -- the reason code of its latest failure
-    f.message,  -- what is wrong (ids and coordinates only)
-    f.hint,  -- how to fix it
-    f.source,  -- the path that met it last
-    f.run_id,  -- the run that met it last (NULL: the sync at COMMIT or sync_purchase_sessions)
-    f.failed_at,  -- when it last failed
-    pending.missing_count,  -- its sessions missing now
-    pending.drifted_count,  -- its sessions drifted now
-    f.occurrences,  -- how many times it failed for this reason
-    f.first_failed_at  -- when it first failed for this reason
+    f.purchase_id,
+    f.reason,
+    f.message,
+    f.hint,
+    f.source,
+    f.run_id,
+    f.failed_at,
+    pending.missing_count,
+    pending.drifted_count,
+    f.occurrences,
+    f.first_failed_at
 FROM (
     -- occurrences and first_failed_at over every row of the purchase and reason (two
     -- transactions failing it at once may each leave one until the next failure folds them)
@@ -27,3 +22,20 @@ FROM (
     ORDER BY sf.purchase_id, sf.failed_at DESC, sf.failure_id DESC
 ) f
 JOIN public.session_sync_pending pending ON pending.purchase_id = f.purchase_id;
+
+COMMENT ON VIEW public.session_sync_open_failures IS 'session_sync_open_failures: what still needs a person.
+Contract: the latest recorded failure of each purchase that is still not in sync (it is in
+session_sync_pending), with how many of its sessions are missing or drifted now. A purchase
+whose data was fixed and synced drops out by itself. occurrences and first_failed_at: how
+many times, and since when, it has failed for this reason.';
+COMMENT ON COLUMN public.session_sync_open_failures.purchase_id IS 'a purchase still not in sync whose sync failed';
+COMMENT ON COLUMN public.session_sync_open_failures.reason IS 'the reason code of its latest failure';
+COMMENT ON COLUMN public.session_sync_open_failures.message IS 'what is wrong (ids and coordinates only)';
+COMMENT ON COLUMN public.session_sync_open_failures.hint IS 'how to fix it';
+COMMENT ON COLUMN public.session_sync_open_failures.source IS 'the path that met it last';
+COMMENT ON COLUMN public.session_sync_open_failures.run_id IS 'the run that met it last (NULL: the sync at COMMIT or sync_purchase_sessions)';
+COMMENT ON COLUMN public.session_sync_open_failures.failed_at IS 'when it last failed';
+COMMENT ON COLUMN public.session_sync_open_failures.missing_count IS 'its sessions missing now';
+COMMENT ON COLUMN public.session_sync_open_failures.drifted_count IS 'its sessions drifted now';
+COMMENT ON COLUMN public.session_sync_open_failures.occurrences IS 'how many times it failed for this reason';
+COMMENT ON COLUMN public.session_sync_open_failures.first_failed_at IS 'when it first failed for this reason';

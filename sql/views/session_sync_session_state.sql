@@ -1,40 +1,26 @@
--- session_sync_session_state: session_sync_expected beside the tutoring session it maps to.
--- Contract: `state` of each purchase session of an eligible purchase:
---   missing    no tutoring session has its id
---   conflict   a tutoring session has its id but does not belong to this purchase: its
---              metadata.purchaseId is absent or names another purchase (only the sessions
---              the sync, or the platform's own sync, wrote carry it; any other row with that
---              id is someone else's and is never taken over)
---   protected  the tutoring session has happened or is happening (pending_verification,
---              in_progress, pending_confirmation, completed, disputed): never changed
---   drifted    a mapped column differs from what the mapping prescribes (or no allocation
---              exists yet); metadata drifts when merging the expected keys would change it
---   in_sync    nothing to do
---              or it still has a key its purchase session's metadata has dropped
---              since the sync copied it (session_sync_dropped_keys)
--- `merged_metadata` is what an update writes: the tutoring session's own metadata keys are kept
--- but for `dropped_keys` (the keys its purchase session dropped, the sync's to remove), the
--- expected keys put on top (the write itself merges onto the row as it is when locked).
--- `tutoring_xmin` is the version of the tutoring session that was classified: the write
--- locks the row and leaves the purchase for later when the row changed since.
--- The metadata test reads the four canonical keys and tests containment of the purchase
--- session's own keys instead of building and merging JSON per row; where those keys hold
--- arrays or objects (containment is not equality there) it compares the merge exactly.
 CREATE OR REPLACE VIEW public.session_sync_session_state AS
 SELECT
-    e.session_id,  -- the purchase session (and tutoring session) id
-    e.purchase_id,  -- its purchase
-    e.reason,  -- the purchase's reason code (NULL when it can be synced)
-    e.metadata,  -- the expected metadata keys (the purchase session's and the canonical ones)
-    t.id IS NOT NULL AS tutoring_exists,  -- a tutoring session has the id
-    t.status AS tutoring_status,  -- its status
+    e.session_id,
+    e.purchase_id,
+    e.reason,
+    e.metadata,
+    t.id IS NOT NULL AS tutoring_exists,
+    t.status AS tutoring_status,
     (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
-        - coalesce(dk.keys, '{}'::text[])) || e.metadata AS merged_metadata,  -- the metadata an update writes: the tutoring session's keys but dropped_keys, the expected keys on top
-    st.state,  -- missing, conflict, protected, drifted or in_sync (see the view's description)
-    t.xmin AS tutoring_xmin,  -- the version of the tutoring session that was classified (a write leaves the purchase for later when it changed since)
-    dk.keys AS dropped_keys,  -- keys its purchase session's metadata dropped that the sync has yet to remove (session_sync_dropped_keys)
+        - coalesce(dk.keys, '{}'::text[])) || e.metadata AS merged_metadata,
+    st.state,
+    t.xmin AS tutoring_xmin,
+    dk.keys AS dropped_keys,
     -- the mapped columns last: a revision adding one appends a column, which CREATE OR REPLACE VIEW allows
-    /*@mapped e.%  -- the expected % (a mapped column: session_sync_expected)*/
+    e.allocation_id,
+    e.student_id,
+    e.trainer_id,
+    e.course_id,
+    e.scheduled_date,
+    e.scheduled_time,
+    e.duration,
+    e.status,
+    e.student_home_location
 FROM public.session_sync_expected e
 LEFT JOIN public.tutoring_sessions t ON t.id = e.session_id
 -- The dropped keys of this session, looked up by index, and only while the table has rows at
@@ -57,9 +43,9 @@ CROSS JOIN LATERAL (
             WHEN NOT session_sync.session_sync_owned_by(t.metadata, e.purchase_id) THEN 'conflict'
             WHEN session_sync.session_sync_protected(t.status) THEN 'protected'
             WHEN e.allocation_id IS NULL
-              OR (/*@mapped t.%*/)
+              OR (t.allocation_id, t.student_id, t.trainer_id, t.course_id, t.scheduled_date, t.scheduled_time, t.duration, t.status, t.student_home_location)
                  IS DISTINCT FROM
-                 (/*@mapped e.%*/)
+                 (e.allocation_id, e.student_id, e.trainer_id, e.course_id, e.scheduled_date, e.scheduled_time, e.duration, e.status, e.student_home_location)
               OR NOT coalesce(
                      jsonb_typeof(t.metadata) = 'object'
                      AND t.metadata ->> 'purchaseId' = e.purchase_id::text
@@ -84,3 +70,45 @@ CROSS JOIN LATERAL (
         END AS state
     OFFSET 0
 ) st;
+
+COMMENT ON VIEW public.session_sync_session_state IS 'session_sync_session_state: session_sync_expected beside the tutoring session it maps to.
+Contract: `state` of each purchase session of an eligible purchase:
+  missing    no tutoring session has its id
+  conflict   a tutoring session has its id but does not belong to this purchase: its
+             metadata.purchaseId is absent or names another purchase (only the sessions
+             the sync, or the platform''s own sync, wrote carry it; any other row with that
+             id is someone else''s and is never taken over)
+  protected  the tutoring session has happened or is happening (pending_verification,
+             in_progress, pending_confirmation, completed, disputed): never changed
+  drifted    a mapped column differs from what the mapping prescribes (or no allocation
+             exists yet); metadata drifts when merging the expected keys would change it
+  in_sync    nothing to do
+             or it still has a key its purchase session''s metadata has dropped
+             since the sync copied it (session_sync_dropped_keys)
+`merged_metadata` is what an update writes: the tutoring session''s own metadata keys are kept
+but for `dropped_keys` (the keys its purchase session dropped, the sync''s to remove), the
+expected keys put on top (the write itself merges onto the row as it is when locked).
+`tutoring_xmin` is the version of the tutoring session that was classified: the write
+locks the row and leaves the purchase for later when the row changed since.
+The metadata test reads the four canonical keys and tests containment of the purchase
+session''s own keys instead of building and merging JSON per row; where those keys hold
+arrays or objects (containment is not equality there) it compares the merge exactly.';
+COMMENT ON COLUMN public.session_sync_session_state.session_id IS 'the purchase session (and tutoring session) id';
+COMMENT ON COLUMN public.session_sync_session_state.purchase_id IS 'its purchase';
+COMMENT ON COLUMN public.session_sync_session_state.reason IS 'the purchase''s reason code (NULL when it can be synced)';
+COMMENT ON COLUMN public.session_sync_session_state.metadata IS 'the expected metadata keys (the purchase session''s and the canonical ones)';
+COMMENT ON COLUMN public.session_sync_session_state.tutoring_exists IS 'a tutoring session has the id';
+COMMENT ON COLUMN public.session_sync_session_state.tutoring_status IS 'its status';
+COMMENT ON COLUMN public.session_sync_session_state.merged_metadata IS 'the metadata an update writes: the tutoring session''s keys but dropped_keys, the expected keys on top';
+COMMENT ON COLUMN public.session_sync_session_state.state IS 'missing, conflict, protected, drifted or in_sync (see the view''s description)';
+COMMENT ON COLUMN public.session_sync_session_state.tutoring_xmin IS 'the version of the tutoring session that was classified (a write leaves the purchase for later when it changed since)';
+COMMENT ON COLUMN public.session_sync_session_state.dropped_keys IS 'keys its purchase session''s metadata dropped that the sync has yet to remove (session_sync_dropped_keys)';
+COMMENT ON COLUMN public.session_sync_session_state.allocation_id IS 'the expected allocation_id (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.student_id IS 'the expected student_id (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.trainer_id IS 'the expected trainer_id (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.course_id IS 'the expected course_id (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.scheduled_date IS 'the expected scheduled_date (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.scheduled_time IS 'the expected scheduled_time (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.duration IS 'the expected duration (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.status IS 'the expected status (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.student_home_location IS 'the expected student_home_location (a mapped column: session_sync_expected)';

@@ -1,23 +1,12 @@
--- session_sync_verify: the guide's "Testing the Sync" as one row.
--- Contract:
---   purchase_sessions   purchase sessions of eligible purchases
---   tutoring_sessions   tutoring sessions with a metadata.purchaseId
---   missing, drifted    purchase sessions of eligible purchases with no tutoring session, or
---                       one whose mapped values differ (both 0 after a sync_all_sessions()
---                       run with no failures)
---   conflicts           purchase sessions whose id is taken by another purchase's session
---   protected           tutoring sessions that happened or are happening (never changed)
---   orphaned            tutoring sessions with a purchaseId whose purchase session is gone or
---                       whose purchase is no longer eligible (never deleted by the sync)
 CREATE OR REPLACE VIEW public.session_sync_verify AS
 SELECT
-    st.purchase_sessions,  -- purchase sessions of eligible purchases
+    st.purchase_sessions,
     (SELECT count(*) FROM public.tutoring_sessions t WHERE t.metadata ->> 'purchaseId' IS NOT NULL)
-        AS tutoring_sessions,  -- tutoring sessions with a metadata.purchaseId
-    st.missing,  -- purchase sessions of eligible purchases with no tutoring session (0 after a run without failures)
-    st.drifted,  -- tutoring sessions whose mapped values differ (0 after a run without failures)
-    st.conflicts,  -- purchase sessions whose id is taken by a tutoring session that is not their purchase's
-    st.protected,  -- tutoring sessions that happened or are happening (never changed)
+        AS tutoring_sessions,
+    st.missing,
+    st.drifted,
+    st.conflicts,
+    st.protected,
     (SELECT count(*)
      FROM public.tutoring_sessions t
      WHERE t.metadata ->> 'purchaseId' IS NOT NULL
@@ -25,7 +14,7 @@ SELECT
            SELECT 1
            FROM public.purchase_sessions ps
            JOIN public.course_purchases p ON p.id = ps.purchase_id
-           WHERE ps.id = t.id AND session_sync.session_sync_eligible(p.trainer_id, p.status))) AS orphaned  -- tutoring sessions with a purchaseId whose purchase session is gone or whose purchase is no longer eligible (never deleted)
+           WHERE ps.id = t.id AND session_sync.session_sync_eligible(p.trainer_id, p.status))) AS orphaned
 FROM (
     SELECT count(*) AS purchase_sessions,
            count(*) FILTER (WHERE s.state = 'missing') AS missing,
@@ -34,3 +23,22 @@ FROM (
            count(*) FILTER (WHERE s.state = 'protected') AS protected
     FROM public.session_sync_session_state s
 ) st;
+
+COMMENT ON VIEW public.session_sync_verify IS 'session_sync_verify: the guide''s "Testing the Sync" as one row.
+Contract:
+  purchase_sessions   purchase sessions of eligible purchases
+  tutoring_sessions   tutoring sessions with a metadata.purchaseId
+  missing, drifted    purchase sessions of eligible purchases with no tutoring session, or
+                      one whose mapped values differ (both 0 after a sync_all_sessions()
+                      run with no failures)
+  conflicts           purchase sessions whose id is taken by another purchase''s session
+  protected           tutoring sessions that happened or are happening (never changed)
+  orphaned            tutoring sessions with a purchaseId whose purchase session is gone or
+                      whose purchase is no longer eligible (never deleted by the sync)';
+COMMENT ON COLUMN public.session_sync_verify.purchase_sessions IS 'purchase sessions of eligible purchases';
+COMMENT ON COLUMN public.session_sync_verify.tutoring_sessions IS 'tutoring sessions with a metadata.purchaseId';
+COMMENT ON COLUMN public.session_sync_verify.missing IS 'purchase sessions of eligible purchases with no tutoring session (0 after a run without failures)';
+COMMENT ON COLUMN public.session_sync_verify.drifted IS 'tutoring sessions whose mapped values differ (0 after a run without failures)';
+COMMENT ON COLUMN public.session_sync_verify.conflicts IS 'purchase sessions whose id is taken by a tutoring session that is not their purchase''s';
+COMMENT ON COLUMN public.session_sync_verify.protected IS 'tutoring sessions that happened or are happening (never changed)';
+COMMENT ON COLUMN public.session_sync_verify.orphaned IS 'tutoring sessions with a purchaseId whose purchase session is gone or whose purchase is no longer eligible (never deleted)';

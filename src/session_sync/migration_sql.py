@@ -1,9 +1,5 @@
-"""Helpers the Alembic revisions use to run SQL.
-
-A revision that installs package objects keeps its own frozen copy of the SQL in a
-folder named like the revision file (``versions/0002_sync_core/``). Editing
-``sql/functions/`` later never changes what that revision installs; a checksum in the
-revision refuses a snapshot that was edited after it landed.
+"""What the Alembic revisions use to run SQL: a frozen script checked by its SHA256, and the one
+lock helper every revision that touches the platform's tables calls first.
 
 Keep this module backwards compatible: landed revisions call it.
 """
@@ -11,11 +7,56 @@ Keep this module backwards compatible: landed revisions call it.
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
+
+# The lock helper's statement: each attempt takes every relation in its mode with NOWAIT inside a
+# subtransaction, which gives back what it took when one is busy, so the migration never waits
+# while holding a lock (a platform transaction that wrote one table and then wants another cannot
+# deadlock with it). Attempts repeat every 100 ms, for at most 10 minutes or what the setting
+# session_sync.lock_wait says (PGOPTIONS='-c session_sync.lock_wait=30s'); every 5 s a NOTICE
+# says what it waits for and who holds it. Past the deadline it fails with SQLSTATE 55P03,
+# naming the backends, and nothing was changed. Then lock_timeout is 500 ms: a lock nobody
+# foresaw ends the migration (rolled back) instead of a wait.
+_LOCK = r"""DO $lock$
+DECLARE
+    v_setting text := pg_catalog.current_setting('session_sync.lock_wait', true);
+    v_wait interval := CASE WHEN v_setting IS NULL OR v_setting OPERATOR(pg_catalog.=) '' THEN '10 minutes'
+                            ELSE v_setting END::interval;
+    v_start timestamptz := pg_catalog.clock_timestamp();
+    v_said timestamptz := pg_catalog.clock_timestamp();
+    v_holders text;
+BEGIN
+    LOOP
+        BEGIN
+            %(statements)s
+            PERFORM pg_catalog.set_config('lock_timeout', '500ms', true);
+            RETURN;
+        EXCEPTION
+            WHEN lock_not_available THEN
+                SELECT pg_catalog.string_agg(DISTINCT coalesce(l.pid::text, 'a prepared transaction'), ', ') INTO v_holders
+                FROM pg_catalog.pg_locks l
+                WHERE l.relation OPERATOR(pg_catalog.=) ANY (ARRAY[%(regclasses)s]::pg_catalog.oid[])
+                  AND l.granted AND l.pid IS DISTINCT FROM pg_catalog.pg_backend_pid();
+                IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) v_start OPERATOR(pg_catalog.+) v_wait THEN
+                    RAISE EXCEPTION USING
+                        ERRCODE = '55P03',
+                        MESSAGE = pg_catalog.format('session-sync migration: could not lock %(names)s within %%s; nothing was changed', v_wait),
+                        DETAIL = 'Backends holding them: ' || coalesce(v_holders, 'none any more'),
+                        HINT = 'A long transaction holds them: SELECT pid, xact_start, state, query FROM pg_stat_activity WHERE pid IN (...); end it, or run the migration again when it is done.';
+                END IF;
+                IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) v_said OPERATOR(pg_catalog.+) interval '5 seconds' THEN
+                    RAISE NOTICE 'session-sync migration: waiting to lock %(names)s (held by backends %%); nothing is locked meanwhile',
+                        coalesce(v_holders, 'none any more');
+                    v_said := pg_catalog.clock_timestamp();
+                END IF;
+                PERFORM pg_catalog.pg_sleep(0.1);
+        END;
+    END LOOP;
+END
+$lock$"""
 
 
 def execute(sql: str) -> None:
@@ -23,52 +64,33 @@ def execute(sql: str) -> None:
     op.execute(sa.text(sql.replace(":", r"\:")))
 
 
-def snapshot_digest(directory: Path, files: list[str]) -> str:
-    digest = hashlib.sha256()
-    for name in files:
-        digest.update(name.encode())
-        digest.update(b"\0")
-        digest.update((directory / name).read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()
+def lock_statement(relations: dict[str, str]) -> str:
+    """The lock helper as one statement: ``relations`` maps each relation (schema-qualified) to
+    its lock mode (``SHARE ROW EXCLUSIVE``, ``ACCESS EXCLUSIVE``, ...), all taken or none."""
+    by_mode: dict[str, list[str]] = {}
+    for name, mode in relations.items():
+        by_mode.setdefault(mode, []).append(name)
+    statements = "\n            ".join(f"LOCK TABLE {', '.join(names)} IN {mode} MODE NOWAIT;"
+                                        for mode, names in by_mode.items())
+    regclasses = ", ".join(f"'{name}'::pg_catalog.regclass" for name in relations)
+    names = ", ".join(name.split(".")[-1] for name in relations)
+    return _LOCK % {"statements": statements, "regclasses": regclasses, "names": names}
 
 
-def run_snapshot(revision_file: str, files: list[str], sha256: str) -> None:
-    """Execute the revision's frozen SQL files in order, after checking their checksum."""
-    directory = Path(revision_file).with_suffix("")
-    actual = snapshot_digest(directory, files)
+def lock(relations: dict[str, str]) -> None:
+    """Take the locks of ``relations`` all at once or none (see :func:`lock_statement`)."""
+    execute(lock_statement(relations))
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_script(path: Path, sha256: str) -> None:
+    """Execute a revision's frozen script, after checking its SHA256."""
+    actual = digest(path)
     if actual != sha256:
         raise RuntimeError(
-            f"the SQL snapshot {directory.name}/ does not match its revision (sha256 {actual}, "
-            f"expected {sha256}): landed revisions are immutable; restore the folder with git "
-            "and put the change in a new revision"
-        )
-    for name in files:
-        execute((directory / name).read_text())
-
-
-def execute_files(directory: Path, files: list[str]) -> None:
-    """Execute some files of a landed revision's frozen folder, in order (downgrades use it to
-    reinstall the versions that revision installed)."""
-    for name in files:
-        execute((directory / name).read_text())
-
-
-def previous_comments(directory: Path) -> str:
-    """The descriptions the revisions before ``directory``'s left on the objects whose description
-    its ``session_sync_contracts.sql`` sets (each target's latest statement, in revision order),
-    for its downgrade to put back. A target no earlier revision described is left out."""
-    ours = (directory / "session_sync_contracts.sql").read_text()
-    earlier = sorted(p for p in directory.parent.glob("*/session_sync_contracts.sql") if p.parent.name < directory.name)
-    statements = []
-    for target in re.findall(r"^(COMMENT ON .+?) IS '", ours, flags=re.MULTILINE):
-        found = None
-        for path in earlier:
-            theirs = "\n" + path.read_text()
-            match = re.search(r"\n(" + re.escape(target) + r" IS '.*?';)\n(?=COMMENT ON |--|\Z)", theirs,
-                              flags=re.DOTALL)
-            if match:
-                found = match.group(1)
-        if found:
-            statements.append(found)
-    return "\n".join(statements)
+            f"{path.name} does not match its revision (sha256 {actual}, expected {sha256}): a landed "
+            "revision never changes; restore the file with git and put the change in a new revision")
+    execute(path.read_text())

@@ -1,0 +1,44 @@
+"""session-sync 1.0: install the package (its downgrade is the uninstall).
+
+Runs ``0002_install.sql``, built from ``sql/`` by ``python -m session_sync.build`` (the files of
+``sql/manifest.txt``, in order) and frozen here, checked by its SHA256. First it locks the four
+platform tables, all at once or none (the lock helper): ``SHARE ROW EXCLUSIVE``, which the
+triggers and indexes it creates need; the platform's writes wait for the install's transaction
+(a second or two, plus the index builds on large tables: build them first with ``CREATE INDEX
+CONCURRENTLY`` as docs/operations.md shows, and the install finds them), reads go on.
+
+The downgrade runs ``0002_uninstall.sql`` (``sql/uninstall.sql``) after locking the four platform
+tables ``ACCESS EXCLUSIVE`` (it drops their triggers and indexes) and the package's tables: every
+object of the package goes; the platform's tables, columns and rows are untouched; the role
+``session_sync_runner`` stays (cluster-wide).
+
+Revision ID: 0002_install
+Revises: 0001_platform_baseline
+"""
+
+from pathlib import Path
+
+from session_sync.migration_sql import lock, run_script
+
+revision = "0002_install"
+down_revision = "0001_platform_baseline"
+branch_labels = None
+depends_on = None
+
+HERE = Path(__file__).parent
+INSTALL_SHA256 = "e5e7ebd34fb10eaaf769ac800a99285cbcc31e0506a3f07775637f669578bb7f"
+UNINSTALL_SHA256 = "96e681dca543021577615dcc43566fe3e9c35369676031ea7a0e6fed3e85a2d5"
+PLATFORM = ["public.course_purchases", "public.purchase_sessions", "public.tutoring_sessions",
+            "public.trainer_allocations"]
+PACKAGE_TABLES = ["public.session_sync_changes", "public.session_sync_dropped_keys", "public.session_sync_failures",
+                  "public.session_sync_runs", "public.session_sync_locks"]
+
+
+def upgrade() -> None:
+    lock({name: "SHARE ROW EXCLUSIVE" for name in PLATFORM})
+    run_script(HERE / "0002_install.sql", INSTALL_SHA256)
+
+
+def downgrade() -> None:
+    lock({name: "ACCESS EXCLUSIVE" for name in PLATFORM + PACKAGE_TABLES})
+    run_script(HERE / "0002_uninstall.sql", UNINSTALL_SHA256)
