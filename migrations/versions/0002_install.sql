@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS public.session_sync_baseline_tables (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
-COMMENT ON TABLE public.session_sync_baseline_tables IS 'session_sync_baseline_tables: the platform tables that the baseline revision (0001) created
+COMMENT ON TABLE public.session_sync_baseline_tables IS 'session_sync_baseline_tables: the platform tables that the baseline revision (0001_platform_baseline) created
 because the database did not have them (an empty database, tests, the demo). Downgrading
 past 0001 drops only these, and only while they are empty; tables the platform already had
 are adopted and never dropped. Created by revision 0001 (IF NOT EXISTS: it may be there).';
@@ -39,9 +39,7 @@ of sync and that no sync has examined since: appended by the triggers (writes ma
 session_sync.enabled off, the apps'' edits of tutoring sessions, allocation changes, a
 sync at COMMIT that met a row another transaction holds), by session_sync_enqueue() and by
 a failing sync. The platform''s transactions only ever INSERT into it, and nothing in it is
-unique but an identity key, so two writers never wait for each other here (the queue of
-revision 0008, an upsert on a unique purchase_id, made writers of different sessions wait
-and deadlock). A run reads the purchases (deduplicated by the view session_sync_queue) and
+unique but an identity key, so two writers never wait for each other here. A run reads the purchases (deduplicated by the view session_sync_queue) and
 deletes the rows it has dealt with: only rows its snapshot saw (`xact`, the inserting
 transaction, is visible in it), so a row appended meanwhile keeps the purchase queued.';
 COMMENT ON COLUMN public.session_sync_changes.change_id IS 'the order rows were appended in';
@@ -84,10 +82,8 @@ inside its SECURITY DEFINER routines.
   run       one sync_all_sessions() or backfill batch at a time (held to the end of its
             transaction)
   backfill  serializes the start of backfills (held while a start checks for a running one)
-Row locks need UPDATE on the table, which no role but the package''s owner has: unlike the
-advisory locks used before revision 0009 (which any role could take, and which a
-cut-off backfill kept on its idle connection), no other role can hold them, and they end
-with their transaction.';
+Row locks need UPDATE on the table, which no role but the package''s owner has: unlike
+advisory locks, no other role can hold them, and they end with their transaction.';
 COMMENT ON COLUMN public.session_sync_locks.name IS 'run or backfill';
 
 -- sql/tables/session_sync_runs.sql
@@ -123,7 +119,7 @@ purchases_failed + purchases_deferred. The sync at COMMIT of a platform transact
 sync_purchase_sessions() record no run (their failures carry run_id NULL).';
 COMMENT ON COLUMN public.session_sync_runs.run_id IS 'the run''s id, in session_sync_failures.run_id too';
 COMMENT ON COLUMN public.session_sync_runs.source IS 'who ran it: manual, cli, cron, ... or batched (a backfill)';
-COMMENT ON COLUMN public.session_sync_runs.dry_run IS 'true only for runs recorded before revision 0010 (a dry run records nothing now)';
+COMMENT ON COLUMN public.session_sync_runs.dry_run IS 'always false: a dry run records no run';
 COMMENT ON COLUMN public.session_sync_runs.started_at IS 'when it started';
 COMMENT ON COLUMN public.session_sync_runs.finished_at IS 'when it finished or was found interrupted (NULL while running)';
 COMMENT ON COLUMN public.session_sync_runs.purchases_synced IS 'purchases it wrote (missing sessions created, drifted ones updated)';
@@ -3145,7 +3141,7 @@ transition tables on trainer_allocations.';
 -- sql/grants/session_sync_runner.sql
 -- Privileges: what the role session_sync_runner may do, and what nobody but the owner may.
 -- Applying this file sets every privilege of the package from scratch (it revokes before it
--- grants), so each revision that changes a privilege re-applies its frozen copy.
+-- grants), so an update revision that changes a privilege re-applies it whole.
 --   * session_sync_runner (NOLOGIN; GRANT session_sync_runner TO app_backend): EXECUTE on the
 --     documented API, SELECT on the package's views and tables, USAGE on schema session_sync
 --     (the backfill procedure runs with the caller's rights and names two steps there).

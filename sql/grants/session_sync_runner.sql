@@ -1,6 +1,6 @@
 -- Privileges: what the role session_sync_runner may do, and what nobody but the owner may.
 -- Applying this file sets every privilege of the package from scratch (it revokes before it
--- grants), so each revision that changes a privilege re-applies its frozen copy.
+-- grants), so an update revision that changes a privilege re-applies it whole.
 --   * session_sync_runner (NOLOGIN; GRANT session_sync_runner TO app_backend): EXECUTE on the
 --     documented API, SELECT on the package's views and tables, USAGE on schema session_sync
 --     (the backfill procedure runs with the caller's rights and names two steps there).

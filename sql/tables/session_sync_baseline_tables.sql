@@ -3,7 +3,7 @@ CREATE TABLE IF NOT EXISTS public.session_sync_baseline_tables (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
-COMMENT ON TABLE public.session_sync_baseline_tables IS 'session_sync_baseline_tables: the platform tables that the baseline revision (0001) created
+COMMENT ON TABLE public.session_sync_baseline_tables IS 'session_sync_baseline_tables: the platform tables that the baseline revision (0001_platform_baseline) created
 because the database did not have them (an empty database, tests, the demo). Downgrading
 past 0001 drops only these, and only while they are empty; tables the platform already had
 are adopted and never dropped. Created by revision 0001 (IF NOT EXISTS: it may be there).';

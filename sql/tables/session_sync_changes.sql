@@ -11,9 +11,7 @@ of sync and that no sync has examined since: appended by the triggers (writes ma
 session_sync.enabled off, the apps'' edits of tutoring sessions, allocation changes, a
 sync at COMMIT that met a row another transaction holds), by session_sync_enqueue() and by
 a failing sync. The platform''s transactions only ever INSERT into it, and nothing in it is
-unique but an identity key, so two writers never wait for each other here (the queue of
-revision 0008, an upsert on a unique purchase_id, made writers of different sessions wait
-and deadlock). A run reads the purchases (deduplicated by the view session_sync_queue) and
+unique but an identity key, so two writers never wait for each other here. A run reads the purchases (deduplicated by the view session_sync_queue) and
 deletes the rows it has dealt with: only rows its snapshot saw (`xact`, the inserting
 transaction, is visible in it), so a row appended meanwhile keeps the purchase queued.';
 COMMENT ON COLUMN public.session_sync_changes.change_id IS 'the order rows were appended in';

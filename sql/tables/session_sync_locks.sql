@@ -8,8 +8,6 @@ inside its SECURITY DEFINER routines.
   run       one sync_all_sessions() or backfill batch at a time (held to the end of its
             transaction)
   backfill  serializes the start of backfills (held while a start checks for a running one)
-Row locks need UPDATE on the table, which no role but the package''s owner has: unlike the
-advisory locks used before revision 0009 (which any role could take, and which a
-cut-off backfill kept on its idle connection), no other role can hold them, and they end
-with their transaction.';
+Row locks need UPDATE on the table, which no role but the package''s owner has: unlike
+advisory locks, no other role can hold them, and they end with their transaction.';
 COMMENT ON COLUMN public.session_sync_locks.name IS 'run or backfill';

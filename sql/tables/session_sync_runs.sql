@@ -30,7 +30,7 @@ purchases_failed + purchases_deferred. The sync at COMMIT of a platform transact
 sync_purchase_sessions() record no run (their failures carry run_id NULL).';
 COMMENT ON COLUMN public.session_sync_runs.run_id IS 'the run''s id, in session_sync_failures.run_id too';
 COMMENT ON COLUMN public.session_sync_runs.source IS 'who ran it: manual, cli, cron, ... or batched (a backfill)';
-COMMENT ON COLUMN public.session_sync_runs.dry_run IS 'true only for runs recorded before revision 0010 (a dry run records nothing now)';
+COMMENT ON COLUMN public.session_sync_runs.dry_run IS 'always false: a dry run records no run';
 COMMENT ON COLUMN public.session_sync_runs.started_at IS 'when it started';
 COMMENT ON COLUMN public.session_sync_runs.finished_at IS 'when it finished or was found interrupted (NULL while running)';
 COMMENT ON COLUMN public.session_sync_runs.purchases_synced IS 'purchases it wrote (missing sessions created, drifted ones updated)';
