@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from session_sync import contracts, mapping
+from session_sync import contracts, mapping, urls
 
 ORDER = ["schemas", "tables", "indexes", "functions", "api", "views", "procedures", "triggers"]
 
@@ -45,8 +45,7 @@ def _execute_in_order(conn: psycopg.Connection, files: list[Path], sql_dir: Path
 
 
 def install(url: str, sql_dir: Path = contracts.SQL_DIR) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("SET search_path = pg_catalog, pg_temp")
+    with urls.connect(url, autocommit=True) as conn:  # search_path pg_catalog,pg_temp from the start
         conn.execute("SET check_function_bodies = off")
         for directory in ORDER:
             _execute_in_order(conn, sorted((sql_dir / directory).glob("*.sql")), sql_dir)
