@@ -23,9 +23,10 @@ from pathlib import Path
 import psycopg
 import pytest
 from alembic.script import ScriptDirectory
+from psycopg.conninfo import make_conninfo
 
 from factories import purchase, sessions
-from session_sync import migrate
+from session_sync import connection, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -296,6 +297,36 @@ def test_no_entry_point_at_head_runs_an_operator_planted_for_the_drivers_catalog
         migrate.upgrade(db.url)
         assert migrate.current(db.url) == head
         assert_never_ran(db, planter, "migrate.upgrade")
+
+
+def test_the_search_path_fixed_at_connection_start_keeps_the_callers_options(db, monkeypatch):
+    """The pin is added to the options of the URL, else of PGOPTIONS (README: PGOPTIONS='-c
+    session_sync.lock_wait=30s'), never replacing them; a search_path among them is overridden."""
+    shown = ("SELECT current_setting('search_path'), current_setting('session_sync.lock_wait', true), "
+             "current_setting('statement_timeout')")
+    theirs = "-c search_path=public -c session_sync.lock_wait=31s -c statement_timeout=4321"
+    monkeypatch.delenv("PGOPTIONS", raising=False)
+    with connection.connect(make_conninfo(db.url, options=theirs)) as conn:
+        assert conn.execute(shown).fetchone() == ("pg_catalog,pg_temp", "31s", "4321ms")
+    monkeypatch.setenv("PGOPTIONS", "-c session_sync.lock_wait=32s -c search_path=public")
+    with connection.connect(db.url) as conn:
+        assert conn.execute(shown).fetchone() == ("pg_catalog,pg_temp", "32s", "0")
+    with connection.connect(make_conninfo(db.url, options=theirs)) as conn:  # libpq: the URL's, not PGOPTIONS
+        assert conn.execute(shown).fetchone() == ("pg_catalog,pg_temp", "31s", "4321ms")
+    engine = migrate.engine(db.url)  # session-sync migrate, session_sync.migrate
+    try:
+        with engine.connect() as conn:
+            assert tuple(conn.exec_driver_sql(shown).one()) == ("pg_catalog,pg_temp", "32s", "0")
+    finally:
+        engine.dispose()
+    # The alembic command from the checkout (env.py's own engine) keeps PGOPTIONS too: read-only, it
+    # cannot step down.
+    head = migrate.current(db.url)
+    env = {**os.environ, "DATABASE_URL": db.url, "PGOPTIONS": "-c default_transaction_read_only=on"}
+    result = subprocess.run([str(Path(sys.executable).parent / "alembic"), "downgrade", "-1"], env=env,
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode != 0 and "read-only transaction" in result.stderr, result.stderr
+    assert migrate.current(db.url) == head
 
 
 # --- 2. a writer of purchases takes over a tutoring session it does not own -----------------
