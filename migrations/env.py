@@ -5,11 +5,13 @@ The URL comes from ``-x url=...``, else the runner's ``config.attributes["url"]`
 alembic.ini. Both ``postgresql://`` and ``postgresql+psycopg://`` are accepted.
 Offline mode (``alembic upgrade head --sql``) prints a script for psql.
 
-Every migration runs with ``search_path = pg_catalog, pg_temp`` (set here, online and in the
-``--sql`` script): views, triggers' WHEN clauses and SQL-standard function bodies are bound
-when they are created, so a look-alike operator or function that a role planted in ``public``
-must never be what they bind to. The revisions name every object by schema; the version
-table is named ``public.alembic_version`` explicitly.
+Every migration runs with ``search_path = pg_catalog, pg_temp``: views, triggers' WHEN clauses
+and SQL-standard function bodies are bound when they are created, so a look-alike operator or
+function that a role planted in ``public`` must never be what they bind to. Online, the server
+fixes it when the connection starts (session_sync.urls.connect: libpq ``options``), before the
+driver's own first queries (psycopg's type lookups, which a planted operator could otherwise
+answer with the migrating role's rights); the ``--sql`` script sets it first. The revisions name
+every object by schema; the version table is named ``public.alembic_version`` explicitly.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ import sys
 from pathlib import Path
 
 from alembic import context
-from sqlalchemy import Connection, create_engine, pool, text
+from sqlalchemy import Connection, create_engine, pool
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
 
-from session_sync.urls import from_environment, sqlalchemy_url  # noqa: E402
+from session_sync.urls import connect, from_environment, libpq_conninfo, sqlalchemy_url  # noqa: E402
 
 config = context.config
 
@@ -57,8 +59,6 @@ def run_migrations_offline() -> None:
 
 
 def migrate(connection: Connection) -> None:
-    connection.execute(text(PINNED_SEARCH_PATH))
-    connection.commit()
     context.configure(connection=connection, transaction_per_migration=True,
                       version_table_schema=VERSION_TABLE_SCHEMA)
     with context.begin_transaction():
@@ -70,7 +70,8 @@ def run_migrations_online() -> None:
     if connectable is not None:
         migrate(connectable)
         return
-    engine = create_engine(database_url(), poolclass=pool.NullPool)
+    conninfo = libpq_conninfo(database_url())
+    engine = create_engine("postgresql+psycopg://", creator=lambda: connect(conninfo), poolclass=pool.NullPool)
     with engine.connect() as connection:
         migrate(connection)
 

@@ -17,13 +17,16 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
+from alembic.script import ScriptDirectory
+from psycopg.conninfo import make_conninfo
 
 from factories import purchase, sessions
-from session_sync import migrate
+from session_sync import connection, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -178,6 +181,152 @@ def test_migrating_a_database_where_operators_were_planted_escalates_nobody(empt
     finally:
         empty_db.execute(f"DROP OWNED BY {planter}")
         empty_db.execute(f"DROP ROLE {planter}")
+
+
+# The type pairs of the catalog queries that drivers and libraries send when they connect, before
+# anything of the package runs: psycopg's TypeInfo.fetch (SQLAlchemy's psycopg dialect looks hstore
+# up on its first connection: ``FROM pg_type t WHERE t.oid = to_regtype($1)``, older psycopg
+# ``t.oid = $1::regtype``), SQLAlchemy's reflection (Alembic's has_table: ``relname IN
+# ($1::VARCHAR)``, ``relkind = ANY (ARRAY[$2::VARCHAR, ...])``, ``nspname = $7::VARCHAR``) and the
+# command line's own (``pronamespace = 'public'::regnamespace``). pg_catalog has no operator for
+# these exact pairs, so one planted in public is the better match for a caller whose search_path
+# holds public.
+CATALOG_PAIRS = [("oid", "regtype"), ("regtype", "oid"), ("oid", "regclass"), ("regclass", "oid"),
+                 ("oid", "regproc"), ("regproc", "oid"), ("oid", "regnamespace"), ("regnamespace", "oid"),
+                 ("oid", "regrole"), ("name", "varchar"), ("varchar", "name"), ('"char"', "varchar"),
+                 ("text", "regtype")]
+
+
+def plant_catalog_operators(conn: psycopg.Connection, planter: str) -> None:
+    """As ``planter``: public.= for CATALOG_PAIRS, each giving the right answer (the driver works on)
+    and leaving a mark no rollback removes (``nextval`` of the planter's sequence, granted to all);
+    run by a superuser, it also makes ``planter`` a superuser (undone when the transaction is rolled
+    back, as SQLAlchemy does after its first-connection queries: the mark stays)."""
+    conn.execute("CREATE SEQUENCE public.planted_marks")
+    conn.execute("GRANT USAGE, SELECT, UPDATE ON SEQUENCE public.planted_marks TO PUBLIC")
+    for number, (left, right) in enumerate(CATALOG_PAIRS):
+        as_oid = any(t.startswith("reg") or t == "oid" for t in (left, right)) and "text" not in (left, right)
+        compare = ("$1::pg_catalog.oid OPERATOR(pg_catalog.=) $2::pg_catalog.oid" if as_oid else
+                   "$1::pg_catalog.text OPERATOR(pg_catalog.=) $2::pg_catalog.text")
+        conn.execute(f"""
+            CREATE FUNCTION public.planted_catalog_{number}({left}, {right}) RETURNS boolean LANGUAGE plpgsql AS $f$
+            BEGIN
+                PERFORM pg_catalog.nextval('public.planted_marks');
+                IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user)
+                THEN
+                    EXECUTE 'ALTER ROLE {planter} SUPERUSER';
+                END IF;
+                RETURN {compare};
+            END $f$""")
+        conn.execute(f"CREATE OPERATOR public.= (LEFTARG = {left}, RIGHTARG = {right}, "
+                     f"FUNCTION = public.planted_catalog_{number})")
+
+
+@contextmanager
+def catalog_operators_planted(db) -> Iterator[str]:
+    """A role with CREATE on public that planted CATALOG_PAIRS' operators in ``db``; yields its name."""
+    name = f"planter_{uuid.uuid4().hex[:10]}"
+    db.execute(f"CREATE ROLE {name} NOLOGIN")
+    db.execute(f"GRANT CREATE, USAGE ON SCHEMA public TO {name}")
+    try:
+        with as_role(db, name) as conn:
+            plant_catalog_operators(conn, name)
+        # The trap is live: a superuser on the default search_path runs it with a driver's lookup,
+        # and a rollback leaves the mark.
+        with db.connect(autocommit=True) as conn:
+            assert conn.execute("SHOW search_path").fetchone()[0] == '"$user", public'
+            with conn.transaction(force_rollback=True):
+                conn.execute("SELECT count(*) FROM pg_type t WHERE t.oid = to_regtype('hstore')")
+        assert db.one("SELECT is_called FROM public.planted_marks") == (True,)
+        db.execute("ALTER SEQUENCE public.planted_marks RESTART")
+        yield name
+    finally:
+        db.execute(f"ALTER ROLE {name} NOSUPERUSER")
+        db.execute(f"DROP OWNED BY {name}")
+        db.execute(f"DROP ROLE {name}")
+
+
+def assert_never_ran(db, planter: str, after: object) -> None:
+    """The planted sequence was never advanced (its last_value and is_called as RESTART left them)."""
+    assert db.one("SELECT last_value, is_called FROM public.planted_marks") == (1, False), after
+    assert not is_superuser(db, planter), after
+
+
+def command(name: str, url: str, *args: str) -> subprocess.CompletedProcess:
+    """An installed command (``alembic``, ``session-sync``) run from the checkout, as a superuser whose
+    role has the default search_path, with DATABASE_URL (and no PGOPTIONS)."""
+    env = {key: value for key, value in os.environ.items() if key != "PGOPTIONS"}
+    env["DATABASE_URL"] = url
+    return subprocess.run([str(Path(sys.executable).parent / name), *args], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+
+
+@pytest.mark.parametrize("migrator", ["alembic upgrade head", "session-sync migrate", "migrate.upgrade"])
+def test_migrating_a_fresh_database_runs_no_operator_planted_for_the_drivers_catalog_lookups(empty_db, migrator):
+    """Issue 21 item 1: the server fixes the search_path when the connection starts, before the
+    driver's first lookup (a statement after connecting comes too late)."""
+    head = ScriptDirectory.from_config(migrate.config()).get_current_head()
+    with catalog_operators_planted(empty_db) as planter:
+        if migrator == "migrate.upgrade":
+            migrate.upgrade(empty_db.url)
+        else:
+            name, *args = migrator.split()
+            result = command(name, empty_db.url, *args)
+            assert result.returncode == 0, result.stderr
+        assert migrate.current(empty_db.url) == head
+        assert_never_ran(empty_db, planter, migrator)
+
+
+def test_no_entry_point_at_head_runs_an_operator_planted_for_the_drivers_catalog_lookups(db):
+    head = ScriptDirectory.from_config(migrate.config()).get_current_head()
+    with catalog_operators_planted(db) as planter:
+        for name, *args in (["alembic", "upgrade", "head"], ["session-sync", "migrate"], ["alembic", "current"],
+                            ["session-sync", "demo", "--purchases", "5", "--database-url", db.url],
+                            ["session-sync", "verify"], ["session-sync", "--json", "health"],
+                            ["session-sync", "pending"], ["session-sync", "failures"],
+                            ["session-sync", "sync", "--dry-run"], ["session-sync", "sync", "--full"],
+                            ["session-sync", "sync"], ["session-sync", "diagnose", str(uuid.uuid4())]):
+            result = command(name, db.url, *args)
+            assert result.returncode in (0, 1), (name, args, result.stderr)
+            assert_never_ran(db, planter, [name, *args])
+        assert migrate.current(db.url) == head
+        assert_never_ran(db, planter, "migrate.current")
+        migrate.downgrade(db.url, "-1")
+        assert migrate.current(db.url) != head
+        assert_never_ran(db, planter, "migrate.downgrade")
+        migrate.upgrade(db.url)
+        assert migrate.current(db.url) == head
+        assert_never_ran(db, planter, "migrate.upgrade")
+
+
+def test_the_search_path_fixed_at_connection_start_keeps_the_callers_options(db, monkeypatch):
+    """The pin is added to the options of the URL, else of PGOPTIONS (README: PGOPTIONS='-c
+    session_sync.lock_wait=30s'), never replacing them; a search_path among them is overridden."""
+    shown = ("SELECT current_setting('search_path'), current_setting('session_sync.lock_wait', true), "
+             "current_setting('statement_timeout')")
+    theirs = "-c search_path=public -c session_sync.lock_wait=31s -c statement_timeout=4321"
+    monkeypatch.delenv("PGOPTIONS", raising=False)
+    with connection.connect(make_conninfo(db.url, options=theirs)) as conn:
+        assert conn.execute(shown).fetchone() == ("pg_catalog,pg_temp", "31s", "4321ms")
+    monkeypatch.setenv("PGOPTIONS", "-c session_sync.lock_wait=32s -c search_path=public")
+    with connection.connect(db.url) as conn:
+        assert conn.execute(shown).fetchone() == ("pg_catalog,pg_temp", "32s", "0")
+    with connection.connect(make_conninfo(db.url, options=theirs)) as conn:  # libpq: the URL's, not PGOPTIONS
+        assert conn.execute(shown).fetchone() == ("pg_catalog,pg_temp", "31s", "4321ms")
+    engine = migrate.engine(db.url)  # session-sync migrate, session_sync.migrate
+    try:
+        with engine.connect() as conn:
+            assert tuple(conn.exec_driver_sql(shown).one()) == ("pg_catalog,pg_temp", "32s", "0")
+    finally:
+        engine.dispose()
+    # The alembic command from the checkout (env.py's own engine) keeps PGOPTIONS too: read-only, it
+    # cannot step down.
+    head = migrate.current(db.url)
+    env = {**os.environ, "DATABASE_URL": db.url, "PGOPTIONS": "-c default_transaction_read_only=on"}
+    result = subprocess.run([str(Path(sys.executable).parent / "alembic"), "downgrade", "-1"], env=env,
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode != 0 and "read-only transaction" in result.stderr, result.stderr
+    assert migrate.current(db.url) == head
 
 
 # --- 2. a writer of purchases takes over a tutoring session it does not own -----------------

@@ -401,7 +401,7 @@ def test_server_status_stop_and_url_manage_the_local_embedded_server(tmp_path):
 def test_cli_connections_pin_search_path_against_a_hostile_schema(db):
     """No statement of the command line resolves a name through the role's or database's search_path."""
     with connect(db.url) as conn:
-        assert conn.execute("SHOW search_path").fetchone()[0] == "pg_catalog, pg_temp"
+        assert conn.execute("SHOW search_path").fetchone()[0] == "pg_catalog,pg_temp"  # fixed when it started
     dbname = conninfo_to_dict(db.url)["dbname"]
     db.execute("CREATE SCHEMA evil")
     for right in ("smallint", "integer", "bigint"):  # bigint = <parameter>: always false

@@ -7,12 +7,8 @@ import sys
 import psycopg
 
 from session_sync import embedded
+from session_sync import urls
 from session_sync.urls import ConnectionStringError, describe, from_environment, libpq_conninfo, pg_environment
-
-# Every connection of the command line resolves names with this search_path, whatever the role's or
-# database's setting (a caller's schema cannot redirect an operator, function or type the CLI uses);
-# the CLI names the package's objects as public.<name>.
-PINNED_SEARCH_PATH = "pg_catalog, pg_temp"
 
 
 class UsageError(Exception):
@@ -50,20 +46,12 @@ def resolve(url: str | None) -> tuple[str, str]:
     return started.url, f"the local embedded PostgreSQL ({started.data_dir})"
 
 
-def pin_search_path(conn: psycopg.Connection) -> None:
-    conn.execute("SELECT pg_catalog.set_config('search_path', %s, false)", (PINNED_SEARCH_PATH,))
-
-
 def connect(conninfo: str) -> psycopg.Connection:
-    """An autocommit connection whose search_path is pinned to ``pg_catalog, pg_temp``."""
+    """An autocommit connection whose search_path the server fixed to ``pg_catalog,pg_temp`` when it
+    started (session_sync.urls.connect): a caller's schema cannot redirect an operator, function or
+    type the CLI uses; the CLI names the package's objects as public.<name>."""
     try:
-        conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=10)
+        return urls.connect(conninfo, autocommit=True, connect_timeout=10)
     except psycopg.Error as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UsageError(f"cannot connect to {describe(conninfo)}: {first_line}") from error
-    try:
-        pin_search_path(conn)
-    except BaseException:
-        conn.close()
-        raise
-    return conn

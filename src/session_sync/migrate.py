@@ -6,7 +6,8 @@ pyproject.toml), else the checkout's ``migrations/`` (editable install, tests). 
 serves only the ``alembic`` command run from the checkout.
 
 Connections are made by psycopg from a libpq conninfo (URL, key=value or the PG* variables), so
-every form libpq accepts works, and handed to env.py as ``config.attributes["connection"]``.
+every form libpq accepts works, with the search_path fixed when they start (session_sync.urls.connect),
+and handed to env.py as ``config.attributes["connection"]``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from session_sync import urls
 from session_sync.urls import libpq_conninfo
 
 CHECKOUT_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -56,7 +58,7 @@ def _print_warning(diagnostic: psycopg.errors.Diagnostic) -> None:
 
 
 def _connect(conninfo: str) -> psycopg.Connection:
-    connection = psycopg.connect(conninfo)
+    connection = urls.connect(conninfo)
     connection.add_notice_handler(_print_warning)
     return connection
 

@@ -5,6 +5,9 @@ Every form libpq accepts is accepted: ``postgresql://`` and ``postgres://`` URLs
 (libpq's defaults and ``PG*`` environment variables, as psql uses them). The conversions go through
 psycopg's conninfo helpers and SQLAlchemy's URL objects, never by hand; messages describe a
 connection without its password.
+
+Every connection the package opens goes through :func:`connect` (:func:`pinned_conninfo`): the
+server fixes its search_path when the connection starts.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 
+import psycopg
 from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy.engine import URL, make_url
@@ -19,6 +23,13 @@ from sqlalchemy.engine import URL, make_url
 ENV_VAR = "DATABASE_URL"
 # The libpq variables that choose a server, a database or a role (psql's defaults come from them).
 PG_SELECTING_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
+
+# The search_path of every connection the package opens, given to the server in the startup packet
+# (libpq's ``options``): it is in force before the first statement of the driver (psycopg's type
+# lookups, SQLAlchemy's first-connection queries) or of anything else, so no operator, function or
+# type a role planted in a schema it may write is resolved, even by those. pg_catalog comes first.
+PINNED_SEARCH_PATH = "pg_catalog,pg_temp"
+PIN_OPTION = f"-c search_path={PINNED_SEARCH_PATH}"
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _LIBPQ_SCHEMES = ("postgresql", "postgres")
@@ -51,6 +62,25 @@ def libpq_conninfo(text: str) -> str:
             "cannot parse the connection string: expected a postgresql:// URL or libpq key=value pairs "
             "(quote values with spaces: password='a b')") from None
     return text
+
+
+def pinned_conninfo(conninfo: str) -> str:
+    """``conninfo`` (as libpq takes it) with ``options=-c search_path=pg_catalog,pg_temp``.
+
+    Added after the options the conninfo gives, else after ``PGOPTIONS`` (which libpq reads only
+    when the conninfo gives none), so theirs are kept and a search_path among them is overridden.
+    """
+    given = conninfo_to_dict(conninfo).get("options")
+    if given is None:
+        given = os.environ.get("PGOPTIONS", "")
+    return make_conninfo(conninfo, options=f"{given} {PIN_OPTION}".strip())
+
+
+def connect(conninfo: str, **kwargs) -> psycopg.Connection:
+    """``psycopg.connect`` with the search_path fixed when the connection starts (pinned_conninfo)."""
+    if "options" in kwargs:  # merged, not replacing the pin
+        conninfo = make_conninfo(conninfo, options=kwargs.pop("options"))
+    return psycopg.connect(pinned_conninfo(conninfo), **kwargs)
 
 
 # Kept for callers of the earlier name (tests, bench).
