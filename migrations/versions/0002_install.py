@@ -26,7 +26,7 @@ branch_labels = None
 depends_on = None
 
 HERE = Path(__file__).parent
-INSTALL_SHA256 = "44b41023a8bb1129b584cb7749c40120bcdca51578ed041175a0121bbbdd2795"
+INSTALL_SHA256 = "4bc5b9ee879b446ab043d12f0fdbde7ecff6b5dcb5ce658104b2bbd9ec28d4f1"
 UNINSTALL_SHA256 = "96e681dca543021577615dcc43566fe3e9c35369676031ea7a0e6fed3e85a2d5"
 PLATFORM = ["public.course_purchases", "public.purchase_sessions", "public.tutoring_sessions",
             "public.trainer_allocations"]
