@@ -278,7 +278,7 @@ $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_allocations_trigger IS 'session_sync_allocations_trigger() -- statement-level AFTER INSERT / AFTER UPDATE on
 trainer_allocations, with transition tables new_rows (and old_rows for UPDATE), fired only
-for writes other than the sync''s own (session_sync.applying is off).
+for writes other than the sync''s own (session_sync.applying is not this transaction''s id).
 Contract: queues every eligible purchase whose (primary student, trainer, course) is that
 of an approved or active allocation that was inserted, or updated in its status, student,
 trainer, course or requested_at: the allocation its sessions must point at may have
@@ -607,7 +607,7 @@ BEGIN
 
     RETURN QUERY SELECT 'coordinates', v_check.home_location IS NOT NULL,
         CASE WHEN v_check.home_location IS NOT NULL
-             THEN format('usable: %s', session_sync.session_sync_location_detail(v_purchase.student_location))
+             THEN 'usable: latitude and longitude valid (values not shown)'
              ELSE session_sync.session_sync_failure_message(
                       session_sync.session_sync_location_problem(v_purchase.student_location), p_purchase_id) END,
         session_sync.session_sync_hint(session_sync.session_sync_location_problem(v_purchase.student_location));
@@ -697,7 +697,7 @@ Contract: the guide''s troubleshooting for one purchase, as one row per check, i
   sessions_present, sessions_in_sync, last_failure.
 `ok` says whether the check passes; `hint` says how to fix it when it does not. Changes
 nothing. A NULL id raises SQLSTATE 22004; an unknown id returns the failing first check.
-Details quote ids and coordinates only, never a student''s name, e-mail, phone or address.
+Details quote ids only, never a student''s name, e-mail, phone, address or usable coordinates.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 (role session_sync_runner), not rights on the platform''s tables.';
 
@@ -839,8 +839,8 @@ $$;
 COMMENT ON FUNCTION session_sync.session_sync_failure_message IS 'session_sync_failure_message(p_reason text, p_purchase_id uuid, p_detail text DEFAULT NULL) -> text
 Contract: the message for a purchase that cannot be synced: it begins with the reason
 code, then says what is wrong for which purchase, quoting the offending values only: the
-first student''s id as given, the coordinates as given (session_sync_students_problem,
-session_sync_location_detail); never a student''s name, e-mail, phone or address. p_detail adds the underlying error where there is one
+first student''s id as given, what is wrong with the coordinates (session_sync_students_problem,
+session_sync_location_detail, which never shows a usable one); never a student''s name, e-mail, phone or address. p_detail adds the underlying error where there is one
 (ALLOCATION_FAILED, SESSION_WRITE_FAILED). Reads course_purchases; changes nothing.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 (role session_sync_runner), not rights on the platform''s tables.';
@@ -856,18 +856,31 @@ AS $$
 DECLARE
     v_pending text := coalesce(current_setting('session_sync.pending', true), '');
     v_ids uuid[];
+    v_stray text;
 BEGIN
     IF v_pending = '' THEN
         RETURN;
     END IF;
     PERFORM set_config('session_sync.pending', '', true);
-    IF left(v_pending, 1) = ',' AND length(v_pending) > 1 AND strpos(substr(v_pending, 2), ',') = 0 THEN
+    -- The note triggers write ',<uuid>' per purchase. Anything else is a value the package did
+    -- not write (a session-level SET, perhaps left by another client of a pooler): ignored.
+    IF v_pending ~ '^,[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
         -- one purchase noted (the common case): no array round trip
         v_ids := ARRAY[substr(v_pending, 2)::uuid];
     ELSE
-        SELECT array_agg(DISTINCT i.id::uuid ORDER BY i.id::uuid) INTO v_ids
+        SELECT array_agg(DISTINCT i.id::uuid ORDER BY i.id::uuid)
+                   FILTER (WHERE i.id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'),
+               min(i.id) FILTER (WHERE i.id !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+        INTO v_ids, v_stray
         FROM unnest(string_to_array(v_pending, ',')) AS i(id)
         WHERE i.id <> '';
+        IF v_stray IS NOT NULL THEN
+            RAISE WARNING USING
+                MESSAGE = format('session-sync: ignored %L in session_sync.pending, which is not a purchase id',
+                                 left(v_stray, 40)),
+                DETAIL = 'session_sync.pending is internal to the package: only its triggers set it, in the transaction.',
+                HINT = 'Do not SET it: RESET session_sync.pending (and ALTER ROLE / DATABASE ... RESET it if set there).';
+        END IF;
     END IF;
     IF v_ids IS NULL THEN
         RETURN;
@@ -891,7 +904,8 @@ purchases noted in session_sync.pending by this transaction''s writes
 moment, or in a SERIALIZABLE transaction, it queues them instead (session_sync_enqueue), for
 the next sync_all_sessions(): under SERIALIZABLE the sync''s reads of the purchase''s other
 sessions would add serialization failures (40001) to commits that succeed without it.
-Does nothing when none is noted. A value of session_sync.enabled that is not a boolean
+Does nothing when none is noted; a token that is not a purchase id (a value set by hand,
+not by the package) is ignored with one WARNING. A value of session_sync.enabled that is not a boolean
 raises (22023), naming the setting.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
 
@@ -1257,22 +1271,14 @@ BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         PERFORM session_sync.session_sync_enqueue(NULL);
         RETURN NULL;
-    ELSIF current_setting('transaction_isolation') = 'serializable' THEN
-        -- Read nothing: a read of purchase_sessions here would take part in the writer's
-        -- serializable checks and could fail its COMMIT (40001) where it commits without the
-        -- package. The purchases the old and new rows name in metadata.purchaseId are queued
-        -- (a row without one is not the sync's, and is left out).
-        SELECT array_agg(DISTINCT o.id) INTO v_ids
-        FROM unnest(ARRAY[CASE WHEN TG_OP <> 'INSERT' THEN session_sync.session_sync_owner(OLD.metadata) END,
-                          CASE WHEN TG_OP <> 'DELETE' THEN session_sync.session_sync_owner(NEW.metadata) END]) AS o(id)
-        WHERE o.id IS NOT NULL;
-    ELSIF TG_OP = 'INSERT' THEN
-        SELECT array_agg(ps.purchase_id) INTO v_ids FROM public.purchase_sessions ps WHERE ps.id = NEW.id;
-    ELSIF TG_OP = 'DELETE' THEN
-        SELECT array_agg(ps.purchase_id) INTO v_ids FROM public.purchase_sessions ps WHERE ps.id = OLD.id;
-    ELSE
-        SELECT array_agg(ps.purchase_id) INTO v_ids FROM public.purchase_sessions ps WHERE ps.id IN (OLD.id, NEW.id);
     END IF;
+    -- Read no table: the row itself names its purchase (metadata.purchaseId, which the sync
+    -- writes). A read of purchase_sessions would wait behind a migration's ALTER TABLE there
+    -- (and deadlock with it), and under SERIALIZABLE take part in the writer's checks (40001).
+    SELECT array_agg(DISTINCT o.id) INTO v_ids
+    FROM unnest(ARRAY[CASE WHEN TG_OP <> 'INSERT' THEN session_sync.session_sync_owner(OLD.metadata) END,
+                      CASE WHEN TG_OP <> 'DELETE' THEN session_sync.session_sync_owner(NEW.metadata) END]) AS o(id)
+    WHERE o.id IS NOT NULL;
     IF v_ids IS NOT NULL THEN
         PERFORM session_sync.session_sync_enqueue(v_ids);
     END IF;
@@ -1282,13 +1288,13 @@ $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_tutoring_sessions_trigger IS 'session_sync_tutoring_sessions_trigger() -- row-level AFTER INSERT / UPDATE / DELETE on
 tutoring_sessions, fired only for writes other than the sync''s own (session_sync.applying
-is off) and, for UPDATE, only when a column the mapping writes changed; and statement-level
-AFTER TRUNCATE, which queues every eligible purchase.
-Contract: queues the purchase whose purchase session has the tutoring session''s id (old
-and new id), so the next sync_all_sessions() re-examines it: an app that edits, deletes or
-inserts a tutoring session may have put it out of sync. Never fails the write for a
-tutoring session no purchase session maps to (nothing is queued). In a SERIALIZABLE
-transaction it reads no table: it queues the purchase the row''s metadata.purchaseId names.
+is not this transaction''s id) and, for UPDATE, only when a column the mapping writes
+changed; and statement-level AFTER TRUNCATE, which queues every eligible purchase.
+Contract: queues the purchases the old and new rows name in metadata.purchaseId, so the
+next sync_all_sessions() re-examines them: an app that edits, deletes or inserts a tutoring
+session may have put its purchase out of sync. Reads no table (nothing a platform
+migration holds can make the app''s write wait). A row without a purchaseId belongs to no
+purchase: nothing is queued, and the write never fails.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 (role session_sync_runner), not rights on the platform''s tables.';
 
@@ -1668,7 +1674,7 @@ DECLARE
     v_error text;
     v_stage text;
 BEGIN
-    PERFORM set_config('session_sync.applying', 'on', true);
+    PERFORM set_config('session_sync.applying', pg_current_xact_id()::text, true);
 
     -- One savepoint for both statements; v_stage names the error code of the one that failed.
     BEGIN
@@ -2125,7 +2131,7 @@ BEGIN
     WHERE s.purchase_id = p_purchase_id;
     IF v_conflicts > 0 THEN
         PERFORM session_sync.session_sync_raise('SESSION_CONFLICT', p_purchase_id,
-            format('the ids of %s of its purchase sessions are taken by tutoring sessions that are not its own (their metadata.purchaseId is absent or names another purchase); see SELECT session_id FROM session_sync_session_state WHERE purchase_id = %L AND state = %L',
+            format('the ids of %s of its purchase sessions are taken by tutoring sessions that are not its own (their metadata.purchaseId is absent or names another purchase); as the package owner, see SELECT session_id FROM session_sync_session_state WHERE purchase_id = %L AND state = %L',
                    v_conflicts, p_purchase_id, 'conflict'));
     END IF;
 
@@ -2242,16 +2248,23 @@ RETURN CASE
     WHEN p_location IS NULL OR jsonb_typeof(p_location) = 'null' THEN 'student_location is null'
     WHEN jsonb_typeof(p_location) <> 'object'
         THEN 'student_location is a JSON ' || jsonb_typeof(p_location) || ', not an object'
-    ELSE 'latitude ' || session_sync.session_sync_quote(p_location -> 'latitude', '^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$')
-        || ', longitude ' || session_sync.session_sync_quote(p_location -> 'longitude', '^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$')
+    ELSE (SELECT string_agg(k.name || ' ' || CASE
+              WHEN c.value BETWEEN -k.bound AND k.bound AND c.value <> 0 THEN 'valid'
+              WHEN c.value <> round(c.value, 2) AND abs(c.value) <= 1000 THEN 'about ' || round(c.value, 2)
+              ELSE session_sync.session_sync_quote(p_location -> k.name, '^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$') END,
+              ', ' ORDER BY k.bound)
+          FROM (VALUES ('latitude', 90), ('longitude', 180)) AS k(name, bound),
+               LATERAL (SELECT session_sync.session_sync_coordinate(p_location -> k.name) AS value) c)
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_location_detail IS 'session_sync_location_detail(p_location jsonb) -> text
-Contract: the coordinates of course_purchases.student_location, for messages and diagnose:
-"latitude <value>, longitude <value>", each as given when it is a short decimal number
-within [-1000, 1000] (JSON number or string), else only its shape (session_sync_quote), and
-"absent" when missing; or the JSON type when it is not an object. Never the address or any
-other key, nor text put where a coordinate should be.
+Contract: what is wrong with course_purchases.student_location, for messages and diagnose:
+"latitude <what>, longitude <what>": "valid" for a usable non-zero value (never the value:
+it locates the student''s home), "about <value rounded to 2 decimals>" for a finer number
+out of range, the value as given when it is a short decimal number within [-1000, 1000],
+else only its shape (session_sync_quote), and "absent" when missing; or the JSON type when
+it is not an object. Never the address or any other key, nor text put where a coordinate
+should be.
 Never raises. Pure; its SQL-standard body is bound when created.';
 
 -- sql/functions/session_sync_owner.sql
@@ -3090,12 +3103,12 @@ the migration''s pinned search_path) and name pg_catalog''s functions.';
 CREATE OR REPLACE TRIGGER session_sync_tutoring_insert_delete
     AFTER INSERT OR DELETE ON public.tutoring_sessions
     FOR EACH ROW
-    WHEN (current_setting('session_sync.applying', true) IS DISTINCT FROM 'on')
+    WHEN (current_setting('session_sync.applying', true) IS DISTINCT FROM pg_current_xact_id_if_assigned()::text)
     EXECUTE FUNCTION session_sync.session_sync_tutoring_sessions_trigger();
 CREATE OR REPLACE TRIGGER session_sync_tutoring_update
     AFTER UPDATE ON public.tutoring_sessions
     FOR EACH ROW
-    WHEN (current_setting('session_sync.applying', true) IS DISTINCT FROM 'on'
+    WHEN (current_setting('session_sync.applying', true) IS DISTINCT FROM pg_current_xact_id_if_assigned()::text
           AND (OLD.id, OLD.allocation_id, OLD.student_id, OLD.trainer_id, OLD.course_id, OLD.scheduled_date, OLD.scheduled_time, OLD.duration, OLD.status, OLD.student_home_location, OLD.metadata)
               IS DISTINCT FROM
               (NEW.id, NEW.allocation_id, NEW.student_id, NEW.trainer_id, NEW.course_id, NEW.scheduled_date, NEW.scheduled_time, NEW.duration, NEW.status, NEW.student_home_location, NEW.metadata))
@@ -3108,42 +3121,48 @@ CREATE OR REPLACE TRIGGER session_sync_allocations_insert
     AFTER INSERT ON public.trainer_allocations
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT
-    WHEN (current_setting('session_sync.applying', true) IS DISTINCT FROM 'on')
+    WHEN (current_setting('session_sync.applying', true) IS DISTINCT FROM pg_current_xact_id_if_assigned()::text)
     EXECUTE FUNCTION session_sync.session_sync_allocations_trigger();
 CREATE OR REPLACE TRIGGER session_sync_allocations_update
     AFTER UPDATE ON public.trainer_allocations
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT
-    WHEN (current_setting('session_sync.applying', true) IS DISTINCT FROM 'on')
+    WHEN (current_setting('session_sync.applying', true) IS DISTINCT FROM pg_current_xact_id_if_assigned()::text)
     EXECUTE FUNCTION session_sync.session_sync_allocations_trigger();
 
 COMMENT ON TRIGGER session_sync_tutoring_insert_delete ON public.tutoring_sessions IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
 of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
 clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
-transition tables on trainer_allocations.';
+transition tables on trainer_allocations. The sync marks its writes by setting
+session_sync.applying to its transaction''s id: any other value (a session-level SET) is ignored.';
 COMMENT ON TRIGGER session_sync_tutoring_update ON public.tutoring_sessions IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
 of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
 clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
-transition tables on trainer_allocations.';
+transition tables on trainer_allocations. The sync marks its writes by setting
+session_sync.applying to its transaction''s id: any other value (a session-level SET) is ignored.';
 COMMENT ON TRIGGER session_sync_tutoring_truncate ON public.tutoring_sessions IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
 of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
 clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
-transition tables on trainer_allocations.';
+transition tables on trainer_allocations. The sync marks its writes by setting
+session_sync.applying to its transaction''s id: any other value (a session-level SET) is ignored.';
 COMMENT ON TRIGGER session_sync_allocations_insert ON public.trainer_allocations IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
 of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
 clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
-transition tables on trainer_allocations.';
+transition tables on trainer_allocations. The sync marks its writes by setting
+session_sync.applying to its transaction''s id: any other value (a session-level SET) is ignored.';
 COMMENT ON TRIGGER session_sync_allocations_update ON public.trainer_allocations IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
 of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
 clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
-transition tables on trainer_allocations.';
+transition tables on trainer_allocations. The sync marks its writes by setting
+session_sync.applying to its transaction''s id: any other value (a session-level SET) is ignored.';
 
 -- sql/grants/session_sync_runner.sql
 -- Privileges: what the role session_sync_runner may do, and what nobody but the owner may.
 -- Applying this file sets every privilege of the package from scratch (it revokes before it
 -- grants), so an update revision that changes a privilege re-applies it whole.
 --   * session_sync_runner (NOLOGIN; GRANT session_sync_runner TO app_backend): EXECUTE on the
---     documented API, SELECT on the package's views and tables, USAGE on schema session_sync
+--     documented API, SELECT on the package's tables and public views (ids, counts, reasons and
+--     messages: never a student's contact details or location), USAGE on schema session_sync
 --     (the backfill procedure runs with the caller's rights and names two steps there).
 --   * PUBLIC: nothing of the package. The pure helpers the views call (as their reader: EXECUTE
 --     is checked for the role that reads) are granted to the runner; no trigger's WHEN clause
@@ -3238,6 +3257,7 @@ GRANT SELECT ON public.session_sync_runs, public.session_sync_failures, public.s
 REVOKE ALL ON public.session_sync_purchase_check, public.session_sync_expected, public.session_sync_session_state,
     public.session_sync_pending, public.session_sync_verify, public.session_sync_open_failures,
     public.session_sync_queue, public.session_sync_status FROM PUBLIC, session_sync_runner;
-GRANT SELECT ON public.session_sync_purchase_check, public.session_sync_expected, public.session_sync_session_state,
-    public.session_sync_pending, public.session_sync_verify, public.session_sync_open_failures,
+-- Not the three internal views (purchase_check, expected, session_state): they carry students'
+-- home locations and the sessions' metadata. The views granted here read them as their owner.
+GRANT SELECT ON public.session_sync_pending, public.session_sync_verify, public.session_sync_open_failures,
     public.session_sync_queue, public.session_sync_status TO session_sync_runner;

@@ -63,7 +63,7 @@ $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_allocations_trigger IS 'session_sync_allocations_trigger() -- statement-level AFTER INSERT / AFTER UPDATE on
 trainer_allocations, with transition tables new_rows (and old_rows for UPDATE), fired only
-for writes other than the sync''s own (session_sync.applying is off).
+for writes other than the sync''s own (session_sync.applying is not this transaction''s id).
 Contract: queues every eligible purchase whose (primary student, trainer, course) is that
 of an approved or active allocation that was inserted, or updated in its status, student,
 trainer, course or requested_at: the allocation its sessions must point at may have

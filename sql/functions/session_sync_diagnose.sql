@@ -53,7 +53,7 @@ BEGIN
 
     RETURN QUERY SELECT 'coordinates', v_check.home_location IS NOT NULL,
         CASE WHEN v_check.home_location IS NOT NULL
-             THEN format('usable: %s', session_sync.session_sync_location_detail(v_purchase.student_location))
+             THEN 'usable: latitude and longitude valid (values not shown)'
              ELSE session_sync.session_sync_failure_message(
                       session_sync.session_sync_location_problem(v_purchase.student_location), p_purchase_id) END,
         session_sync.session_sync_hint(session_sync.session_sync_location_problem(v_purchase.student_location));
@@ -143,6 +143,6 @@ Contract: the guide''s troubleshooting for one purchase, as one row per check, i
   sessions_present, sessions_in_sync, last_failure.
 `ok` says whether the check passes; `hint` says how to fix it when it does not. Changes
 nothing. A NULL id raises SQLSTATE 22004; an unknown id returns the failing first check.
-Details quote ids and coordinates only, never a student''s name, e-mail, phone or address.
+Details quote ids only, never a student''s name, e-mail, phone, address or usable coordinates.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
 (role session_sync_runner), not rights on the platform''s tables.';

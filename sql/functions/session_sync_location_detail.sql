@@ -6,14 +6,21 @@ RETURN CASE
     WHEN p_location IS NULL OR jsonb_typeof(p_location) = 'null' THEN 'student_location is null'
     WHEN jsonb_typeof(p_location) <> 'object'
         THEN 'student_location is a JSON ' || jsonb_typeof(p_location) || ', not an object'
-    ELSE 'latitude ' || session_sync.session_sync_quote(p_location -> 'latitude', '^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$')
-        || ', longitude ' || session_sync.session_sync_quote(p_location -> 'longitude', '^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$')
+    ELSE (SELECT string_agg(k.name || ' ' || CASE
+              WHEN c.value BETWEEN -k.bound AND k.bound AND c.value <> 0 THEN 'valid'
+              WHEN c.value <> round(c.value, 2) AND abs(c.value) <= 1000 THEN 'about ' || round(c.value, 2)
+              ELSE session_sync.session_sync_quote(p_location -> k.name, '^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$') END,
+              ', ' ORDER BY k.bound)
+          FROM (VALUES ('latitude', 90), ('longitude', 180)) AS k(name, bound),
+               LATERAL (SELECT session_sync.session_sync_coordinate(p_location -> k.name) AS value) c)
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_location_detail IS 'session_sync_location_detail(p_location jsonb) -> text
-Contract: the coordinates of course_purchases.student_location, for messages and diagnose:
-"latitude <value>, longitude <value>", each as given when it is a short decimal number
-within [-1000, 1000] (JSON number or string), else only its shape (session_sync_quote), and
-"absent" when missing; or the JSON type when it is not an object. Never the address or any
-other key, nor text put where a coordinate should be.
+Contract: what is wrong with course_purchases.student_location, for messages and diagnose:
+"latitude <what>, longitude <what>": "valid" for a usable non-zero value (never the value:
+it locates the student''s home), "about <value rounded to 2 decimals>" for a finer number
+out of range, the value as given when it is a short decimal number within [-1000, 1000],
+else only its shape (session_sync_quote), and "absent" when missing; or the JSON type when
+it is not an object. Never the address or any other key, nor text put where a coordinate
+should be.
 Never raises. Pure; its SQL-standard body is bound when created.';

@@ -21,7 +21,7 @@ DECLARE
     v_error text;
     v_stage text;
 BEGIN
-    PERFORM set_config('session_sync.applying', 'on', true);
+    PERFORM set_config('session_sync.applying', pg_current_xact_id()::text, true);
 
     -- One savepoint for both statements; v_stage names the error code of the one that failed.
     BEGIN

@@ -41,7 +41,7 @@ BEGIN
     WHERE s.purchase_id = p_purchase_id;
     IF v_conflicts > 0 THEN
         PERFORM session_sync.session_sync_raise('SESSION_CONFLICT', p_purchase_id,
-            format('the ids of %s of its purchase sessions are taken by tutoring sessions that are not its own (their metadata.purchaseId is absent or names another purchase); see SELECT session_id FROM session_sync_session_state WHERE purchase_id = %L AND state = %L',
+            format('the ids of %s of its purchase sessions are taken by tutoring sessions that are not its own (their metadata.purchaseId is absent or names another purchase); as the package owner, see SELECT session_id FROM session_sync_session_state WHERE purchase_id = %L AND state = %L',
                    v_conflicts, p_purchase_id, 'conflict'));
     END IF;
 

@@ -2,7 +2,8 @@
 -- Applying this file sets every privilege of the package from scratch (it revokes before it
 -- grants), so an update revision that changes a privilege re-applies it whole.
 --   * session_sync_runner (NOLOGIN; GRANT session_sync_runner TO app_backend): EXECUTE on the
---     documented API, SELECT on the package's views and tables, USAGE on schema session_sync
+--     documented API, SELECT on the package's tables and public views (ids, counts, reasons and
+--     messages: never a student's contact details or location), USAGE on schema session_sync
 --     (the backfill procedure runs with the caller's rights and names two steps there).
 --   * PUBLIC: nothing of the package. The pure helpers the views call (as their reader: EXECUTE
 --     is checked for the role that reads) are granted to the runner; no trigger's WHEN clause
@@ -97,6 +98,7 @@ GRANT SELECT ON public.session_sync_runs, public.session_sync_failures, public.s
 REVOKE ALL ON public.session_sync_purchase_check, public.session_sync_expected, public.session_sync_session_state,
     public.session_sync_pending, public.session_sync_verify, public.session_sync_open_failures,
     public.session_sync_queue, public.session_sync_status FROM PUBLIC, session_sync_runner;
-GRANT SELECT ON public.session_sync_purchase_check, public.session_sync_expected, public.session_sync_session_state,
-    public.session_sync_pending, public.session_sync_verify, public.session_sync_open_failures,
+-- Not the three internal views (purchase_check, expected, session_state): they carry students'
+-- home locations and the sessions' metadata. The views granted here read them as their owner.
+GRANT SELECT ON public.session_sync_pending, public.session_sync_verify, public.session_sync_open_failures,
     public.session_sync_queue, public.session_sync_status TO session_sync_runner;

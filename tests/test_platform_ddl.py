@@ -1,0 +1,75 @@
+"""A platform migration's DDL never makes an app's edit of a tutoring session wait on the package.
+
+Without the package, ``UPDATE tutoring_sessions ... WHERE id = x`` touches no other table (its
+foreign key is checked only when allocation_id changes). The package's tracking trigger must
+not add a wait on another platform table: a migration holding ACCESS EXCLUSIVE on it (ALTER
+TABLE in an open transaction) would make the app wait, and a migration that then touches
+tutoring_sessions would deadlock with it. The trigger learns the purchase from the row itself
+(metadata.purchaseId, which the sync writes).
+
+The app's connection carries a statement_timeout: its statements must complete, not time out.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from factories import purchase, sessions, sync_all
+
+APP = "-c statement_timeout=3s"
+
+
+def synced(db) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    pid = purchase(db)
+    ids = sessions(db, pid, 2)
+    sync_all(db)
+    assert db.rows("SELECT purchase_id FROM session_sync_queue") == []
+    return pid, ids
+
+
+@pytest.mark.parametrize("table", ["purchase_sessions", "course_purchases", "trainer_allocations"])
+@pytest.mark.parametrize("edit", [
+    "UPDATE tutoring_sessions SET scheduled_time = '12:00' WHERE id = %s",
+    "UPDATE tutoring_sessions SET metadata = metadata - 'purchaseId' WHERE id = %s",
+    "DELETE FROM tutoring_sessions WHERE id = %s",
+])
+def test_an_app_edit_of_a_tutoring_session_does_not_wait_behind_a_migration(db, table, edit):
+    pid, ids = synced(db)
+    with db.connect() as migration, db.connect(autocommit=True, options=APP) as app:
+        migration.execute(f"ALTER TABLE {table} ADD COLUMN migrated integer")  # ACCESS EXCLUSIVE, held
+        app.execute(edit, (ids[0],))  # completes: the package reads no table the migration holds
+        assert app.execute("SELECT purchase_id FROM session_sync_changes").fetchall() == [(pid,)]
+        migration.execute("ALTER TABLE tutoring_sessions ADD COLUMN migrated integer")  # no deadlock
+        migration.commit()
+    assert db.value("SELECT count(*) FROM pg_attribute WHERE attname = 'migrated' AND NOT attisdropped") == 2
+
+
+def test_an_app_insert_of_a_tutoring_session_does_not_wait_behind_a_migration(db):
+    pid, ids = synced(db)
+    db.execute("DELETE FROM tutoring_sessions WHERE id = %s", ids[0])
+    db.execute("DELETE FROM session_sync_changes")
+    with db.connect() as migration, db.connect(autocommit=True, options=APP) as app:
+        migration.execute("ALTER TABLE purchase_sessions ADD COLUMN migrated integer")
+        app.execute("""INSERT INTO tutoring_sessions (id, allocation_id, student_id, trainer_id, scheduled_date,
+                           scheduled_time, metadata)
+                       SELECT %s, allocation_id, student_id, trainer_id, scheduled_date, '07:00', metadata
+                       FROM tutoring_sessions WHERE id = %s""", (ids[0], ids[1]))
+        migration.commit()
+    assert db.rows("SELECT purchase_id FROM session_sync_changes") == [(pid,)]
+    sync_all(db)
+    assert db.value("SELECT scheduled_date > '2026-01-05'::date AND scheduled_time = '16:00' "
+                    "FROM tutoring_sessions WHERE id = %s", ids[0])
+
+
+def test_a_tutoring_session_that_names_no_purchase_queues_nothing(db):
+    pid, ids = synced(db)
+    allocation = db.value("SELECT allocation_id FROM tutoring_sessions WHERE id = %s", ids[0])
+    own = db.value("""INSERT INTO tutoring_sessions (allocation_id, student_id, trainer_id, scheduled_date,
+                          scheduled_time, metadata)
+                      VALUES (%s, gen_random_uuid(), gen_random_uuid(), '2026-02-01', '10:00', '{"app": 1}')
+                      RETURNING id""", allocation)
+    db.execute("UPDATE tutoring_sessions SET scheduled_time = '11:00' WHERE id = %s", own)
+    db.execute("DELETE FROM tutoring_sessions WHERE id = %s", own)
+    assert db.rows("SELECT purchase_id FROM session_sync_changes") == []
