@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
 
+from session_sync.notices import print_notice  # noqa: E402
 from session_sync.urls import from_environment, sqlalchemy_url  # noqa: E402
 
 config = context.config
@@ -72,6 +73,7 @@ def run_migrations_online() -> None:
         return
     engine = create_engine(database_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
+        connection.connection.driver_connection.add_notice_handler(print_notice)  # `alembic ...` says them too
         migrate(connection)
 
 
