@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
 
+from session_sync.notices import print_notice  # noqa: E402
 from session_sync.urls import connect, from_environment, libpq_conninfo, sqlalchemy_url  # noqa: E402
 
 config = context.config
@@ -73,6 +74,7 @@ def run_migrations_online() -> None:
     conninfo = libpq_conninfo(database_url())
     engine = create_engine("postgresql+psycopg://", creator=lambda: connect(conninfo), poolclass=pool.NullPool)
     with engine.connect() as connection:
+        connection.connection.driver_connection.add_notice_handler(print_notice)  # `alembic ...` says them too
         migrate(connection)
 
 

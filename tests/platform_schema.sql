@@ -1,4 +1,4 @@
--- The platform's four tables as they exist in production (shared/domain.md), with columns the
+-- The platform's four tables as they exist in production, with columns the
 -- sync never touches, a different index name, and rows. Used to prove the migrations adopt
 -- such a database without changing it.
 CREATE TABLE course_purchases (

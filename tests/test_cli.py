@@ -7,15 +7,20 @@ import os
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 from factories import purchase, sessions
+
+
+# The installed entry point, run as a user runs it (off a terminal: subprocess's pipes).
+SESSION_SYNC = str(Path(sys.executable).parent / "session-sync")
 
 
 def run(*args: str, env: dict | None = None, timeout: int = 180) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "session_sync.cli", *args], capture_output=True, text=True,
-                          env=environment, timeout=timeout)
+    return subprocess.run([SESSION_SYNC, *args], capture_output=True, text=True, env=environment, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
 
 
 def test_demo_on_a_throwaway_embedded_server():
@@ -150,7 +155,7 @@ def test_ctrl_c_keeps_committed_batches_and_never_half_syncs(db):
                "$$ BEGIN PERFORM pg_sleep(0.4); RETURN NULL; END $$")
     db.execute("CREATE TRIGGER test_slow AFTER INSERT ON tutoring_sessions FOR EACH STATEMENT EXECUTE FUNCTION test_slow()")
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    proc = subprocess.Popen([sys.executable, "-m", "session_sync.cli", "--database-url", db.url, "sync",
+    proc = subprocess.Popen([SESSION_SYNC, "--database-url", db.url, "sync",
                              "--batch-size", "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=environment)
     deadline = time.monotonic() + 60
@@ -194,7 +199,6 @@ import pty
 import re
 import shutil
 import tempfile
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -299,7 +303,7 @@ def test_tables_on_a_narrow_terminal_never_break_an_id(db):
     sessions(db, bad, 1)
     assert run("--database-url", db.url, "sync").returncode == 1
     main_fd, terminal_fd = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "session_sync.cli", "--database-url", db.url, "failures"],
+    proc = subprocess.Popen([SESSION_SYNC, "--database-url", db.url, "failures"],
                             stdout=terminal_fd, stderr=subprocess.PIPE, env=without_libpq_environment(
                                 {"COLUMNS": "50", "TERM": "xterm"}))
     os.close(terminal_fd)
@@ -362,25 +366,51 @@ def test_temporary_servers_leave_no_folder_behind():
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def on_terminal(*args: str, env: dict, answer: str | None = None) -> tuple[int, str, str]:
+    """Run the command as a person at a terminal (stdin and stdout a pty; stderr a pipe), typing
+    ``answer`` if given: (exit code, what the terminal showed, stderr)."""
+    main_fd, terminal_fd = pty.openpty()
+    proc = subprocess.Popen([SESSION_SYNC, *args], stdin=terminal_fd, stdout=terminal_fd, stderr=subprocess.PIPE,
+                            env=env, text=True)
+    os.close(terminal_fd)
+    if answer is not None:
+        os.write(main_fd, (answer + "\n").encode())
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:  # EIO once the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main_fd)
+    stderr = proc.stderr.read()
+    return proc.wait(timeout=180), strip_ansi(b"".join(chunks).decode()), stderr
+
+
 def test_server_status_stop_and_url_manage_the_local_embedded_server(tmp_path):
     environment = without_libpq_environment({"XDG_DATA_HOME": str(tmp_path / "data")})
+    environment.pop("XDG_RUNTIME_DIR", None)  # as under cron: no RuntimeDirWarning either way
     data_dir = tmp_path / "data" / "session-sync" / "pgdata"
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "session_sync.cli", *args], capture_output=True, text=True,
-                              env=environment, timeout=180)
+        return subprocess.run([SESSION_SYNC, *args], capture_output=True, text=True, env=environment, timeout=180,
+                              stdin=subprocess.DEVNULL)
 
     assert cli("server", "status", "--database-url", "postgresql://x@y/z").returncode == 2
     absent = cli("server", "status")
     assert absent.returncode == 1 and "not created yet" in absent.stdout and str(data_dir) in absent.stdout
     try:
-        first = cli("migrate")
-        assert first.returncode == 0, first.stderr
-        assert f"started a local PostgreSQL; its data is in {data_dir}" in first.stderr
-        assert "`session-sync server stop` stops it" in first.stderr
-        again = cli("--json", "verify")
-        assert again.returncode == 0, again.stderr
-        assert "started" not in again.stderr  # said once, when it starts
+        code, screen, stderr = on_terminal("migrate", env=environment)  # a person at a terminal: the local server
+        assert code == 0, stderr
+        assert f"started a local PostgreSQL; its data is in {data_dir}" in stderr
+        assert "`session-sync server stop` stops it" in stderr and "Warning" not in stderr
+        code, screen, stderr = on_terminal("--json", "verify", env=environment)
+        assert code == 0, stderr
+        assert "started" not in stderr  # said once, when it starts
+        cron = cli("--json", "verify")  # off a terminal, even with it running: never the local server
+        assert cron.returncode == 2 and cron.stdout == ""
         status = cli("server", "status", "--json")
         assert status.returncode == 0, status.stderr
         state = json.loads(status.stdout)
@@ -396,6 +426,7 @@ def test_server_status_stop_and_url_manage_the_local_embedded_server(tmp_path):
     assert after.returncode == 1 and "not running" in after.stdout
     assert cli("server", "stop").stdout.startswith("the local PostgreSQL is not running")
     assert (data_dir / "PG_VERSION").exists()  # stopping keeps the data
+    assert not any("Warning" in result.stderr for result in (absent, status, url, stopped, after))
 
 
 def test_cli_connections_pin_search_path_against_a_hostile_schema(db):

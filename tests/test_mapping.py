@@ -1,4 +1,5 @@
-"""Every row of the mapping in shared/domain.md, checked on the tutoring session written."""
+"""Every row of the mapping (purchase session -> tutoring session, as session_sync_expected's contract states it),
+checked on the tutoring session written."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""A regular (non-editable) install: build the wheel, install it into a fresh venv, migrate from elsewhere."""
+"""A regular (non-editable) install: build the wheel, install it into a fresh venv; from elsewhere, install
+session-sync in a database holding the platform's rows, then uninstall it: the rows are as they were."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from session_sync import migrate
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_wheel_migrates_a_database_from_any_directory(empty_db, tmp_path):
+def test_the_wheel_installs_and_uninstalls_from_any_directory(empty_db, tmp_path):
     # Build from a copy of the sources the wheel is made of (no build/ litter in the checkout).
     source = tmp_path / "source"
     for name in ("src", "migrations", "sql"):
@@ -32,7 +33,8 @@ def test_the_wheel_migrates_a_database_from_any_directory(empty_db, tmp_path):
     [wheel] = wheels.glob("session_sync-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "session_sync/migrations/env.py" in names
-    assert "session_sync/migrations/versions/0002_sync_core/sync_all_sessions.sql" in names
+    assert {"session_sync/migrations/versions/0002_install.sql", "session_sync/migrations/versions/0002_uninstall.sql",
+            "session_sync/migrations/versions/0002_install.py"} <= names
     assert "session_sync/sql/functions/sync_all_sessions.sql" in names
     assert not any(name.startswith(("migrations/", "sql/")) for name in names)
 
@@ -57,17 +59,36 @@ def test_the_wheel_migrates_a_database_from_any_directory(empty_db, tmp_path):
     assert where.returncode == 0, where.stderr
     assert Path(where.stdout.strip()).is_relative_to(site), where.stdout
 
+    empty_db.execute((ROOT / "tests" / "platform_schema.sql").read_text())  # the platform's tables and rows
+    rows_before = platform_rows(empty_db)
     conninfo = make_conninfo(**conninfo_to_dict(empty_db.url))  # key=value, as a DBA would paste it
-    result = subprocess.run([str(fresh / "bin" / "session-sync"), "--database-url", conninfo, "migrate"],
-                            cwd=elsewhere, env=environment, capture_output=True, text=True, timeout=180)
+
+    def session_sync(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(fresh / "bin" / "session-sync"), "--database-url", conninfo, *args],
+                              cwd=elsewhere, env=environment, capture_output=True, text=True, timeout=180,
+                              stdin=subprocess.DEVNULL)
+
+    result = session_sync("migrate")
     assert result.returncode == 0, result.stderr
     head = migrate_head()
     assert f"session-sync is at {head}" in result.stdout
     assert empty_db.value("SELECT version_num FROM public.alembic_version") == head
-    verify = subprocess.run([str(fresh / "bin" / "session-sync"), "verify", "--json", "--database-url", conninfo],
-                            cwd=elsewhere, env=environment, capture_output=True, text=True, timeout=60)
-    assert verify.returncode == 0, verify.stderr
+    verify = session_sync("verify", "--json")
+    assert verify.returncode in (0, 1), verify.stderr  # the platform's rows need syncing or not: it reads them
+    script = session_sync("uninstall", "--sql")
+    assert script.returncode == 0 and "DROP SCHEMA IF EXISTS session_sync CASCADE" in script.stdout, script.stderr
+    removed = session_sync("uninstall", "--yes")
+    assert removed.returncode == 0, removed.stderr
+    assert "Traceback" not in removed.stderr and "Kept the platform's tables" in removed.stdout
+    assert platform_rows(empty_db) == rows_before
+    assert empty_db.value("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'session\\_sync\\_%'") == 0
+    assert empty_db.value("SELECT to_regnamespace('session_sync')") is None
     assert list(elsewhere.iterdir()) == []  # nothing written where it ran
+
+
+def platform_rows(db) -> dict[str, list]:
+    return {table: db.rows(f"SELECT to_jsonb(t) FROM public.{table} t ORDER BY t.id")
+            for table in ("course_purchases", "purchase_sessions", "trainer_allocations", "tutoring_sessions")}
 
 
 def migrate_head() -> str:

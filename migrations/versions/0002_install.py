@@ -26,7 +26,7 @@ branch_labels = None
 depends_on = None
 
 HERE = Path(__file__).parent
-INSTALL_SHA256 = "6753fb54b30c46487cd867cc1867daebef0883a05882398badee99eecda51b64"
+INSTALL_SHA256 = "edb5beb058e3dee3afa519c808a564bd6b0b083c3bd88bc833c8f360efc2685b"
 UNINSTALL_SHA256 = "96e681dca543021577615dcc43566fe3e9c35369676031ea7a0e6fed3e85a2d5"
 PLATFORM = ["public.course_purchases", "public.purchase_sessions", "public.tutoring_sessions",
             "public.trainer_allocations"]

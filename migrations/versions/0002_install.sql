@@ -1895,7 +1895,7 @@ Contract (internal; session_sync_write calls it inside a savepoint): the one pla
 writes tutoring sessions and allocations. For the given purchases, in two statements:
   1. creates the approved allocation of each (primary student, trainer, course) that has
      none (approved or active), for purchases that can be synced, have sessions and no
-     conflict (shared/domain.md: requested_by = the student, allocated_at = now(), metadata
+     conflict (requested_by = the student, allocated_at = now(), metadata
      sessionCount, isSundayOnly, schedule, purchaseId, bookingId);
   2. classifies every session once (session_sync_session_state), locks the drifted
      tutoring sessions it will update with FOR UPDATE SKIP LOCKED, and for every purchase
@@ -2189,7 +2189,7 @@ COMMENT ON FUNCTION public.sync_purchase_sessions IS 'sync_purchase_sessions(p_p
   -> one row (purchase_id, allocation_id, sessions_created, sessions_updated,
               sessions_unchanged, sessions_protected)
 Contract: syncs one purchase, all or nothing. Creates each missing tutoring session and
-updates each drifted, non-protected one (shared/domain.md''s mapping); reuses the approved
+updates each drifted, non-protected one (session_sync_expected''s mapping); reuses the approved
 (else active) allocation for (primary student, trainer, course) or creates one; after a
 trainer change the non-protected sessions move to the new trainer and allocation.
 Protected sessions are counted, never changed. Idempotent: a second call reports 0
@@ -2548,7 +2548,7 @@ LEFT JOIN LATERAL (
 WHERE c.eligible;
 
 COMMENT ON VIEW public.session_sync_expected IS 'session_sync_expected: one row per purchase session of an eligible purchase.
-Contract: the tutoring session the mapping (shared/domain.md) prescribes for it:
+Contract: the tutoring session the mapping prescribes for it:
   id = the purchase session''s id; allocation_id = the purchase''s approved (else active)
   allocation for (primary student, trainer, course), NULL while none exists; duration 80
   for SUNDAY_ONLY else 40; status completed/cancelled kept, anything else scheduled;

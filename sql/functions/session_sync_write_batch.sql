@@ -242,7 +242,7 @@ Contract (internal; session_sync_write calls it inside a savepoint): the one pla
 writes tutoring sessions and allocations. For the given purchases, in two statements:
   1. creates the approved allocation of each (primary student, trainer, course) that has
      none (approved or active), for purchases that can be synced, have sessions and no
-     conflict (shared/domain.md: requested_by = the student, allocated_at = now(), metadata
+     conflict (requested_by = the student, allocated_at = now(), metadata
      sessionCount, isSundayOnly, schedule, purchaseId, bookingId);
   2. classifies every session once (session_sync_session_state), locks the drifted
      tutoring sessions it will update with FOR UPDATE SKIP LOCKED, and for every purchase

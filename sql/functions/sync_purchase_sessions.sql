@@ -99,7 +99,7 @@ COMMENT ON FUNCTION public.sync_purchase_sessions IS 'sync_purchase_sessions(p_p
   -> one row (purchase_id, allocation_id, sessions_created, sessions_updated,
               sessions_unchanged, sessions_protected)
 Contract: syncs one purchase, all or nothing. Creates each missing tutoring session and
-updates each drifted, non-protected one (shared/domain.md''s mapping); reuses the approved
+updates each drifted, non-protected one (session_sync_expected''s mapping); reuses the approved
 (else active) allocation for (primary student, trainer, course) or creates one; after a
 trainer change the non-protected sessions move to the new trainer and allocation.
 Protected sessions are counted, never changed. Idempotent: a second call reports 0

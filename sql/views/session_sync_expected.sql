@@ -41,7 +41,7 @@ LEFT JOIN LATERAL (
 WHERE c.eligible;
 
 COMMENT ON VIEW public.session_sync_expected IS 'session_sync_expected: one row per purchase session of an eligible purchase.
-Contract: the tutoring session the mapping (shared/domain.md) prescribes for it:
+Contract: the tutoring session the mapping prescribes for it:
   id = the purchase session''s id; allocation_id = the purchase''s approved (else active)
   allocation for (primary student, trainer, course), NULL while none exists; duration 80
   for SUNDAY_ONLY else 40; status completed/cancelled kept, anything else scheduled;

@@ -1,7 +1,11 @@
 """The `session-sync` command line: a thin wrapper over the package's SQL functions.
 
-Exit codes: 0 all good, 1 some purchases failed, 2 usage or connection error (one line, no
-traceback).
+Exit codes: 0 all good, 1 some purchases failed, 2 usage, connection or migration error (the
+server's message and hint, no traceback).
+
+Off a terminal (cron, scripts, ``$(...)``), a command that reads or writes the platform's data
+needs a database named by --database-url, DATABASE_URL or the PG* variables: it never falls back
+to the local embedded PostgreSQL (an empty database there would report all is well).
 
 Every connection pins ``search_path`` to ``pg_catalog, pg_temp`` (session_sync.connection) and
 every statement names the package's objects as ``public.<name>``: nothing the command line sends
@@ -11,20 +15,24 @@ resolves an operator, function or type through a schema a role may write.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any
 
 import psycopg
+import sqlalchemy.exc
+from alembic.util import CommandError
 from rich.console import Console
 
-from session_sync import demo, embedded, migrate
-from session_sync.connection import UsageError, connect, resolve
+from session_sync import demo, embedded, inventory, migrate
+from session_sync.connection import NoDatabase, UsageError, connect, resolve
 from session_sync.output import as_dicts, console as make_console, fetch, print_json, print_table, table
-from session_sync.urls import ConnectionStringError, libpq_conninfo
+from session_sync.urls import ConnectionStringError, describe, from_environment, libpq_conninfo, pg_environment
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -36,7 +44,19 @@ class Parser(argparse.ArgumentParser):
 
 DATABASE_HELP = ("the database: a postgresql:// URL or libpq key=value pairs (default: $DATABASE_URL, else the "
                  "PG* variables as psql uses them when PGHOST, PGHOSTADDR, PGPORT, PGDATABASE, PGUSER or "
-                 "PGSERVICE is set, else a local embedded PostgreSQL kept in your data directory)")
+                 "PGSERVICE is set, else, on a terminal only, a local embedded PostgreSQL kept in your data "
+                 "directory)")
+
+
+def on_terminal() -> bool:
+    """Run by a person at a terminal: stdin and stdout are both ttys (not cron, a pipe or $(...))."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def database(args: argparse.Namespace) -> tuple[str, str]:
+    """The database of a command that reads or writes the platform's data: (conninfo, its source).
+    The local embedded PostgreSQL stands in only for a person at a terminal."""
+    return resolve(args.database_url, embedded_ok=on_terminal())
 
 
 def global_options(in_subcommand: bool) -> argparse.ArgumentParser:
@@ -90,19 +110,91 @@ def plural(count: int, singular: str, plural_form: str) -> str:
     return f"{count} {singular if count == 1 else plural_form}"
 
 
+def configured_revision(args: argparse.Namespace) -> str | None:
+    """The revision of the database given (--database-url, DATABASE_URL, PG*), if one is; else None."""
+    try:
+        url, _ = resolve(args.database_url, embedded_ok=False)
+    except NoDatabase:
+        return None
+    connect(url).close()  # a one-line error if it cannot be reached
+    return migrate.current(url)
+
+
 def cmd_migrate(args: argparse.Namespace, out: Console) -> int:
     if args.sql:
-        sys.stdout.write(migrate.upgrade_sql())
+        start = args.from_revision or configured_revision(args)
+        if start == migrate.head():
+            print(f"-- session-sync is already at {start}: nothing to run")
+        else:
+            sys.stdout.write(migrate.upgrade_sql(from_revision=start))
         return EXIT_OK
-    url, source = resolve(args.database_url)
-    connect(url).close()
-    migrate.upgrade(url)
-    out.print(f"session-sync is at {migrate.current(url)} in the database from {source}")
+    url, source = database(args)
+    with connect(url) as conn:
+        before = inventory.take(conn)
+    was = migrate.current(url)
+    migrate.upgrade(url, progress=True)
+    now = migrate.current(url)
+    with connect(url) as conn:
+        after = inventory.take(conn)
+    if was == now:
+        out.print(f"session-sync is at {now} in the database from {source}: already up to date, nothing to do")
+        return EXIT_OK
+    adopted = before.platform_tables()
+    created = [name for name in after.platform_tables() if name not in adopted]
+    previously = "not installed" if was is None else f"at {was}"
+    out.print(f"session-sync is at {now} in the database from {source} (it was {previously}): created "
+              f"{inventory.counts(after - before)}.")
+    if adopted:
+        out.print(f"Adopted the platform's tables {', '.join(adopted)} as they are (columns and rows unchanged).")
+    if created:
+        out.print(f"Created the missing platform tables {', '.join(created)} (empty; an uninstall drops them "
+                  "while they stay empty).")
+    return EXIT_OK
+
+
+def cmd_uninstall(args: argparse.Namespace, out: Console) -> int:
+    if args.sql:
+        start = configured_revision(args) if (args.database_url or from_environment() or pg_environment()) \
+            else migrate.head()
+        if start is None:
+            print("-- session-sync is not installed in that database: nothing to run")
+        else:
+            sys.stdout.write(migrate.downgrade_sql(from_revision=start))
+        return EXIT_OK
+    url, source = database(args)
+    with connect(url) as conn:
+        before = inventory.take(conn)
+    was = migrate.current(url)
+    if was is None:
+        out.print(f"session-sync is not installed in the database from {source}: nothing to remove")
+        return EXIT_OK
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"uninstall removes session-sync from {describe(url)}: pass --yes to confirm "
+                             "(there is no terminal to ask on); nothing was changed")
+        answer = input(f"Remove session-sync ({inventory.counts(before)}) from {describe(url)}? The platform's "
+                       "tables and rows stay. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("session-sync: uninstall cancelled; nothing was changed", file=sys.stderr)
+            return EXIT_FAILED
+    migrate.downgrade(url, "base", progress=True)
+    with connect(url) as conn:
+        conn.execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM public.alembic_version) THEN "
+                     "DROP TABLE public.alembic_version; END IF; END $$")
+        after = inventory.take(conn)
+    removed = before - after
+    dropped = removed.platform_tables()
+    out.print(f"session-sync is uninstalled from the database from {source}: removed {inventory.counts(removed)}.")
+    if after.platform_tables():
+        out.print(f"Kept the platform's tables {', '.join(after.platform_tables())} (columns and rows untouched).")
+    if dropped:
+        out.print(f"Dropped the platform tables it had created, empty: {', '.join(dropped)}.")
+    out.print("The role session_sync_runner stays (it is cluster-wide): DROP ROLE it once no database uses it.")
     return EXIT_OK
 
 
 def cmd_sync(args: argparse.Namespace, out: Console) -> int:
-    url, _ = resolve(args.database_url)
+    url, _ = database(args)
     with connect(url) as conn:
         require_installed(conn)
         if args.purchase_id:
@@ -195,7 +287,7 @@ def view_command(query: str, title: str, failed: Callable[[dict[str, Any] | None
     """A command that prints one of the package's views; ``failed(first row, row count)`` gives exit 1."""
 
     def run(args: argparse.Namespace, out: Console) -> int:
-        url, _ = resolve(args.database_url)
+        url, _ = database(args)
         with connect(url) as conn:
             require_installed(conn)
             names, rows = fetch(conn, query)
@@ -207,7 +299,7 @@ def view_command(query: str, title: str, failed: Callable[[dict[str, Any] | None
 
 def cmd_diagnose(args: argparse.Namespace, out: Console) -> int:
     purchase_id = parse_purchase_id(args.purchase_id)
-    url, _ = resolve(args.database_url)
+    url, _ = database(args)
     with connect(url) as conn:
         require_installed(conn)
         names, rows = fetch(conn, "SELECT * FROM public.session_sync_diagnose(%s)", (purchase_id,))
@@ -268,6 +360,16 @@ class Command:
 
 def _migrate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sql", action="store_true", help="print the SQL script instead of running it")
+    parser.add_argument("--from", dest="from_revision", metavar="REVISION",
+                        help="with --sql: the revision the script starts from (default: the database's own when "
+                             "one is given, else base: the whole install)")
+
+
+def _uninstall_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation (for scripts)")
+    parser.add_argument("--sql", action="store_true",
+                        help="print the SQL script instead of running it (from the database's revision when one "
+                             "is given, else from head)")
 
 
 def _sync_arguments(parser: argparse.ArgumentParser) -> None:
@@ -301,6 +403,12 @@ COMMANDS: dict[str, Command] = {
                        "Install or upgrade session-sync in the database: runs the package's Alembic migrations "
                        "to head (alembic upgrade head). With --sql, prints the SQL script instead.",
                        _migrate_arguments),
+    "uninstall": Command(cmd_uninstall, "remove session-sync from the database; the platform's tables and rows stay",
+                         "Remove every object of session-sync from the database (alembic downgrade base): its "
+                         "triggers and indexes on the platform's tables, its functions, views and tables. The "
+                         "platform's tables, columns and rows stay. Asks first on a terminal; --yes for scripts; "
+                         "--sql prints the script instead.",
+                         _uninstall_arguments),
     "sync": Command(cmd_sync, "sync one purchase, or every purchase that needs it (in committed batches)",
                     "Sync purchase_sessions into tutoring_sessions: every queued purchase, in committed batches "
                     "(CALL sync_all_sessions_batched), or one purchase, all or nothing (sync_purchase_sessions). "
@@ -353,6 +461,7 @@ COMMANDS: dict[str, Command] = {
 def build_parser() -> Parser:
     parser = Parser(prog="session-sync", description="Sync purchase_sessions into tutoring_sessions, in PostgreSQL.",
                     parents=[global_options(in_subcommand=False)])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('session-sync')}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     for name, command in COMMANDS.items():
         command.arguments(sub.add_parser(name, help=command.summary, description=command.description,
@@ -371,13 +480,36 @@ def main(argv: list[str] | None = None) -> int:
     except ConnectionStringError as error:
         print(f"session-sync: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except psycopg.OperationalError as error:
-        print(f"session-sync: database connection failed: {str(error).strip().splitlines()[0]}", file=sys.stderr)
+    except CommandError as error:  # Alembic's: an unknown revision, a bad --from
+        print(f"session-sync: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except sqlalchemy.exc.DBAPIError as error:  # a migration's statement failed
+        print(server_error(error.orig), file=sys.stderr)
+        return EXIT_USAGE
+    except psycopg.Error as error:
+        if error.sqlstate is None:
+            print(f"session-sync: database connection failed: {str(error).strip().splitlines()[0]}", file=sys.stderr)
+        else:
+            print(server_error(error), file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `session-sync migrate --sql | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("session-sync: interrupted; the batch in progress was rolled back, committed batches are kept "
               "(run the same command again to finish)", file=sys.stderr)
         return 130
+
+
+def server_error(error: BaseException) -> str:
+    """The server's message, detail and hint, as psql prints them (a migration is rolled back)."""
+    diag = getattr(error, "diag", None)
+    if diag is None or not diag.message_primary:
+        return f"session-sync: {str(error).strip()}"
+    lines = [f"session-sync: {diag.severity_nonlocalized or 'ERROR'}: {diag.message_primary}"]
+    lines += [f"{label}: {text}" for label, text in (("DETAIL", diag.message_detail), ("HINT", diag.message_hint))
+              if text]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

