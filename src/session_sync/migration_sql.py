@@ -40,14 +40,14 @@ BEGIN
                 FROM pg_catalog.pg_locks l
                 WHERE l.relation OPERATOR(pg_catalog.=) ANY (ARRAY[%(regclasses)s]::pg_catalog.oid[])
                   AND l.granted AND l.pid IS DISTINCT FROM pg_catalog.pg_backend_pid();
-                IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) v_start OPERATOR(pg_catalog.+) v_wait THEN
+                IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) (v_start OPERATOR(pg_catalog.+) v_wait) THEN
                     RAISE EXCEPTION USING
                         ERRCODE = '55P03',
                         MESSAGE = pg_catalog.format('session-sync migration: could not lock %(names)s within %%s; nothing was changed', v_wait),
                         DETAIL = 'Backends holding them: ' || coalesce(v_holders, 'none any more'),
                         HINT = 'A long transaction holds them: SELECT pid, xact_start, state, query FROM pg_stat_activity WHERE pid IN (...); end it, or run the migration again when it is done.';
                 END IF;
-                IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) v_said OPERATOR(pg_catalog.+) interval '5 seconds' THEN
+                IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.>) (v_said OPERATOR(pg_catalog.+) interval '5 seconds') THEN
                     RAISE NOTICE 'session-sync migration: waiting to lock %(names)s (held by backends %%); nothing is locked meanwhile',
                         coalesce(v_holders, 'none any more');
                     v_said := pg_catalog.clock_timestamp();
