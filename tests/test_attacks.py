@@ -171,7 +171,7 @@ def test_migrating_a_database_where_operators_were_planted_escalates_nobody(empt
         empty_db.rows("SELECT * FROM session_sync_purchase_check")
         assert empty_db.value("SELECT session_sync.session_sync_location_problem('{\"latitude\": 91, \"longitude\": 1}')") \
             == "INVALID_COORDINATES"
-        migrate.downgrade(empty_db.url, "0008_change_tracking")
+        migrate.downgrade(empty_db.url, "0001_platform_baseline")  # uninstalled and installed again
         migrate.upgrade(empty_db.url)
         assert empty_db.rows("SELECT op FROM planted_calls") == []
         assert not is_superuser(empty_db, planter)
@@ -395,22 +395,6 @@ def test_no_contact_details_in_anything_the_runner_may_read(db, runner):
     assert "a JSON string of 23 characters" in text and "a JSON object" in text  # ... other values only by shape
     assert "a JSON number out of range" in text
     for value in [*CONTACT.values(), "1234-abcd", "98765-43210", "Deb-Bede", "9876543210"]:  # ... never themselves
-        assert value not in text
-
-
-def test_messages_recorded_before_0009_are_scrubbed(empty_db):
-    migrate.upgrade(empty_db.url, "0008_change_tracking")
-    person = [{"name": CONTACT["name"], "email": CONTACT["email"]}]
-    pid = purchase(empty_db, students=person)
-    sessions(empty_db, pid, 1)
-    loc = purchase(empty_db, student_location={"address": CONTACT["address"]})
-    sessions(empty_db, loc, 1)
-    empty_db.rows("SELECT * FROM sync_all_sessions()")
-    assert CONTACT["email"] in empty_db.value("SELECT string_agg(message, ' ') FROM session_sync_failures")
-    migrate.upgrade(empty_db.url)
-    text = empty_db.value("SELECT string_agg(message, ' ') FROM session_sync_failures")
-    assert text.count("NO_STUDENT: purchase") == 1 and text.count("MISSING_LOCATION: purchase") == 1
-    for value in CONTACT.values():
         assert value not in text
 
 
