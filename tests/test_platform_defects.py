@@ -1,4 +1,4 @@
-"""Each defect of the platform's sync (shared/domain.md) and the behaviour that replaces it."""
+"""Each defect of the platform's own sync and the behaviour that replaces it."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Property-based: whatever a purchase holds, it ends fully synced with exactly the mapped values,
 or untouched and recorded with its reason code. sync_all_sessions() never raises for bad data.
 
-The oracle below restates shared/domain.md's rules in Python, independently of the SQL.
+The oracle below restates the mapping's rules (README, "The mapping and the rules") in Python, independently of the SQL.
 """
 
 from __future__ import annotations
