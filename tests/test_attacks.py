@@ -174,7 +174,7 @@ def test_migrating_a_database_where_operators_were_planted_escalates_nobody(empt
         empty_db.rows("SELECT * FROM session_sync_purchase_check")
         assert empty_db.value("SELECT session_sync.session_sync_location_problem('{\"latitude\": 91, \"longitude\": 1}')") \
             == "INVALID_COORDINATES"
-        migrate.downgrade(empty_db.url, "0008_change_tracking")
+        migrate.downgrade(empty_db.url, "0001_platform_baseline")  # uninstalled and installed again
         migrate.upgrade(empty_db.url)
         assert empty_db.rows("SELECT op FROM planted_calls") == []
         assert not is_superuser(empty_db, planter)
@@ -506,22 +506,6 @@ CONTACT = {"name": "Zelda Quixote-Runner", "email": "zelda.q@mailbox.example", "
 
 # test_no_contact_details_in_anything_the_runner_may_read: superseded by tests/test_privacy.py,
 # which scans every relation and routine the runner may read or call, not a fixed list.
-
-
-def test_messages_recorded_before_0009_are_scrubbed(empty_db):
-    migrate.upgrade(empty_db.url, "0008_change_tracking")
-    person = [{"name": CONTACT["name"], "email": CONTACT["email"]}]
-    pid = purchase(empty_db, students=person)
-    sessions(empty_db, pid, 1)
-    loc = purchase(empty_db, student_location={"address": CONTACT["address"]})
-    sessions(empty_db, loc, 1)
-    empty_db.rows("SELECT * FROM sync_all_sessions()")
-    assert CONTACT["email"] in empty_db.value("SELECT string_agg(message, ' ') FROM session_sync_failures")
-    migrate.upgrade(empty_db.url)
-    text = empty_db.value("SELECT string_agg(message, ' ') FROM session_sync_failures")
-    assert text.count("NO_STUDENT: purchase") == 1 and text.count("MISSING_LOCATION: purchase") == 1
-    for value in CONTACT.values():
-        assert value not in text
 
 
 # --- 5. locks no other role can hold, and locks that end with their run ----------------------

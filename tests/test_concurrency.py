@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from factories import purchase, sessions
+from helpers import commit_error, describe, in_thread, wait_blocked
 
 ROUNDS = 6
 WORKERS = 4
@@ -313,3 +314,203 @@ def test_a_session_inserted_by_another_transaction_first_defers_the_purchase(db,
     assert db.value("SELECT count(*) FROM session_sync_failures") == 0
     db.execute("SELECT * FROM sync_all_sessions()")
     assert db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)
+
+
+# --- the platform's COMMIT never waits for, nor deadlocks with, an open run -------------------
+
+def test_platform_commit_is_not_killed_by_a_deadlock_on_the_change_log(db):
+    """An operator's run left open (psql: BEGIN; SELECT * FROM sync_all_sessions(); ...) deleted
+    the change-log rows of a queued purchase, then waits for a row a platform transaction holds;
+    the platform transaction's COMMIT (whose sync deletes the same change-log rows) must neither
+    wait for the run nor be killed as a deadlock victim (40P01): the change-log DELETE is the one
+    statement of the sync that could wait without bound, and it skips what others hold."""
+    pid = purchase(db)
+    s1, s2 = sessions(db, pid, 2)
+    db.execute("SELECT * FROM sync_all_sessions()")
+    with db.connect(autocommit=True) as app:  # an app records an OTP: the purchase is queued
+        app.execute("UPDATE tutoring_sessions SET metadata = metadata || '{\"otpSentAt\": \"x\"}' WHERE id = %s",
+                    (s1,))
+    op = db.connect()  # cron / operator: a run inside a transaction (psql BEGIN; SELECT ...)
+    plat = db.connect()
+    try:
+        op.execute("SELECT * FROM sync_all_sessions()")
+        plat.execute("UPDATE purchase_sessions SET session_time = '10:00' WHERE id = %s", (s2,))
+        thread, out = in_thread(lambda: op.execute(
+            "UPDATE purchase_sessions SET status = 'cancelled' WHERE id = %s", (s2,)))
+        wait_blocked(db, op.info.backend_pid)
+        time.sleep(1.5)  # past deadlock_timeout: the operator's check found no cycle yet
+        try:
+            plat.commit()
+            committed = None
+        except psycopg.Error as error:
+            committed = error
+            plat.rollback()
+        thread.join(30)
+        op.rollback()
+    finally:
+        op.close()
+        plat.close()
+    assert committed is None, f"the platform's COMMIT failed: {committed.sqlstate} {committed}"
+
+
+def test_bulk_platform_commit_does_not_wait_for_an_open_run(db):
+    """An operator runs BEGIN; SELECT * FROM sync_all_sessions(); and leaves the transaction open
+    (it inserted the tutoring sessions of N queued purchases). A platform transaction touching
+    the same N purchases (one UPDATE) commits without waiting for it: its sync's set-based
+    INSERT meets the uncommitted rows once (lock_timeout 50 ms) and defers the whole set, rather
+    than retrying purchase by purchase (N x 50 ms)."""
+    n = 100
+    for _ in range(n):
+        sessions(db, purchase(db), 1)
+    db.execute("SELECT session_sync_enqueue()")
+    op = db.connect()
+    try:
+        op.execute("SELECT * FROM sync_all_sessions()").fetchone()
+        with db.connect() as plat:
+            plat.execute("UPDATE purchase_sessions SET session_time = '10:00'")
+            started = time.monotonic()
+            error = commit_error(plat)
+            waited = time.monotonic() - started
+    finally:
+        op.rollback()
+        op.close()
+    assert error is None, describe(error)
+    assert waited < 1.0, f"the platform's COMMIT waited {waited:.1f}s for the operator's open run"
+
+
+# --- a set-based write another transaction holds up defers the whole set ----------------------
+
+def test_run_summary_adds_up_when_an_apps_open_insert_defers_the_set(db):
+    """An app's open transaction inserted (uncommitted) a tutoring session with the id of a queued
+    purchase's session: the run's set-based INSERT waits lock_timeout 50 ms and fails (55P03).
+    Every purchase of the set is deferred at once (queued), none retried one by one, and the
+    summary adds up; the next run syncs them."""
+    pids = [purchase(db) for _ in range(3)]
+    ids = [sessions(db, p, 2) for p in pids]
+    db.execute("SELECT session_sync_enqueue()")
+    info = db.one("SELECT student_id FROM course_purchases, LATERAL (SELECT (students->0->>'id')::uuid) s(student_id)"
+                  " WHERE id = %s", pids[0])
+    with db.connect() as app:
+        alloc = app.execute("INSERT INTO trainer_allocations (student_id, requested_by, status) VALUES (%s, %s,"
+                            " 'pending') RETURNING id", (info[0], info[0])).fetchone()[0]
+        app.execute("INSERT INTO tutoring_sessions (id, allocation_id, student_id, trainer_id, scheduled_date,"
+                    " scheduled_time, metadata) VALUES (%s, %s, %s, gen_random_uuid(), '2026-01-06', '16:00',"
+                    " jsonb_build_object('purchaseId', %s::text))", (ids[0][0], alloc, info[0], str(pids[0])))
+        row = db.dict("SELECT * FROM sync_all_sessions()")
+        run = db.dict("SELECT * FROM session_sync_runs WHERE run_id = %s", row["run_id"])
+        app.rollback()
+    assert run["purchases_retried"] == 0 and run["retry_reason"].startswith("55P03"), run
+    assert row["purchases_examined"] == 3
+    assert (row["purchases_synced"], row["purchases_deferred"], row["purchases_failed"],
+            row["purchases_in_sync"]) == (0, 3, 0, 0), row
+    assert db.value("SELECT count(*) FROM session_sync_queue") == 3
+    assert db.dict("SELECT * FROM sync_all_sessions()")["purchases_synced"] == 3
+    assert run["purchases_examined"] == (run["purchases_synced"] + run["purchases_in_sync"]
+                                         + run["purchases_failed"] + run["purchases_deferred"])
+
+
+def test_a_write_held_by_an_operators_open_run_defers_all_and_counts_add_up(db):
+    """An operator's open run inserted P1's sessions; cron's run examines P1 and P2 (both
+    queued), its set-based write waits 50 ms on P1's uncommitted insert (55P03) and defers both.
+    Both stay queued, and the run's counts add up."""
+    p1 = purchase(db)
+    sessions(db, p1, 1)
+    p2 = purchase(db)
+    sessions(db, p2, 1)
+    with db.connect() as op:
+        op.execute("SET session_sync.enabled = off")
+        op.execute("SELECT * FROM sync_purchase_sessions(%s)", (p1,)).fetchall()  # uncommitted insert
+        run = db.dict("SELECT * FROM sync_all_sessions()")
+        op.rollback()
+    queued = {r[0] for r in db.rows("SELECT DISTINCT purchase_id FROM session_sync_changes")}
+    row = db.dict("SELECT * FROM session_sync_runs ORDER BY run_id DESC LIMIT 1")
+    assert (row["retry_reason"] or "").startswith("55P03"), row  # the path under test was taken
+    assert {p1, p2} <= queued, (queued, run)
+    assert row["purchases_examined"] == (row["purchases_synced"] + row["purchases_failed"]
+                                         + row["purchases_deferred"] + row["purchases_in_sync"]), row
+
+
+def test_a_conflict_committed_during_the_write_costs_one_wait_not_one_per_purchase(db):
+    """READ COMMITTED run. U1 (an open transaction) inserted the session with the lowest id, U2
+    (another open transaction, an operator's run) inserted the sessions of K other purchases.
+    The run's set-based insert waits on U1; U1 commits during that wait. The insert (ON CONFLICT
+    DO NOTHING) skips U1's row, then waits 50 ms on U2 and defers everything at once (55P03):
+    no purchase-by-purchase retry, each waiting 50 ms again, and nothing recorded as failed."""
+    k = 12
+    pids = [purchase(db) for _ in range(k + 1)]
+    ids = {p: sessions(db, p, 1)[0] for p in pids}
+    for p in pids:
+        db.execute("SELECT * FROM sync_purchase_sessions(%s)", p)  # the allocations exist from now on
+    db.execute("DELETE FROM tutoring_sessions")
+    db.execute("SELECT session_sync_enqueue()")
+    first = min(pids, key=lambda p: ids[p])
+    held = [p for p in pids if p != first]
+    u1 = db.connect(options="-c session_sync.enabled=off")
+    u2 = db.connect(options="-c session_sync.enabled=off")
+    runner = db.connect(autocommit=True)
+    watcher = db.connect(autocommit=True)
+    outcome: dict = {}
+    try:
+        u1.execute("SELECT * FROM sync_purchase_sessions(%s)", (first,)).fetchall()
+        for p in held:
+            u2.execute("SELECT * FROM sync_purchase_sessions(%s)", (p,)).fetchall()
+        run_pid = runner.info.backend_pid
+
+        def run() -> None:
+            started = time.monotonic()
+            cur = runner.cursor(row_factory=psycopg.rows.dict_row)
+            outcome["row"] = cur.execute("SELECT * FROM sync_all_sessions()").fetchone()
+            outcome["elapsed"] = time.monotonic() - started
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if watcher.execute("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
+                               (run_pid,)).fetchone()[0]:
+                break
+        u1.commit()  # U1 commits while the run's insert waits on it
+        thread.join(30)
+        u2.rollback()
+    finally:
+        for conn in (u1, u2, runner, watcher):
+            conn.close()
+    row = outcome["row"]
+    run = db.dict("SELECT * FROM session_sync_runs WHERE run_id = %s", row["run_id"])
+    assert db.value("SELECT count(*) FROM session_sync_failures") == 0
+    # one 50 ms wait, all deferred at once
+    assert run["purchases_retried"] == 0, (run["retry_reason"], run["purchases_retried"], outcome["elapsed"])
+    assert outcome["elapsed"] < 0.3, outcome["elapsed"]
+
+
+# --- failure retention under concurrent failures ----------------------------------------------
+
+def test_concurrent_failures_of_one_purchase_keep_one_row(db):
+    """Three platform transactions rescheduling sessions of one bad purchase at once (each with
+    SET CONSTRAINTS ALL IMMEDIATE) and a cron run: each replaces the failure rows it can lock and
+    skips the ones another holds, never waiting, so up to one row each may stay until the next
+    failure folds them. No count is lost, session_sync_open_failures adds them up (and shows the
+    first failure's time), and the next failure leaves one row."""
+    pid = purchase(db, student_location={"latitude": "abc", "longitude": 1})
+    ids = sessions(db, pid, 3)
+    db.execute("SELECT * FROM sync_all_sessions()")
+    open_transactions = []
+    try:
+        for number, sid in enumerate(ids):
+            conn = db.connect()
+            conn.execute("UPDATE purchase_sessions SET session_time = %s WHERE id = %s", (f"1{number}:00", sid))
+            conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            open_transactions.append(conn)
+        db.execute("SELECT * FROM sync_all_sessions()")
+        for conn in open_transactions:
+            conn.commit()
+    finally:
+        for conn in open_transactions:
+            conn.close()
+    rows = db.rows("SELECT occurrences FROM session_sync_failures WHERE purchase_id = %s ORDER BY failure_id", pid)
+    assert sum(r[0] for r in rows) == 5
+    first = db.value("SELECT min(first_failed_at) FROM session_sync_failures WHERE purchase_id = %s", pid)
+    assert db.one("SELECT occurrences, first_failed_at FROM session_sync_open_failures WHERE purchase_id = %s",
+                  pid) == (5, first)
+    db.execute("SELECT * FROM sync_all_sessions()")
+    assert db.rows("SELECT occurrences FROM session_sync_failures WHERE purchase_id = %s", pid) == [(6,)]

@@ -162,5 +162,6 @@ def test_no_sql_is_built_from_data():
     root = Path(__file__).resolve().parents[1] / "sql"
     for path in root.rglob("*.sql"):
         body = "\n".join(line.split("--")[0] for line in path.read_text().splitlines())
+        body = re.sub(r"COMMENT ON .*? IS '(?:[^']|'')*';", "", body, flags=re.DOTALL)  # contracts are prose
         assert not re.search(r"(?<!GRANT )\bEXECUTE\s+(?!FUNCTION)", body, re.IGNORECASE), path.name
         assert "quote_literal" not in body and "quote_ident" not in body, path.name

@@ -19,6 +19,7 @@ import uuid
 from collections import Counter
 
 import psycopg
+import pytest
 
 from session_sync import migrate
 
@@ -123,6 +124,7 @@ def stress(db) -> tuple[Counter, list[tuple[uuid.UUID, str]]]:
     return outcome, keys
 
 
+@pytest.mark.slow
 def test_bare_platform_with_these_patterns_has_no_deadlock(empty_db):
     migrate.upgrade(empty_db.url, "0001_platform_baseline")
     # The bare platform has no tutoring sessions of its own: give the apps some to write.
@@ -136,6 +138,7 @@ def test_bare_platform_with_these_patterns_has_no_deadlock(empty_db):
     assert (outcome["deadlock"], outcome["serialization"]) == (0, 0)
 
 
+@pytest.mark.slow
 def test_with_the_package_no_deadlock_nothing_missed_no_key_lost(db):
     outcome, keys = stress(db)
     assert outcome["ok"] > 100

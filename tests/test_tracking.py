@@ -23,8 +23,10 @@ def synced_purchase(db) -> tuple[uuid.UUID, list[uuid.UUID]]:
     return pid, ids
 
 
-def test_upgrade_queues_every_eligible_purchase_written_before(empty_db):
-    migrate.upgrade(empty_db.url, "0007_privileges")
+def test_the_install_queues_every_eligible_purchase_written_before(empty_db):
+    """What the platform wrote before the install is unknown: every eligible purchase starts
+    queued, and the first run syncs them."""
+    migrate.upgrade(empty_db.url, "0001_platform_baseline")
     eligible, waitlisted = purchase(empty_db), purchase(empty_db, trainer_id=None, status="WAITLISTED")
     sessions(empty_db, eligible, 2)
     migrate.upgrade(empty_db.url)

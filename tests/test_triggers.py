@@ -204,6 +204,7 @@ def test_bulk_update_of_10000_purchases_is_synced_set_based(db, live):
     assert db.value("SELECT count(*) FROM trainer_allocations") == 10000
 
 
+@pytest.mark.slow
 def test_bulk_insert_of_200000_sessions_is_synced_set_based(db, live):
     bulk(db, 10000)
     live.execute("SET track_functions = 'pl'")

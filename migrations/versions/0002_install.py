@@ -18,7 +18,7 @@ Revises: 0001_platform_baseline
 
 from pathlib import Path
 
-from session_sync.migration_sql import lock, run_script
+from session_sync.migration_sql import execute, lock, run_script
 
 revision = "0002_install"
 down_revision = "0001_platform_baseline"
@@ -27,7 +27,7 @@ depends_on = None
 
 HERE = Path(__file__).parent
 INSTALL_SHA256 = "edb5beb058e3dee3afa519c808a564bd6b0b083c3bd88bc833c8f360efc2685b"
-UNINSTALL_SHA256 = "96e681dca543021577615dcc43566fe3e9c35369676031ea7a0e6fed3e85a2d5"
+UNINSTALL_SHA256 = "96bf27cf26b476900286de81936b8e994950f3dae55e847ee9003ec0bb1babf0"
 PLATFORM = ["public.course_purchases", "public.purchase_sessions", "public.tutoring_sessions",
             "public.trainer_allocations"]
 PACKAGE_TABLES = ["public.session_sync_changes", "public.session_sync_dropped_keys", "public.session_sync_failures",
@@ -37,6 +37,9 @@ PACKAGE_TABLES = ["public.session_sync_changes", "public.session_sync_dropped_ke
 def upgrade() -> None:
     lock({name: "SHARE ROW EXCLUSIVE" for name in PLATFORM})
     run_script(HERE / "0002_install.sql", INSTALL_SHA256)
+    # What the platform wrote before is unknown: every eligible purchase starts queued, so the
+    # first sync_all_sessions() or backfill examines them all.
+    execute("SELECT public.session_sync_enqueue()")
 
 
 def downgrade() -> None:

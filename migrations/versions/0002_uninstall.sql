@@ -51,3 +51,9 @@ DROP TABLE IF EXISTS public.session_sync_locks;
 -- The internals: every routine in schema session_sync (nothing outside the package depends on
 -- them once the objects above are gone).
 DROP SCHEMA IF EXISTS session_sync CASCADE;
+
+-- Revision 0001's table, described as 0001 left it (the install wrote its contract there).
+COMMENT ON TABLE public.session_sync_baseline_tables IS
+    'session-sync: platform tables created by the baseline migration (a downgrade drops only these, only when empty)';
+COMMENT ON COLUMN public.session_sync_baseline_tables.table_name IS NULL;
+COMMENT ON COLUMN public.session_sync_baseline_tables.created_at IS NULL;
