@@ -1329,6 +1329,7 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '50ms'
 AS $$
 DECLARE
     v_ids uuid[];
@@ -1376,6 +1377,25 @@ BEGIN
     IF purchases_examined = 0 THEN
         RETURN;
     END IF;
+    IF p_source = 'trigger' THEN
+        -- One sync at COMMIT of a purchase at a time. Two transactions writing one purchase at
+        -- once (its purchase in one, its sessions in the other; a trainer change beside a new
+        -- session) cannot see each other's rows: the second sync to get here leaves the purchase
+        -- queued, written by neither, for the next run. Try-locks held to the end of the
+        -- transaction: never a wait. A write of more than 64 purchases (a bulk statement) locks
+        -- one of 1,024 buckets per purchase instead, which a small write shares.
+        IF purchases_examined > 64 THEN
+            SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
+            WHERE NOT pg_try_advisory_xact_lock(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023);
+        ELSE
+            SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
+            WHERE NOT (pg_try_advisory_xact_lock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                       AND pg_try_advisory_xact_lock(hashtext('session_sync.purchase'), hashtext(i.id::text)));
+        END IF;
+        IF cardinality(v_deferred_ids) > 0 THEN
+            v_ids := ARRAY(SELECT i.id FROM unnest(v_ids) AS i(id) WHERE NOT (i.id = ANY (v_deferred_ids)));
+        END IF;
+    END IF;
 
     -- A few purchases (the sync at COMMIT, sync_purchase_sessions): the cached generic plans,
     -- which cost microseconds to reuse, not the milliseconds a custom plan of these statements
@@ -1408,7 +1428,13 @@ BEGIN
         PERFORM set_config('jit', 'off', true);
     END IF;
     BEGIN
-        SELECT * INTO v_result FROM session_sync.session_sync_write_batch(v_ids);
+        IF cardinality(v_ids) > 0 THEN
+            SELECT * INTO v_result FROM session_sync.session_sync_write_batch(v_ids);
+        ELSE
+            SELECT 0 AS purchases_synced, 0 AS sessions_created, 0 AS sessions_updated,
+                   '{}'::uuid[] AS failed_ids, '{}'::text[] AS failed_reasons,
+                   '{}'::uuid[] AS deferred_ids, '{}'::uuid[] AS racing_ids INTO v_result;
+        END IF;
         v_written := true;
     EXCEPTION
         WHEN query_canceled THEN
@@ -1434,7 +1460,7 @@ BEGIN
         -- Another transaction's uncommitted insert of one of these sessions or allocations (an
         -- operator's open run, say) held the set-based write for its lock_timeout: retrying each
         -- purchase would wait that long again per purchase. All are deferred (queued) instead.
-        v_deferred_ids := v_ids;
+        v_deferred_ids := v_deferred_ids || v_ids;
         RAISE NOTICE 'session-sync: the set-based write of % purchases waited for another transaction''s uncommitted write (%); all deferred (left queued)',
             cardinality(v_ids), retry_reason;
     ELSIF v_written THEN
@@ -1444,7 +1470,7 @@ BEGIN
         v_failed_ids := v_result.failed_ids;
         v_failed_reasons := v_result.failed_reasons;
         v_failed_details := array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
-        v_deferred_ids := v_result.deferred_ids;
+        v_deferred_ids := v_deferred_ids || v_result.deferred_ids;
         v_racing_ids := v_result.racing_ids;
     ELSE
         -- The slow way: each purchase alone, under its own savepoint.
@@ -1490,29 +1516,34 @@ BEGIN
     -- Records of dropped keys with nothing left to do (the write deletes the records of the keys
     -- it removes): the purchase session has the key again, or its tutoring session no longer
     -- has it, is protected (never changed) or is not the purchase's (a conflict, never written).
-    -- Rows another transaction holds are skipped, never waited for; so is a record whose
-    -- tutoring session another transaction is writing (its version carries that transaction's
-    -- xmax): a sync that is copying the key onto it right now would leave the key behind with
-    -- no record. Only looked at while the table has rows.
+    -- Rows another transaction holds are skipped, never waited for: a record, or a tutoring
+    -- session another transaction is writing (a sync copying the key onto it right now would
+    -- leave the key with no record); one written since this statement's snapshot is read as
+    -- it is now (the row lock rechecks it). Only looked at while the table has rows.
     -- Here and for the change log below: in REPEATABLE READ, a row another transaction deleted
     -- after this one's snapshot would raise 40001 and fail the caller's COMMIT; such a delete is
-    -- given up (the rows stay for the next run), never the caller's transaction.
+    -- given up (the rows stay for the next run), never the caller's transaction; so is one that
+    -- meets a table lock (a migration's) past lock_timeout.
     IF EXISTS (SELECT 1 FROM public.session_sync_dropped_keys) THEN
         BEGIN
         DELETE FROM public.session_sync_dropped_keys d
-        WHERE d.ctid IN (
+        WHERE d.ctid = ANY (ARRAY(
             SELECT k.ctid
             FROM public.session_sync_dropped_keys k
             JOIN public.purchase_sessions ps ON ps.id = k.session_id
-            LEFT JOIN public.tutoring_sessions t ON t.id = k.session_id
             WHERE ps.purchase_id = ANY (v_ids)
-              AND (coalesce(jsonb_typeof(ps.metadata) = 'object' AND ps.metadata ? k.key, false)
-                   OR (t.id IS NOT NULL
-                       AND NOT session_sync.session_sync_xact_racing(t.xmax)
-                       AND (NOT coalesce(jsonb_typeof(t.metadata) = 'object' AND t.metadata ? k.key, false)
-                            OR session_sync.session_sync_protected(t.status)
-                            OR NOT session_sync.session_sync_owned_by(t.metadata, ps.purchase_id))))
-            FOR UPDATE OF k SKIP LOCKED);
+              AND coalesce(jsonb_typeof(ps.metadata) = 'object' AND ps.metadata ? k.key, false)
+            FOR UPDATE OF k SKIP LOCKED)
+          || ARRAY(
+            SELECT k.ctid
+            FROM public.session_sync_dropped_keys k
+            JOIN public.purchase_sessions ps ON ps.id = k.session_id
+            JOIN public.tutoring_sessions t ON t.id = k.session_id
+            WHERE ps.purchase_id = ANY (v_ids)
+              AND (NOT coalesce(jsonb_typeof(t.metadata) = 'object' AND t.metadata ? k.key, false)
+                   OR session_sync.session_sync_protected(t.status)
+                   OR NOT session_sync.session_sync_owned_by(t.metadata, ps.purchase_id))
+            FOR UPDATE OF k FOR SHARE OF t SKIP LOCKED));
         IF p_source <> 'trigger' THEN
             -- a run, a backfill batch or sync_purchase_sessions() also forgets the records of
             -- purchase sessions that are gone
@@ -1523,7 +1554,7 @@ BEGIN
                 FOR UPDATE OF k SKIP LOCKED);
         END IF;
         EXCEPTION
-            WHEN serialization_failure THEN
+            WHEN serialization_failure OR lock_not_available THEN
                 NULL;
         END;
     END IF;
@@ -1624,9 +1655,10 @@ each one that needs it through session_sync_write_batch, set-based.
   * Purchases whose tutoring sessions another transaction holds or has just changed are
     deferred: nothing of them is written, they are queued, and the next run syncs them.
     Nothing here ever waits for a platform transaction''s row.
-  * Purchases another transaction is writing at the same moment (their purchase or purchase
-    session rows carry its xmax) are synced as this transaction sees them and queued too:
-    neither transaction''s sync may see the other''s write, so the next run looks again.
+  * At COMMIT (source ''trigger'') a purchase another transaction''s sync holds (advisory
+    try-locks to the end of the transaction) is deferred: neither may see the other''s rows.
+  * No statement waits longer than lock_timeout 50ms (a migration holding a platform table):
+    the write is then deferred, a cleanup of dropped-key records skipped.
   * Should the set-based write fail (ALLOCATION_FAILED, SESSION_WRITE_FAILED, or a concurrent
     insert of the same session), its savepoint undoes it and each purchase is retried alone
     under its own savepoint: a failing purchase is recorded and rolled back whole, the others
@@ -1771,18 +1803,6 @@ BEGIN
                    count(*) FILTER (WHERE st.state = 'missing') AS missing
             FROM st
             GROUP BY st.purchase_id
-        ), racing AS MATERIALIZED (
-            -- Purchases another transaction is writing too (the row versions this statement sees
-            -- carry its xmax: in progress, or committed after this snapshot): its own sync may
-            -- not see this one's writes, nor this one its. They are written as seen here and
-            -- queued, so the next run looks again.
-            SELECT p.id AS purchase_id FROM public.course_purchases p
-            WHERE p.id = ANY (p_purchase_ids) AND NOT (p.xmax = '0'::xid)
-              AND session_sync.session_sync_xact_racing(p.xmax)
-            UNION
-            SELECT ps.purchase_id FROM public.purchase_sessions ps
-            WHERE ps.purchase_id = ANY (p_purchase_ids) AND NOT (ps.xmax = '0'::xid)
-              AND session_sync.session_sync_xact_racing(ps.xmax)
         ), ok AS MATERIALIZED (
             SELECT jsonb_object_agg(v.purchase_id::text, true) AS m FROM verdict v WHERE v.reason IS NULL AND NOT v.busy
         ), updated AS (
@@ -1859,11 +1879,9 @@ BEGIN
                coalesce(array_agg(v.reason ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}'),
                coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NULL AND v.busy),
                         '{}'),
-               CASE WHEN current_setting('transaction_isolation') = 'read committed'
-                    THEN (SELECT coalesce(array_agg(r.purchase_id ORDER BY r.purchase_id), '{}') FROM racing r)
-                    -- one snapshot for the whole transaction: a session inserted, or a row locked by
-                    -- several transactions (a multixact xmax), since it was taken cannot be seen here,
-                    -- so what it wrote gets another look (the trigger path queues all it touched)
+               CASE WHEN current_setting('transaction_isolation') = 'read committed' THEN '{}'::uuid[]
+                    -- one snapshot for the whole transaction: a session another transaction inserted
+                    -- since it was taken cannot be seen here, so what it wrote gets another look
                     ELSE coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id)
                                   FILTER (WHERE v.reason IS NULL AND NOT v.busy), '{}') END
         FROM verdict v
@@ -1906,8 +1924,7 @@ their reason code, SESSION_CONFLICT included; nothing written for them), and the
 alone because another transaction holds or has just changed one of their tutoring sessions
 (deferred_ids; nothing written for them either). It never waits for a row another transaction
 holds, so it adds no lock wait, and no deadlock, to the transaction it runs in. racing_ids
-are the purchases another transaction is writing at the same time (see the racing CTE):
-written as this statement sees them, and to be queued by the caller for another look.
+(REPEATABLE READ only) are the purchases it wrote, to be queued by the caller for another look.
 Raises ALLOCATION_FAILED (SS007) or SESSION_WRITE_FAILED (SS009) when the platform''s tables
 reject a write, and SS010 when a concurrent transaction inserted one of the sessions first;
 the caller''s savepoint then undoes the whole call and it retries purchase by purchase.
@@ -1920,29 +1937,6 @@ no planner estimate can make its time grow with the square of the batch.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path. work_mem 256MB and
 random_page_cost 1.1 for its statements: a backfill''s classification is hashed in memory,
 and the rows it reads by index were mostly written recently and are cached.';
-
--- sql/functions/session_sync_xact_racing.sql
-CREATE OR REPLACE FUNCTION session_sync.session_sync_xact_racing(p_xmax xid)
-RETURNS boolean
-LANGUAGE sql
-VOLATILE PARALLEL UNSAFE
-RETURN NOT (p_xmax = '0'::xid)
-   AND NOT (p_xmax = xid(pg_current_xact_id()))
-   AND NOT pg_visible_in_snapshot(
-           ((((pg_current_xact_id()::text::bigint >> 32)
-              - CASE WHEN p_xmax::text::bigint > (pg_current_xact_id()::text::bigint & 4294967295) THEN 1 ELSE 0 END)
-             << 32) | p_xmax::text::bigint)::text::xid8,
-           pg_current_snapshot());
-
-COMMENT ON FUNCTION session_sync.session_sync_xact_racing IS 'session_sync_xact_racing(p_xmax xid) -> boolean
-Contract: whether a row version this statement sees was updated, deleted or locked by another
-transaction that its snapshot does not see as finished: one still in progress, or one that
-committed after the snapshot was taken (its writes are invisible here, and its own sync could
-not see this transaction''s). False for no xmax, for this transaction''s own, and for a
-transaction the snapshot sees as done. The 32-bit xmax is widened with the current epoch.
-(A row locked by several transactions at once carries a multixact id in xmax, not an xid;
-the platform''s tables have no foreign keys pointing at them, so their rows seldom do, and a
-wrong answer only queues a purchase for another look.)';
 
 -- sql/functions/sync_all_sessions.sql
 CREATE OR REPLACE FUNCTION public.sync_all_sessions(
@@ -3230,7 +3224,6 @@ REVOKE ALL ON FUNCTION session_sync.session_sync_location_detail(jsonb) FROM PUB
 REVOKE ALL ON FUNCTION session_sync.session_sync_students_problem(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_sync.session_sync_reap_backfills() FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_sync.session_sync_setting(text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_xact_racing(xid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_sync.session_sync_keys_dropped(jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_sync.session_sync_hint(text) FROM PUBLIC;
 
