@@ -26,7 +26,7 @@ branch_labels = None
 depends_on = None
 
 HERE = Path(__file__).parent
-INSTALL_SHA256 = "aee871a299694c9ac3a9ac14071c5b0a4ad15684d826fb04147bcc2dec7ef022"
+INSTALL_SHA256 = "3d9ba7fa8d6f4a87fa0ff58bd7bab99f087a2f933749b9c6dccaf25e8252e5fd"
 UNINSTALL_SHA256 = "96e681dca543021577615dcc43566fe3e9c35369676031ea7a0e6fed3e85a2d5"
 PLATFORM = ["public.course_purchases", "public.purchase_sessions", "public.tutoring_sessions",
             "public.trainer_allocations"]

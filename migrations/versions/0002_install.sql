@@ -1344,9 +1344,6 @@ DECLARE
     v_sqlstate text;
     v_error text;
     v_written boolean := false;
-    v_plan_mode text;
-    v_nestloop text;
-    v_jit text;
 BEGIN
     purchases_synced := 0;
     purchases_failed := 0;
@@ -1397,36 +1394,6 @@ BEGIN
         END IF;
     END IF;
 
-    -- A few purchases (the sync at COMMIT, sync_purchase_sessions): the cached generic plans,
-    -- which cost microseconds to reuse, not the milliseconds a custom plan of these statements
-    -- costs to make, for the write and for the change-log statements after it (restored at the
-    -- end). A backfill's batch keeps custom plans, made for its array.
-    IF cardinality(v_ids) <= 64 THEN
-        v_plan_mode := current_setting('plan_cache_mode');
-        PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
-    ELSIF EXISTS (
-        SELECT 1 FROM pg_class c
-        WHERE c.oid IN ('public.course_purchases'::regclass, 'public.purchase_sessions'::regclass)
-          AND c.reltuples * 2 < cardinality(v_ids))
-    THEN
-        -- The planner's statistics predate these rows: a table holds fewer than half as many
-        -- rows as this batch has purchases (never analyzed, -1, or analyzed while nearly empty:
-        -- a first import, or a bulk statement's own rows synced inside its transaction). Its
-        -- estimates are then a few rows where there are hundreds of thousands, and it joins the
-        -- write's CTEs by nested loops, whose time grows with the square of the batch (200,000
-        -- sessions of 10,000 purchases: 94 s and 149 s instead of 11 s and 14 s). Without
-        -- nested loops where a hash join can do, it stays linear. Restored after the write, or
-        -- when it is cancelled; then DISCARD PLANS drops every plan the session has cached (the
-        -- platform's prepared statements are planned again at their next use): a generic plan
-        -- made under this setting would scan whole tables for one purchase at every later
-        -- COMMIT of the session. JIT off too: before PostgreSQL 18 a disabled join type adds
-        -- 1e10 to a plan's cost, past jit_above_cost, and compiling every such plan with LLVM
-        -- took seconds (8.7 s for a write of 100 purchases on PostgreSQL 15).
-        v_nestloop := current_setting('enable_nestloop');
-        v_jit := current_setting('jit');
-        PERFORM set_config('enable_nestloop', 'off', true);
-        PERFORM set_config('jit', 'off', true);
-    END IF;
     BEGIN
         IF cardinality(v_ids) > 0 THEN
             SELECT * INTO v_result FROM session_sync.session_sync_write_batch(v_ids);
@@ -1438,24 +1405,11 @@ BEGIN
         v_written := true;
     EXCEPTION
         WHEN query_canceled THEN
-            IF v_nestloop IS NOT NULL THEN
-                -- cut off (statement_timeout, a cancel): the plans cached meanwhile go all the same
-                PERFORM set_config('enable_nestloop', v_nestloop, true);
-                PERFORM set_config('jit', v_jit, true);
-                DISCARD PLANS;
-            END IF;
             RAISE;
         WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
             retry_reason := v_sqlstate || ': ' || v_error;
     END;
-    IF v_nestloop IS NOT NULL THEN
-        -- the slow way below and the statements after the write plan as usual
-        PERFORM set_config('enable_nestloop', v_nestloop, true);
-        PERFORM set_config('jit', v_jit, true);
-        DISCARD PLANS;
-    END IF;
-
     IF NOT v_written AND v_sqlstate = '55P03' THEN
         -- Another transaction's uncommitted insert of one of these sessions or allocations (an
         -- operator's open run, say) held the set-based write for its lock_timeout: retrying each
@@ -1636,9 +1590,6 @@ BEGIN
         ) q
         ORDER BY q.id;
     END IF;
-    IF v_plan_mode IS NOT NULL THEN
-        PERFORM set_config('plan_cache_mode', v_plan_mode, true);
-    END IF;
 END;
 $$;
 
@@ -1663,11 +1614,6 @@ each one that needs it through session_sync_write_batch, set-based.
     insert of the same session), its savepoint undoes it and each purchase is retried alone
     under its own savepoint: a failing purchase is recorded and rolled back whole, the others
     synced. purchases_retried and retry_reason say that this slow way was taken, and why.
-  * A batch of more than 64 purchases whose tables the planner''s statistics count fewer than
-    half as many rows in as the batch has purchases (a first import; a bulk statement''s own
-    rows, synced in its transaction) is written with nested-loop joins (and JIT) off, so that
-    its time grows with its size, not with its square; the settings are restored after the
-    write (or its cancel), and DISCARD PLANS drops every plan the session has cached.
   * purchases_examined counts every purchase it looked at: synced + failed + deferred +
     the ones with nothing to write (already in sync, or not eligible), so a summary accounts
     for each.
@@ -2382,14 +2328,22 @@ SELECT
         WHEN p.status IS DISTINCT FROM 'ASSIGNED' THEN 'NOT_ASSIGNED'
         WHEN x.student_id IS NULL THEN 'NO_STUDENT'
         ELSE x.location_problem
-    END AS reason
+    END AS reason,
+    x.allocation_id
 FROM public.course_purchases p
 -- OFFSET 0 keeps this subquery from being flattened: its values are computed once per
 -- purchase, not once per session row after the views join purchase_sessions.
 CROSS JOIN LATERAL (
     SELECT session_sync.session_sync_primary_student(p.students) AS student_id,
            session_sync.session_sync_location_problem(p.student_location) AS location_problem,
-           session_sync.session_sync_home_location(p.student_location) AS home_location
+           session_sync.session_sync_home_location(p.student_location) AS home_location,
+           -- once per purchase, not per session
+           (SELECT al.id FROM public.trainer_allocations al
+            WHERE al.student_id = session_sync.session_sync_primary_student(p.students)
+              AND al.trainer_id = p.trainer_id AND al.course_id = p.course_id
+              AND session_sync.session_sync_allocation_usable(al.status)
+            ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
+            LIMIT 1) AS allocation_id
     OFFSET 0
 ) x;
 
@@ -2411,6 +2365,7 @@ COMMENT ON COLUMN public.session_sync_purchase_check.created_at IS 'when it was 
 COMMENT ON COLUMN public.session_sync_purchase_check.eligible IS 'trainer_id set and status ASSIGNED: the sync writes its sessions';
 COMMENT ON COLUMN public.session_sync_purchase_check.student_id IS 'the primary student''s id (students->0->>''id''), NULL when absent or not a uuid';
 COMMENT ON COLUMN public.session_sync_purchase_check.home_location IS 'the student''s home location as the sync writes it (JSON numbers, plus a non-empty address); NULL when invalid';
+COMMENT ON COLUMN public.session_sync_purchase_check.allocation_id IS 'the approved (else active) allocation of (student, trainer, course) its sessions use; NULL while none exists';
 COMMENT ON COLUMN public.session_sync_purchase_check.reason IS 'the reason code that stops its sync (NO_TRAINER, NOT_ASSIGNED, NO_STUDENT, MISSING_LOCATION, INVALID_COORDINATES); NULL when it can be synced';
 
 -- sql/views/session_sync_queue.sql
@@ -2495,7 +2450,7 @@ SELECT
     ps.id AS session_id,
     c.purchase_id,
     c.reason,
-    a.allocation_id,
+    c.allocation_id,
     c.student_id,
     c.trainer_id,
     c.course_id,
@@ -2520,16 +2475,6 @@ SELECT
     ps.metadata AS session_metadata
 FROM public.session_sync_purchase_check c
 JOIN public.purchase_sessions ps ON ps.purchase_id = c.purchase_id
-LEFT JOIN LATERAL (
-    SELECT al.id AS allocation_id
-    FROM public.trainer_allocations al
-    WHERE al.student_id = c.student_id
-      AND al.trainer_id = c.trainer_id
-      AND al.course_id = c.course_id
-      AND session_sync.session_sync_allocation_usable(al.status)
-    ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
-    LIMIT 1
-) a ON true
 WHERE c.eligible;
 
 COMMENT ON VIEW public.session_sync_expected IS 'session_sync_expected: one row per purchase session of an eligible purchase.
