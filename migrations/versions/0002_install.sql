@@ -1331,6 +1331,7 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '50ms'
 AS $$
 DECLARE
     v_ids uuid[];
@@ -1345,9 +1346,6 @@ DECLARE
     v_sqlstate text;
     v_error text;
     v_written boolean := false;
-    v_plan_mode text;
-    v_nestloop text;
-    v_jit text;
 BEGIN
     purchases_synced := 0;
     purchases_failed := 0;
@@ -1378,65 +1376,47 @@ BEGIN
     IF purchases_examined = 0 THEN
         RETURN;
     END IF;
-
-    -- A few purchases (the sync at COMMIT, sync_purchase_sessions): the cached generic plans,
-    -- which cost microseconds to reuse, not the milliseconds a custom plan of these statements
-    -- costs to make, for the write and for the change-log statements after it (restored at the
-    -- end). A backfill's batch keeps custom plans, made for its array.
-    IF cardinality(v_ids) <= 64 THEN
-        v_plan_mode := current_setting('plan_cache_mode');
-        PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
-    ELSIF EXISTS (
-        SELECT 1 FROM pg_class c
-        WHERE c.oid IN ('public.course_purchases'::regclass, 'public.purchase_sessions'::regclass)
-          AND c.reltuples * 2 < cardinality(v_ids))
-    THEN
-        -- The planner's statistics predate these rows: a table holds fewer than half as many
-        -- rows as this batch has purchases (never analyzed, -1, or analyzed while nearly empty:
-        -- a first import, or a bulk statement's own rows synced inside its transaction). Its
-        -- estimates are then a few rows where there are hundreds of thousands, and it joins the
-        -- write's CTEs by nested loops, whose time grows with the square of the batch (200,000
-        -- sessions of 10,000 purchases: 94 s and 149 s instead of 11 s and 14 s). Without
-        -- nested loops where a hash join can do, it stays linear. Restored after the write, or
-        -- when it is cancelled; then DISCARD PLANS drops every plan the session has cached (the
-        -- platform's prepared statements are planned again at their next use): a generic plan
-        -- made under this setting would scan whole tables for one purchase at every later
-        -- COMMIT of the session. JIT off too: before PostgreSQL 18 a disabled join type adds
-        -- 1e10 to a plan's cost, past jit_above_cost, and compiling every such plan with LLVM
-        -- took seconds (8.7 s for a write of 100 purchases on PostgreSQL 15).
-        v_nestloop := current_setting('enable_nestloop');
-        v_jit := current_setting('jit');
-        PERFORM set_config('enable_nestloop', 'off', true);
-        PERFORM set_config('jit', 'off', true);
+    IF p_source = 'trigger' THEN
+        -- One sync at COMMIT of a purchase at a time. Two transactions writing one purchase at
+        -- once (its purchase in one, its sessions in the other; a trainer change beside a new
+        -- session) cannot see each other's rows: the second sync to get here leaves the purchase
+        -- queued, written by neither, for the next run. Try-locks held to the end of the
+        -- transaction: never a wait. A write of more than 64 purchases (a bulk statement) locks
+        -- one of 1,024 buckets per purchase instead, which a small write shares.
+        IF purchases_examined > 64 THEN
+            SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
+            WHERE NOT pg_try_advisory_xact_lock(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023);
+        ELSE
+            SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
+            WHERE NOT (pg_try_advisory_xact_lock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                       AND pg_try_advisory_xact_lock(hashtext('session_sync.purchase'), hashtext(i.id::text)));
+        END IF;
+        IF cardinality(v_deferred_ids) > 0 THEN
+            v_ids := ARRAY(SELECT i.id FROM unnest(v_ids) AS i(id) WHERE NOT (i.id = ANY (v_deferred_ids)));
+        END IF;
     END IF;
+
     BEGIN
-        SELECT * INTO v_result FROM session_sync.session_sync_write_batch(v_ids);
+        IF cardinality(v_ids) > 0 THEN
+            SELECT * INTO v_result FROM session_sync.session_sync_write_batch(v_ids);
+        ELSE
+            SELECT 0 AS purchases_synced, 0 AS sessions_created, 0 AS sessions_updated,
+                   '{}'::uuid[] AS failed_ids, '{}'::text[] AS failed_reasons,
+                   '{}'::uuid[] AS deferred_ids, '{}'::uuid[] AS racing_ids INTO v_result;
+        END IF;
         v_written := true;
     EXCEPTION
         WHEN query_canceled THEN
-            IF v_nestloop IS NOT NULL THEN
-                -- cut off (statement_timeout, a cancel): the plans cached meanwhile go all the same
-                PERFORM set_config('enable_nestloop', v_nestloop, true);
-                PERFORM set_config('jit', v_jit, true);
-                DISCARD PLANS;
-            END IF;
             RAISE;
         WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
             retry_reason := v_sqlstate || ': ' || v_error;
     END;
-    IF v_nestloop IS NOT NULL THEN
-        -- the slow way below and the statements after the write plan as usual
-        PERFORM set_config('enable_nestloop', v_nestloop, true);
-        PERFORM set_config('jit', v_jit, true);
-        DISCARD PLANS;
-    END IF;
-
     IF NOT v_written AND v_sqlstate = '55P03' THEN
         -- Another transaction's uncommitted insert of one of these sessions or allocations (an
         -- operator's open run, say) held the set-based write for its lock_timeout: retrying each
         -- purchase would wait that long again per purchase. All are deferred (queued) instead.
-        v_deferred_ids := v_ids;
+        v_deferred_ids := v_deferred_ids || v_ids;
         RAISE NOTICE 'session-sync: the set-based write of % purchases waited for another transaction''s uncommitted write (%); all deferred (left queued)',
             cardinality(v_ids), retry_reason;
     ELSIF v_written THEN
@@ -1446,7 +1426,7 @@ BEGIN
         v_failed_ids := v_result.failed_ids;
         v_failed_reasons := v_result.failed_reasons;
         v_failed_details := array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
-        v_deferred_ids := v_result.deferred_ids;
+        v_deferred_ids := v_deferred_ids || v_result.deferred_ids;
         v_racing_ids := v_result.racing_ids;
     ELSE
         -- The slow way: each purchase alone, under its own savepoint.
@@ -1492,29 +1472,34 @@ BEGIN
     -- Records of dropped keys with nothing left to do (the write deletes the records of the keys
     -- it removes): the purchase session has the key again, or its tutoring session no longer
     -- has it, is protected (never changed) or is not the purchase's (a conflict, never written).
-    -- Rows another transaction holds are skipped, never waited for; so is a record whose
-    -- tutoring session another transaction is writing (its version carries that transaction's
-    -- xmax): a sync that is copying the key onto it right now would leave the key behind with
-    -- no record. Only looked at while the table has rows.
+    -- Rows another transaction holds are skipped, never waited for: a record, or a tutoring
+    -- session another transaction is writing (a sync copying the key onto it right now would
+    -- leave the key with no record); one written since this statement's snapshot is read as
+    -- it is now (the row lock rechecks it). Only looked at while the table has rows.
     -- Here and for the change log below: in REPEATABLE READ, a row another transaction deleted
     -- after this one's snapshot would raise 40001 and fail the caller's COMMIT; such a delete is
-    -- given up (the rows stay for the next run), never the caller's transaction.
+    -- given up (the rows stay for the next run), never the caller's transaction; so is one that
+    -- meets a table lock (a migration's) past lock_timeout.
     IF EXISTS (SELECT 1 FROM public.session_sync_dropped_keys) THEN
         BEGIN
         DELETE FROM public.session_sync_dropped_keys d
-        WHERE d.ctid IN (
+        WHERE d.ctid = ANY (ARRAY(
             SELECT k.ctid
             FROM public.session_sync_dropped_keys k
             JOIN public.purchase_sessions ps ON ps.id = k.session_id
-            LEFT JOIN public.tutoring_sessions t ON t.id = k.session_id
             WHERE ps.purchase_id = ANY (v_ids)
-              AND (coalesce(jsonb_typeof(ps.metadata) = 'object' AND ps.metadata ? k.key, false)
-                   OR (t.id IS NOT NULL
-                       AND NOT session_sync.session_sync_xact_racing(t.xmax)
-                       AND (NOT coalesce(jsonb_typeof(t.metadata) = 'object' AND t.metadata ? k.key, false)
-                            OR session_sync.session_sync_protected(t.status)
-                            OR NOT session_sync.session_sync_owned_by(t.metadata, ps.purchase_id))))
-            FOR UPDATE OF k SKIP LOCKED);
+              AND coalesce(jsonb_typeof(ps.metadata) = 'object' AND ps.metadata ? k.key, false)
+            FOR UPDATE OF k SKIP LOCKED)
+          || ARRAY(
+            SELECT k.ctid
+            FROM public.session_sync_dropped_keys k
+            JOIN public.purchase_sessions ps ON ps.id = k.session_id
+            JOIN public.tutoring_sessions t ON t.id = k.session_id
+            WHERE ps.purchase_id = ANY (v_ids)
+              AND (NOT coalesce(jsonb_typeof(t.metadata) = 'object' AND t.metadata ? k.key, false)
+                   OR session_sync.session_sync_protected(t.status)
+                   OR NOT session_sync.session_sync_owned_by(t.metadata, ps.purchase_id))
+            FOR UPDATE OF k FOR SHARE OF t SKIP LOCKED));
         IF p_source <> 'trigger' THEN
             -- a run, a backfill batch or sync_purchase_sessions() also forgets the records of
             -- purchase sessions that are gone
@@ -1525,7 +1510,7 @@ BEGIN
                 FOR UPDATE OF k SKIP LOCKED);
         END IF;
         EXCEPTION
-            WHEN serialization_failure THEN
+            WHEN serialization_failure OR lock_not_available THEN
                 NULL;
         END;
     END IF;
@@ -1607,9 +1592,6 @@ BEGIN
         ) q
         ORDER BY q.id;
     END IF;
-    IF v_plan_mode IS NOT NULL THEN
-        PERFORM set_config('plan_cache_mode', v_plan_mode, true);
-    END IF;
 END;
 $$;
 
@@ -1626,18 +1608,14 @@ each one that needs it through session_sync_write_batch, set-based.
   * Purchases whose tutoring sessions another transaction holds or has just changed are
     deferred: nothing of them is written, they are queued, and the next run syncs them.
     Nothing here ever waits for a platform transaction''s row.
-  * Purchases another transaction is writing at the same moment (their purchase or purchase
-    session rows carry its xmax) are synced as this transaction sees them and queued too:
-    neither transaction''s sync may see the other''s write, so the next run looks again.
+  * At COMMIT (source ''trigger'') a purchase another transaction''s sync holds (advisory
+    try-locks to the end of the transaction) is deferred: neither may see the other''s rows.
+  * No statement waits longer than lock_timeout 50ms (a migration holding a platform table):
+    the write is then deferred, a cleanup of dropped-key records skipped.
   * Should the set-based write fail (ALLOCATION_FAILED, SESSION_WRITE_FAILED, or a concurrent
     insert of the same session), its savepoint undoes it and each purchase is retried alone
     under its own savepoint: a failing purchase is recorded and rolled back whole, the others
     synced. purchases_retried and retry_reason say that this slow way was taken, and why.
-  * A batch of more than 64 purchases whose tables the planner''s statistics count fewer than
-    half as many rows in as the batch has purchases (a first import; a bulk statement''s own
-    rows, synced in its transaction) is written with nested-loop joins (and JIT) off, so that
-    its time grows with its size, not with its square; the settings are restored after the
-    write (or its cancel), and DISCARD PLANS drops every plan the session has cached.
   * purchases_examined counts every purchase it looked at: synced + failed + deferred +
     the ones with nothing to write (already in sync, or not eligible), so a summary accounts
     for each.
@@ -1773,18 +1751,6 @@ BEGIN
                    count(*) FILTER (WHERE st.state = 'missing') AS missing
             FROM st
             GROUP BY st.purchase_id
-        ), racing AS MATERIALIZED (
-            -- Purchases another transaction is writing too (the row versions this statement sees
-            -- carry its xmax: in progress, or committed after this snapshot): its own sync may
-            -- not see this one's writes, nor this one its. They are written as seen here and
-            -- queued, so the next run looks again.
-            SELECT p.id AS purchase_id FROM public.course_purchases p
-            WHERE p.id = ANY (p_purchase_ids) AND NOT (p.xmax = '0'::xid)
-              AND session_sync.session_sync_xact_racing(p.xmax)
-            UNION
-            SELECT ps.purchase_id FROM public.purchase_sessions ps
-            WHERE ps.purchase_id = ANY (p_purchase_ids) AND NOT (ps.xmax = '0'::xid)
-              AND session_sync.session_sync_xact_racing(ps.xmax)
         ), ok AS MATERIALIZED (
             SELECT jsonb_object_agg(v.purchase_id::text, true) AS m FROM verdict v WHERE v.reason IS NULL AND NOT v.busy
         ), updated AS (
@@ -1861,11 +1827,9 @@ BEGIN
                coalesce(array_agg(v.reason ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}'),
                coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NULL AND v.busy),
                         '{}'),
-               CASE WHEN current_setting('transaction_isolation') = 'read committed'
-                    THEN (SELECT coalesce(array_agg(r.purchase_id ORDER BY r.purchase_id), '{}') FROM racing r)
-                    -- one snapshot for the whole transaction: a session inserted, or a row locked by
-                    -- several transactions (a multixact xmax), since it was taken cannot be seen here,
-                    -- so what it wrote gets another look (the trigger path queues all it touched)
+               CASE WHEN current_setting('transaction_isolation') = 'read committed' THEN '{}'::uuid[]
+                    -- one snapshot for the whole transaction: a session another transaction inserted
+                    -- since it was taken cannot be seen here, so what it wrote gets another look
                     ELSE coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id)
                                   FILTER (WHERE v.reason IS NULL AND NOT v.busy), '{}') END
         FROM verdict v
@@ -1908,8 +1872,7 @@ their reason code, SESSION_CONFLICT included; nothing written for them), and the
 alone because another transaction holds or has just changed one of their tutoring sessions
 (deferred_ids; nothing written for them either). It never waits for a row another transaction
 holds, so it adds no lock wait, and no deadlock, to the transaction it runs in. racing_ids
-are the purchases another transaction is writing at the same time (see the racing CTE):
-written as this statement sees them, and to be queued by the caller for another look.
+(REPEATABLE READ only) are the purchases it wrote, to be queued by the caller for another look.
 Raises ALLOCATION_FAILED (SS007) or SESSION_WRITE_FAILED (SS009) when the platform''s tables
 reject a write, and SS010 when a concurrent transaction inserted one of the sessions first;
 the caller''s savepoint then undoes the whole call and it retries purchase by purchase.
@@ -1922,29 +1885,6 @@ no planner estimate can make its time grow with the square of the batch.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path. work_mem 256MB and
 random_page_cost 1.1 for its statements: a backfill''s classification is hashed in memory,
 and the rows it reads by index were mostly written recently and are cached.';
-
--- sql/functions/session_sync_xact_racing.sql
-CREATE OR REPLACE FUNCTION session_sync.session_sync_xact_racing(p_xmax xid)
-RETURNS boolean
-LANGUAGE sql
-VOLATILE PARALLEL UNSAFE
-RETURN NOT (p_xmax = '0'::xid)
-   AND NOT (p_xmax = xid(pg_current_xact_id()))
-   AND NOT pg_visible_in_snapshot(
-           ((((pg_current_xact_id()::text::bigint >> 32)
-              - CASE WHEN p_xmax::text::bigint > (pg_current_xact_id()::text::bigint & 4294967295) THEN 1 ELSE 0 END)
-             << 32) | p_xmax::text::bigint)::text::xid8,
-           pg_current_snapshot());
-
-COMMENT ON FUNCTION session_sync.session_sync_xact_racing IS 'session_sync_xact_racing(p_xmax xid) -> boolean
-Contract: whether a row version this statement sees was updated, deleted or locked by another
-transaction that its snapshot does not see as finished: one still in progress, or one that
-committed after the snapshot was taken (its writes are invisible here, and its own sync could
-not see this transaction''s). False for no xmax, for this transaction''s own, and for a
-transaction the snapshot sees as done. The 32-bit xmax is widened with the current epoch.
-(A row locked by several transactions at once carries a multixact id in xmax, not an xid;
-the platform''s tables have no foreign keys pointing at them, so their rows seldom do, and a
-wrong answer only queues a purchase for another look.)';
 
 -- sql/functions/sync_all_sessions.sql
 CREATE OR REPLACE FUNCTION public.sync_all_sessions(
@@ -2397,14 +2337,22 @@ SELECT
         WHEN p.status IS DISTINCT FROM 'ASSIGNED' THEN 'NOT_ASSIGNED'
         WHEN x.student_id IS NULL THEN 'NO_STUDENT'
         ELSE x.location_problem
-    END AS reason
+    END AS reason,
+    x.allocation_id
 FROM public.course_purchases p
 -- OFFSET 0 keeps this subquery from being flattened: its values are computed once per
 -- purchase, not once per session row after the views join purchase_sessions.
 CROSS JOIN LATERAL (
     SELECT session_sync.session_sync_primary_student(p.students) AS student_id,
            session_sync.session_sync_location_problem(p.student_location) AS location_problem,
-           session_sync.session_sync_home_location(p.student_location) AS home_location
+           session_sync.session_sync_home_location(p.student_location) AS home_location,
+           -- once per purchase, not per session
+           (SELECT al.id FROM public.trainer_allocations al
+            WHERE al.student_id = session_sync.session_sync_primary_student(p.students)
+              AND al.trainer_id = p.trainer_id AND al.course_id = p.course_id
+              AND session_sync.session_sync_allocation_usable(al.status)
+            ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
+            LIMIT 1) AS allocation_id
     OFFSET 0
 ) x;
 
@@ -2426,6 +2374,7 @@ COMMENT ON COLUMN public.session_sync_purchase_check.created_at IS 'when it was 
 COMMENT ON COLUMN public.session_sync_purchase_check.eligible IS 'trainer_id set and status ASSIGNED: the sync writes its sessions';
 COMMENT ON COLUMN public.session_sync_purchase_check.student_id IS 'the primary student''s id (students->0->>''id''), NULL when absent or not a uuid';
 COMMENT ON COLUMN public.session_sync_purchase_check.home_location IS 'the student''s home location as the sync writes it (JSON numbers, plus a non-empty address); NULL when invalid';
+COMMENT ON COLUMN public.session_sync_purchase_check.allocation_id IS 'the approved (else active) allocation of (student, trainer, course) its sessions use; NULL while none exists';
 COMMENT ON COLUMN public.session_sync_purchase_check.reason IS 'the reason code that stops its sync (NO_TRAINER, NOT_ASSIGNED, NO_STUDENT, MISSING_LOCATION, INVALID_COORDINATES); NULL when it can be synced';
 
 -- sql/views/session_sync_queue.sql
@@ -2510,7 +2459,7 @@ SELECT
     ps.id AS session_id,
     c.purchase_id,
     c.reason,
-    a.allocation_id,
+    c.allocation_id,
     c.student_id,
     c.trainer_id,
     c.course_id,
@@ -2535,16 +2484,6 @@ SELECT
     ps.metadata AS session_metadata
 FROM public.session_sync_purchase_check c
 JOIN public.purchase_sessions ps ON ps.purchase_id = c.purchase_id
-LEFT JOIN LATERAL (
-    SELECT al.id AS allocation_id
-    FROM public.trainer_allocations al
-    WHERE al.student_id = c.student_id
-      AND al.trainer_id = c.trainer_id
-      AND al.course_id = c.course_id
-      AND session_sync.session_sync_allocation_usable(al.status)
-    ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
-    LIMIT 1
-) a ON true
 WHERE c.eligible;
 
 COMMENT ON VIEW public.session_sync_expected IS 'session_sync_expected: one row per purchase session of an eligible purchase.
@@ -3245,7 +3184,6 @@ REVOKE ALL ON FUNCTION session_sync.session_sync_location_detail(jsonb) FROM PUB
 REVOKE ALL ON FUNCTION session_sync.session_sync_students_problem(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_sync.session_sync_reap_backfills() FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_sync.session_sync_setting(text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_xact_racing(xid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_sync.session_sync_keys_dropped(jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_sync.session_sync_hint(text) FROM PUBLIC;
 

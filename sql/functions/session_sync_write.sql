@@ -15,6 +15,7 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '50ms'
 AS $$
 DECLARE
     v_ids uuid[];
@@ -29,9 +30,6 @@ DECLARE
     v_sqlstate text;
     v_error text;
     v_written boolean := false;
-    v_plan_mode text;
-    v_nestloop text;
-    v_jit text;
 BEGIN
     purchases_synced := 0;
     purchases_failed := 0;
@@ -62,65 +60,47 @@ BEGIN
     IF purchases_examined = 0 THEN
         RETURN;
     END IF;
-
-    -- A few purchases (the sync at COMMIT, sync_purchase_sessions): the cached generic plans,
-    -- which cost microseconds to reuse, not the milliseconds a custom plan of these statements
-    -- costs to make, for the write and for the change-log statements after it (restored at the
-    -- end). A backfill's batch keeps custom plans, made for its array.
-    IF cardinality(v_ids) <= 64 THEN
-        v_plan_mode := current_setting('plan_cache_mode');
-        PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
-    ELSIF EXISTS (
-        SELECT 1 FROM pg_class c
-        WHERE c.oid IN ('public.course_purchases'::regclass, 'public.purchase_sessions'::regclass)
-          AND c.reltuples * 2 < cardinality(v_ids))
-    THEN
-        -- The planner's statistics predate these rows: a table holds fewer than half as many
-        -- rows as this batch has purchases (never analyzed, -1, or analyzed while nearly empty:
-        -- a first import, or a bulk statement's own rows synced inside its transaction). Its
-        -- estimates are then a few rows where there are hundreds of thousands, and it joins the
-        -- write's CTEs by nested loops, whose time grows with the square of the batch (200,000
-        -- sessions of 10,000 purchases: 94 s and 149 s instead of 11 s and 14 s). Without
-        -- nested loops where a hash join can do, it stays linear. Restored after the write, or
-        -- when it is cancelled; then DISCARD PLANS drops every plan the session has cached (the
-        -- platform's prepared statements are planned again at their next use): a generic plan
-        -- made under this setting would scan whole tables for one purchase at every later
-        -- COMMIT of the session. JIT off too: before PostgreSQL 18 a disabled join type adds
-        -- 1e10 to a plan's cost, past jit_above_cost, and compiling every such plan with LLVM
-        -- took seconds (8.7 s for a write of 100 purchases on PostgreSQL 15).
-        v_nestloop := current_setting('enable_nestloop');
-        v_jit := current_setting('jit');
-        PERFORM set_config('enable_nestloop', 'off', true);
-        PERFORM set_config('jit', 'off', true);
+    IF p_source = 'trigger' THEN
+        -- One sync at COMMIT of a purchase at a time. Two transactions writing one purchase at
+        -- once (its purchase in one, its sessions in the other; a trainer change beside a new
+        -- session) cannot see each other's rows: the second sync to get here leaves the purchase
+        -- queued, written by neither, for the next run. Try-locks held to the end of the
+        -- transaction: never a wait. A write of more than 64 purchases (a bulk statement) locks
+        -- one of 1,024 buckets per purchase instead, which a small write shares.
+        IF purchases_examined > 64 THEN
+            SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
+            WHERE NOT pg_try_advisory_xact_lock(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023);
+        ELSE
+            SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
+            WHERE NOT (pg_try_advisory_xact_lock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                       AND pg_try_advisory_xact_lock(hashtext('session_sync.purchase'), hashtext(i.id::text)));
+        END IF;
+        IF cardinality(v_deferred_ids) > 0 THEN
+            v_ids := ARRAY(SELECT i.id FROM unnest(v_ids) AS i(id) WHERE NOT (i.id = ANY (v_deferred_ids)));
+        END IF;
     END IF;
+
     BEGIN
-        SELECT * INTO v_result FROM session_sync.session_sync_write_batch(v_ids);
+        IF cardinality(v_ids) > 0 THEN
+            SELECT * INTO v_result FROM session_sync.session_sync_write_batch(v_ids);
+        ELSE
+            SELECT 0 AS purchases_synced, 0 AS sessions_created, 0 AS sessions_updated,
+                   '{}'::uuid[] AS failed_ids, '{}'::text[] AS failed_reasons,
+                   '{}'::uuid[] AS deferred_ids, '{}'::uuid[] AS racing_ids INTO v_result;
+        END IF;
         v_written := true;
     EXCEPTION
         WHEN query_canceled THEN
-            IF v_nestloop IS NOT NULL THEN
-                -- cut off (statement_timeout, a cancel): the plans cached meanwhile go all the same
-                PERFORM set_config('enable_nestloop', v_nestloop, true);
-                PERFORM set_config('jit', v_jit, true);
-                DISCARD PLANS;
-            END IF;
             RAISE;
         WHEN OTHERS THEN
             GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
             retry_reason := v_sqlstate || ': ' || v_error;
     END;
-    IF v_nestloop IS NOT NULL THEN
-        -- the slow way below and the statements after the write plan as usual
-        PERFORM set_config('enable_nestloop', v_nestloop, true);
-        PERFORM set_config('jit', v_jit, true);
-        DISCARD PLANS;
-    END IF;
-
     IF NOT v_written AND v_sqlstate = '55P03' THEN
         -- Another transaction's uncommitted insert of one of these sessions or allocations (an
         -- operator's open run, say) held the set-based write for its lock_timeout: retrying each
         -- purchase would wait that long again per purchase. All are deferred (queued) instead.
-        v_deferred_ids := v_ids;
+        v_deferred_ids := v_deferred_ids || v_ids;
         RAISE NOTICE 'session-sync: the set-based write of % purchases waited for another transaction''s uncommitted write (%); all deferred (left queued)',
             cardinality(v_ids), retry_reason;
     ELSIF v_written THEN
@@ -130,7 +110,7 @@ BEGIN
         v_failed_ids := v_result.failed_ids;
         v_failed_reasons := v_result.failed_reasons;
         v_failed_details := array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
-        v_deferred_ids := v_result.deferred_ids;
+        v_deferred_ids := v_deferred_ids || v_result.deferred_ids;
         v_racing_ids := v_result.racing_ids;
     ELSE
         -- The slow way: each purchase alone, under its own savepoint.
@@ -176,29 +156,34 @@ BEGIN
     -- Records of dropped keys with nothing left to do (the write deletes the records of the keys
     -- it removes): the purchase session has the key again, or its tutoring session no longer
     -- has it, is protected (never changed) or is not the purchase's (a conflict, never written).
-    -- Rows another transaction holds are skipped, never waited for; so is a record whose
-    -- tutoring session another transaction is writing (its version carries that transaction's
-    -- xmax): a sync that is copying the key onto it right now would leave the key behind with
-    -- no record. Only looked at while the table has rows.
+    -- Rows another transaction holds are skipped, never waited for: a record, or a tutoring
+    -- session another transaction is writing (a sync copying the key onto it right now would
+    -- leave the key with no record); one written since this statement's snapshot is read as
+    -- it is now (the row lock rechecks it). Only looked at while the table has rows.
     -- Here and for the change log below: in REPEATABLE READ, a row another transaction deleted
     -- after this one's snapshot would raise 40001 and fail the caller's COMMIT; such a delete is
-    -- given up (the rows stay for the next run), never the caller's transaction.
+    -- given up (the rows stay for the next run), never the caller's transaction; so is one that
+    -- meets a table lock (a migration's) past lock_timeout.
     IF EXISTS (SELECT 1 FROM public.session_sync_dropped_keys) THEN
         BEGIN
         DELETE FROM public.session_sync_dropped_keys d
-        WHERE d.ctid IN (
+        WHERE d.ctid = ANY (ARRAY(
             SELECT k.ctid
             FROM public.session_sync_dropped_keys k
             JOIN public.purchase_sessions ps ON ps.id = k.session_id
-            LEFT JOIN public.tutoring_sessions t ON t.id = k.session_id
             WHERE ps.purchase_id = ANY (v_ids)
-              AND (coalesce(jsonb_typeof(ps.metadata) = 'object' AND ps.metadata ? k.key, false)
-                   OR (t.id IS NOT NULL
-                       AND NOT session_sync.session_sync_xact_racing(t.xmax)
-                       AND (NOT coalesce(jsonb_typeof(t.metadata) = 'object' AND t.metadata ? k.key, false)
-                            OR session_sync.session_sync_protected(t.status)
-                            OR NOT session_sync.session_sync_owned_by(t.metadata, ps.purchase_id))))
-            FOR UPDATE OF k SKIP LOCKED);
+              AND coalesce(jsonb_typeof(ps.metadata) = 'object' AND ps.metadata ? k.key, false)
+            FOR UPDATE OF k SKIP LOCKED)
+          || ARRAY(
+            SELECT k.ctid
+            FROM public.session_sync_dropped_keys k
+            JOIN public.purchase_sessions ps ON ps.id = k.session_id
+            JOIN public.tutoring_sessions t ON t.id = k.session_id
+            WHERE ps.purchase_id = ANY (v_ids)
+              AND (NOT coalesce(jsonb_typeof(t.metadata) = 'object' AND t.metadata ? k.key, false)
+                   OR session_sync.session_sync_protected(t.status)
+                   OR NOT session_sync.session_sync_owned_by(t.metadata, ps.purchase_id))
+            FOR UPDATE OF k FOR SHARE OF t SKIP LOCKED));
         IF p_source <> 'trigger' THEN
             -- a run, a backfill batch or sync_purchase_sessions() also forgets the records of
             -- purchase sessions that are gone
@@ -209,7 +194,7 @@ BEGIN
                 FOR UPDATE OF k SKIP LOCKED);
         END IF;
         EXCEPTION
-            WHEN serialization_failure THEN
+            WHEN serialization_failure OR lock_not_available THEN
                 NULL;
         END;
     END IF;
@@ -291,9 +276,6 @@ BEGIN
         ) q
         ORDER BY q.id;
     END IF;
-    IF v_plan_mode IS NOT NULL THEN
-        PERFORM set_config('plan_cache_mode', v_plan_mode, true);
-    END IF;
 END;
 $$;
 
@@ -310,18 +292,14 @@ each one that needs it through session_sync_write_batch, set-based.
   * Purchases whose tutoring sessions another transaction holds or has just changed are
     deferred: nothing of them is written, they are queued, and the next run syncs them.
     Nothing here ever waits for a platform transaction''s row.
-  * Purchases another transaction is writing at the same moment (their purchase or purchase
-    session rows carry its xmax) are synced as this transaction sees them and queued too:
-    neither transaction''s sync may see the other''s write, so the next run looks again.
+  * At COMMIT (source ''trigger'') a purchase another transaction''s sync holds (advisory
+    try-locks to the end of the transaction) is deferred: neither may see the other''s rows.
+  * No statement waits longer than lock_timeout 50ms (a migration holding a platform table):
+    the write is then deferred, a cleanup of dropped-key records skipped.
   * Should the set-based write fail (ALLOCATION_FAILED, SESSION_WRITE_FAILED, or a concurrent
     insert of the same session), its savepoint undoes it and each purchase is retried alone
     under its own savepoint: a failing purchase is recorded and rolled back whole, the others
     synced. purchases_retried and retry_reason say that this slow way was taken, and why.
-  * A batch of more than 64 purchases whose tables the planner''s statistics count fewer than
-    half as many rows in as the batch has purchases (a first import; a bulk statement''s own
-    rows, synced in its transaction) is written with nested-loop joins (and JIT) off, so that
-    its time grows with its size, not with its square; the settings are restored after the
-    write (or its cancel), and DISCARD PLANS drops every plan the session has cached.
   * purchases_examined counts every purchase it looked at: synced + failed + deferred +
     the ones with nothing to write (already in sync, or not eligible), so a summary accounts
     for each.

@@ -120,18 +120,6 @@ BEGIN
                    count(*) FILTER (WHERE st.state = 'missing') AS missing
             FROM st
             GROUP BY st.purchase_id
-        ), racing AS MATERIALIZED (
-            -- Purchases another transaction is writing too (the row versions this statement sees
-            -- carry its xmax: in progress, or committed after this snapshot): its own sync may
-            -- not see this one's writes, nor this one its. They are written as seen here and
-            -- queued, so the next run looks again.
-            SELECT p.id AS purchase_id FROM public.course_purchases p
-            WHERE p.id = ANY (p_purchase_ids) AND NOT (p.xmax = '0'::xid)
-              AND session_sync.session_sync_xact_racing(p.xmax)
-            UNION
-            SELECT ps.purchase_id FROM public.purchase_sessions ps
-            WHERE ps.purchase_id = ANY (p_purchase_ids) AND NOT (ps.xmax = '0'::xid)
-              AND session_sync.session_sync_xact_racing(ps.xmax)
         ), ok AS MATERIALIZED (
             SELECT jsonb_object_agg(v.purchase_id::text, true) AS m FROM verdict v WHERE v.reason IS NULL AND NOT v.busy
         ), updated AS (
@@ -208,11 +196,9 @@ BEGIN
                coalesce(array_agg(v.reason ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}'),
                coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NULL AND v.busy),
                         '{}'),
-               CASE WHEN current_setting('transaction_isolation') = 'read committed'
-                    THEN (SELECT coalesce(array_agg(r.purchase_id ORDER BY r.purchase_id), '{}') FROM racing r)
-                    -- one snapshot for the whole transaction: a session inserted, or a row locked by
-                    -- several transactions (a multixact xmax), since it was taken cannot be seen here,
-                    -- so what it wrote gets another look (the trigger path queues all it touched)
+               CASE WHEN current_setting('transaction_isolation') = 'read committed' THEN '{}'::uuid[]
+                    -- one snapshot for the whole transaction: a session another transaction inserted
+                    -- since it was taken cannot be seen here, so what it wrote gets another look
                     ELSE coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id)
                                   FILTER (WHERE v.reason IS NULL AND NOT v.busy), '{}') END
         FROM verdict v
@@ -255,8 +241,7 @@ their reason code, SESSION_CONFLICT included; nothing written for them), and the
 alone because another transaction holds or has just changed one of their tutoring sessions
 (deferred_ids; nothing written for them either). It never waits for a row another transaction
 holds, so it adds no lock wait, and no deadlock, to the transaction it runs in. racing_ids
-are the purchases another transaction is writing at the same time (see the racing CTE):
-written as this statement sees them, and to be queued by the caller for another look.
+(REPEATABLE READ only) are the purchases it wrote, to be queued by the caller for another look.
 Raises ALLOCATION_FAILED (SS007) or SESSION_WRITE_FAILED (SS009) when the platform''s tables
 reject a write, and SS010 when a concurrent transaction inserted one of the sessions first;
 the caller''s savepoint then undoes the whole call and it retries purchase by purchase.

@@ -86,7 +86,6 @@ REVOKE ALL ON FUNCTION session_sync.session_sync_location_detail(jsonb) FROM PUB
 REVOKE ALL ON FUNCTION session_sync.session_sync_students_problem(jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_sync.session_sync_reap_backfills() FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_sync.session_sync_setting(text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_xact_racing(xid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_sync.session_sync_keys_dropped(jsonb, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_sync.session_sync_hint(text) FROM PUBLIC;
 

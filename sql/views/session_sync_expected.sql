@@ -3,7 +3,7 @@ SELECT
     ps.id AS session_id,
     c.purchase_id,
     c.reason,
-    a.allocation_id,
+    c.allocation_id,
     c.student_id,
     c.trainer_id,
     c.course_id,
@@ -28,16 +28,6 @@ SELECT
     ps.metadata AS session_metadata
 FROM public.session_sync_purchase_check c
 JOIN public.purchase_sessions ps ON ps.purchase_id = c.purchase_id
-LEFT JOIN LATERAL (
-    SELECT al.id AS allocation_id
-    FROM public.trainer_allocations al
-    WHERE al.student_id = c.student_id
-      AND al.trainer_id = c.trainer_id
-      AND al.course_id = c.course_id
-      AND session_sync.session_sync_allocation_usable(al.status)
-    ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
-    LIMIT 1
-) a ON true
 WHERE c.eligible;
 
 COMMENT ON VIEW public.session_sync_expected IS 'session_sync_expected: one row per purchase session of an eligible purchase.

@@ -18,14 +18,22 @@ SELECT
         WHEN p.status IS DISTINCT FROM 'ASSIGNED' THEN 'NOT_ASSIGNED'
         WHEN x.student_id IS NULL THEN 'NO_STUDENT'
         ELSE x.location_problem
-    END AS reason
+    END AS reason,
+    x.allocation_id
 FROM public.course_purchases p
 -- OFFSET 0 keeps this subquery from being flattened: its values are computed once per
 -- purchase, not once per session row after the views join purchase_sessions.
 CROSS JOIN LATERAL (
     SELECT session_sync.session_sync_primary_student(p.students) AS student_id,
            session_sync.session_sync_location_problem(p.student_location) AS location_problem,
-           session_sync.session_sync_home_location(p.student_location) AS home_location
+           session_sync.session_sync_home_location(p.student_location) AS home_location,
+           -- once per purchase, not per session
+           (SELECT al.id FROM public.trainer_allocations al
+            WHERE al.student_id = session_sync.session_sync_primary_student(p.students)
+              AND al.trainer_id = p.trainer_id AND al.course_id = p.course_id
+              AND session_sync.session_sync_allocation_usable(al.status)
+            ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
+            LIMIT 1) AS allocation_id
     OFFSET 0
 ) x;
 
@@ -47,4 +55,5 @@ COMMENT ON COLUMN public.session_sync_purchase_check.created_at IS 'when it was 
 COMMENT ON COLUMN public.session_sync_purchase_check.eligible IS 'trainer_id set and status ASSIGNED: the sync writes its sessions';
 COMMENT ON COLUMN public.session_sync_purchase_check.student_id IS 'the primary student''s id (students->0->>''id''), NULL when absent or not a uuid';
 COMMENT ON COLUMN public.session_sync_purchase_check.home_location IS 'the student''s home location as the sync writes it (JSON numbers, plus a non-empty address); NULL when invalid';
+COMMENT ON COLUMN public.session_sync_purchase_check.allocation_id IS 'the approved (else active) allocation of (student, trainer, course) its sessions use; NULL while none exists';
 COMMENT ON COLUMN public.session_sync_purchase_check.reason IS 'the reason code that stops its sync (NO_TRAINER, NOT_ASSIGNED, NO_STUDENT, MISSING_LOCATION, INVALID_COORDINATES); NULL when it can be synced';
