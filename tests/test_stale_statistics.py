@@ -1,11 +1,11 @@
-"""Bulk writes whose rows the planner's statistics do not count yet (revision 0014).
+"""Bulk writes whose rows the planner's statistics do not count yet.
 
 A first import into the platform's tables, or a bulk statement whose own rows the
 statement-level trigger syncs inside its transaction, meets statistics that count (almost) no
-rows. The planner then expected a few rows in each CTE of the write and joined them by nested
-loops: the write's time grew with the square of the batch (200,000 sessions: 94 s for
-sync_all_sessions() after a fresh load, 149 s for the bulk INSERT). PostgreSQL 15 did the same
-with statistics (it estimates a CTE without its columns' statistics). No timed assertion here:
+rows. A write whose statements join its CTEs would then be planned as nested loops whose time
+grows with the square of the batch (PostgreSQL 15 does the same with statistics: it estimates a
+CTE without its columns' statistics). The write changes no planner setting; its statements'
+shape keeps it linear, and these tests read the plans to prove it. No timed assertion here:
 the plans are read from auto_explain, and a nested loop that rescans a CTE for every row of
 another shows as the rows its join filter removed, which grow with the square of the batch.
 """
@@ -19,7 +19,7 @@ import pytest
 
 from factories import bulk
 
-PURCHASES = 200  # above the 64 purchases under which the write reuses its generic plans
+PURCHASES = 200  # a bulk write (above 64 purchases)
 SESSIONS_EACH = 3
 
 
@@ -90,8 +90,8 @@ def test_a_bulk_insert_synced_in_its_own_transaction_joins_in_linear_time(db):
 
 
 def test_a_small_write_after_a_large_one_keeps_its_generic_plan_with_nested_loops(db):
-    """The large write plans with custom plans only: the generic plan the sync at COMMIT reuses
-    is never made while nested loops are off (it would scan whole tables for one purchase)."""
+    """After six large writes in one session (past the five custom plans after which PostgreSQL
+    makes a generic one), a one-purchase sync at COMMIT still reads by index, never a whole table."""
     bulk(db, PURCHASES, SESSIONS_EACH)
     db.execute("SELECT session_sync_enqueue()")
     with db.connect(autocommit=True) as conn:
@@ -109,9 +109,9 @@ def test_a_small_write_after_a_large_one_keeps_its_generic_plan_with_nested_loop
 
 
 def test_a_large_write_cut_off_by_statement_timeout_leaves_no_plan_without_nested_loops(db):
-    """The sixth large write in a session makes the generic plan of the write statement (after
-    five custom ones); cut off by statement_timeout (a platform trigger on tutoring_sessions
-    sleeps here), it must still drop the plans it cached without nested loops."""
+    """A large write cut off by statement_timeout (a platform trigger on tutoring_sessions sleeps
+    here) in its sixth run leaves the session's planner settings as they were, and a one-purchase
+    sync afterwards still reads by index."""
     bulk(db, PURCHASES, SESSIONS_EACH)
     db.execute("CREATE FUNCTION public.slow_audit() RETURNS trigger LANGUAGE plpgsql AS"
                " $$BEGIN IF current_setting('test.slow', true) = 'on' THEN PERFORM pg_sleep(5); END IF;"
@@ -145,7 +145,7 @@ def test_a_large_write_cut_off_by_statement_timeout_leaves_no_plan_without_neste
 def test_a_large_write_with_statistics_joins_in_linear_time(db):
     """Before PostgreSQL 17 a CTE is estimated without its columns' statistics: the write's CTEs
     are looked up, never joined to one another, so statistics or not, no nested loop rescans one
-    for every session (on PostgreSQL 15 one did, before revision 0014)."""
+    for every session."""
     bulk(db, PURCHASES, SESSIONS_EACH)
     db.execute("ANALYZE course_purchases, purchase_sessions, trainer_allocations, tutoring_sessions")
     db.execute("SELECT session_sync_enqueue()")
