@@ -26,8 +26,8 @@ branch_labels = None
 depends_on = None
 
 HERE = Path(__file__).parent
-INSTALL_SHA256 = "edb5beb058e3dee3afa519c808a564bd6b0b083c3bd88bc833c8f360efc2685b"
-UNINSTALL_SHA256 = "96bf27cf26b476900286de81936b8e994950f3dae55e847ee9003ec0bb1babf0"
+INSTALL_SHA256 = "873743b9621fce8a1f73a2488d6ac981563fc08df6e69732ea9fd7ad6a5f4b8d"
+UNINSTALL_SHA256 = "da7bf4f6241fcdac1576ea6066bba7f91908868baae468b27b7f20200c0bce5b"
 PLATFORM = ["public.course_purchases", "public.purchase_sessions", "public.tutoring_sessions",
             "public.trainer_allocations"]
 PACKAGE_TABLES = ["public.session_sync_changes", "public.session_sync_dropped_keys", "public.session_sync_failures",
