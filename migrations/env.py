@@ -1,8 +1,8 @@
 """Alembic environment for session-sync.
 
 Online, it migrates the connection session_sync.migrate hands over, else the database of
-``-x url=...``, ``DATABASE_URL`` or ``sqlalchemy.url`` in alembic.ini, in that order (any form
-libpq takes). Offline (``alembic upgrade head --sql``) it prints a script for psql.
+``-x url=...``, ``config.attributes["url"]``, ``DATABASE_URL`` or ``sqlalchemy.url`` in
+alembic.ini, in that order (any form libpq takes). Offline (``alembic upgrade head --sql``) it prints a script for psql.
 
 Every migration runs with ``search_path = pg_catalog, pg_temp``, so that views, triggers' WHEN
 clauses and SQL-standard bodies, bound when created, never bind to a look-alike a role planted in
@@ -43,8 +43,8 @@ def run_migrations_online() -> None:
     if connection is not None:
         migrate(connection=connection)
         return
-    url = (context.get_x_argument(as_dictionary=True).get("url") or from_environment()
-           or config.get_main_option("sqlalchemy.url"))
+    url = (context.get_x_argument(as_dictionary=True).get("url") or config.attributes.get("url")
+           or from_environment() or config.get_main_option("sqlalchemy.url"))
     if not url:
         raise SystemExit("session-sync: set DATABASE_URL (or pass -x url=postgresql://...) to migrate")
     conninfo = libpq_conninfo(url)

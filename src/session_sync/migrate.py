@@ -13,8 +13,7 @@ from __future__ import annotations
 import io
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import redirect_stdout
 from importlib import resources
 from pathlib import Path
 
@@ -48,10 +47,9 @@ def config() -> Config:
     return cfg
 
 
-@contextmanager
-def _connected(url: str) -> Iterator[sa.Connection]:
-    """A SQLAlchemy connection over psycopg's; the server's WARNINGs and the package's NOTICEs are
-    printed to stderr as they arrive."""
+def engine(url: str) -> sa.Engine:
+    """A SQLAlchemy engine whose connections psycopg makes from ``url`` as libpq takes it; the
+    server's WARNINGs and the package's NOTICEs are printed to stderr as they arrive."""
     conninfo = urls.libpq_conninfo(url)
 
     def make() -> object:
@@ -59,12 +57,7 @@ def _connected(url: str) -> Iterator[sa.Connection]:
         connection.add_notice_handler(print_notice)
         return connection
 
-    engine = sa.create_engine("postgresql+psycopg://", creator=make, poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            yield connection
-    finally:
-        engine.dispose()
+    return sa.create_engine("postgresql+psycopg://", creator=make, poolclass=sa.pool.NullPool)
 
 
 class _StepPrinter(logging.Handler):
@@ -86,12 +79,14 @@ def _migrate(run, url: str, revision: str, progress: bool) -> None:
     if progress:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+    eng = engine(url)
     try:
-        with _connected(url) as connection:
+        with eng.connect() as connection:
             cfg = config()
             cfg.attributes["connection"] = connection
             run(cfg, revision)
     finally:
+        eng.dispose()
         logger.removeHandler(handler)
         logger.setLevel(level)
 
