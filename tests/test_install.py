@@ -46,7 +46,7 @@ VERSIONS = ROOT / "migrations" / "versions"
 
 
 def head() -> str:
-    return ScriptDirectory.from_config(migrate.config(None)).get_current_head()
+    return ScriptDirectory.from_config(migrate.config()).get_current_head()
 
 
 def columns(db):

@@ -1,13 +1,10 @@
 """Platform baseline: the four platform tables, created only where missing.
 
-On a database that already holds them (the platform's own), nothing is changed: the
-tables are adopted with all their columns and rows, once checked. First, before anything is
-created, every existing platform table is compared with the columns the package reads
-(``REQUIRED`` below: the columns its views, triggers and functions name); one error lists
-every column missing or of another type, and nothing is created. A type matches when it is
-the same, or both are strings (text, varchar, char), or both timestamps (with or without time
-zone). Tables this revision creates are recorded in ``session_sync_baseline_tables`` so that a
-downgrade drops only those, and only while they are empty.
+Tables the database already has (the platform's own) are adopted as they are, once checked:
+before anything is created, one error lists every column of ``REQUIRED`` that is missing or of
+another type (strings match strings, timestamps timestamps), and nothing is created. Tables
+this revision creates are listed in ``session_sync_baseline_tables``; a downgrade drops only
+those, and only while they are empty.
 
 Revision ID: 0001_platform_baseline
 Revises:
@@ -20,8 +17,7 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-# The columns the package reads or writes in each platform table, with their types (those its views,
-# triggers and indexes depend on, as pg_depend lists them, and those its PL/pgSQL writes).
+# The columns the package reads or writes in each platform table, with their types.
 REQUIRED: dict[str, dict[str, str]] = {
     "course_purchases": {
         "id": "uuid", "booking_id": "uuid", "course_id": "uuid", "class_type": "text", "total_sessions": "integer",
@@ -206,8 +202,7 @@ BEGIN
             RAISE NOTICE 'session-sync: keeping public.% (it existed before session-sync was installed)', v_table;
             CONTINUE;
         END IF;
-        -- Lock first, then look: a row committed between the check and the drop would be
-        -- dropped with the table.
+        -- Lock, then look: else a row committed in between would be dropped with the table.
         EXECUTE format('LOCK TABLE public.%I IN ACCESS EXCLUSIVE MODE', v_table);
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM public.%I)', v_table) INTO v_has_rows;
         IF v_has_rows THEN

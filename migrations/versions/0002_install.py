@@ -26,8 +26,8 @@ branch_labels = None
 depends_on = None
 
 HERE = Path(__file__).parent
-INSTALL_SHA256 = "7d941c5f164a274542c298b86cb3fe87f90286fae046984e7dc95dd001d67384"
-UNINSTALL_SHA256 = "96bf27cf26b476900286de81936b8e994950f3dae55e847ee9003ec0bb1babf0"
+INSTALL_SHA256 = "f73feff033e7626a5b698314547e1522e332623d0180f9ef6d946362a51b78ba"
+UNINSTALL_SHA256 = "da7bf4f6241fcdac1576ea6066bba7f91908868baae468b27b7f20200c0bce5b"
 PLATFORM = ["public.course_purchases", "public.purchase_sessions", "public.tutoring_sessions",
             "public.trainer_allocations"]
 PACKAGE_TABLES = ["public.session_sync_changes", "public.session_sync_dropped_keys", "public.session_sync_failures",

@@ -6,11 +6,11 @@ CREATE SCHEMA session_sync;
 REVOKE ALL ON SCHEMA session_sync FROM PUBLIC;
 
 COMMENT ON SCHEMA session_sync IS 'session_sync: the package''s internals (its API, tables and views are in public).
-Only its owner may create objects in it, so no other role can plant a look-alike overload
-there that a routine''s call could resolve to (in public, a role with CREATE could, by an
-untyped argument or an extra defaulted parameter). session_sync_runner may look names up
-in it (the backfill procedure runs with the caller''s rights); which routines it may execute
-is granted one by one (sql/grants/session_sync_runner.sql).';
+Only its owner may create objects in it, so no role can plant a look-alike overload that a
+routine''s call would resolve to. session_sync_runner may look names up in it; EXECUTE is
+granted routine by routine (sql/grants/session_sync_runner.sql). Every SECURITY DEFINER
+routine of the package runs as its owner with search_path pinned to pg_catalog, pg_temp:
+its callers need EXECUTE, not rights on the platform''s tables.';
 
 -- sql/tables/session_sync_baseline_tables.sql
 CREATE TABLE IF NOT EXISTS public.session_sync_baseline_tables (
@@ -18,10 +18,9 @@ CREATE TABLE IF NOT EXISTS public.session_sync_baseline_tables (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
-COMMENT ON TABLE public.session_sync_baseline_tables IS 'session_sync_baseline_tables: the platform tables that the baseline revision (0001_platform_baseline) created
-because the database did not have them (an empty database, tests, the demo). Downgrading
-past 0001 drops only these, and only while they are empty; tables the platform already had
-are adopted and never dropped. Created by revision 0001 (IF NOT EXISTS: it may be there).';
+COMMENT ON TABLE public.session_sync_baseline_tables IS 'session_sync_baseline_tables: the platform tables revision 0001 created because the
+database lacked them. Downgrading past 0001 drops only these, and only while they are
+empty; tables the platform already had are adopted and never dropped.';
 COMMENT ON COLUMN public.session_sync_baseline_tables.table_name IS 'a platform table 0001 created';
 COMMENT ON COLUMN public.session_sync_baseline_tables.created_at IS 'when';
 
@@ -34,14 +33,12 @@ CREATE TABLE public.session_sync_changes (
 );
 CREATE INDEX session_sync_changes_purchase_idx ON public.session_sync_changes (purchase_id, change_id);
 
-COMMENT ON TABLE public.session_sync_changes IS 'session_sync_changes: the change log. One row per purchase that a write may have put out
-of sync and that no sync has examined since: appended by the triggers (writes made with
-session_sync.enabled off, the apps'' edits of tutoring sessions, allocation changes, a
-sync at COMMIT that met a row another transaction holds), by session_sync_enqueue() and by
-a failing sync. The platform''s transactions only ever INSERT into it, and nothing in it is
-unique but an identity key, so two writers never wait for each other here. A run reads the purchases (deduplicated by the view session_sync_queue) and
-deletes the rows it has dealt with: only rows its snapshot saw (`xact`, the inserting
-transaction, is visible in it), so a row appended meanwhile keeps the purchase queued.';
+COMMENT ON TABLE public.session_sync_changes IS 'session_sync_changes: the change log, one row per purchase that a write may have put out
+of sync and that no sync has examined since (seen deduplicated through session_sync_queue).
+Appended by the tracking triggers, session_sync_enqueue() and a failing sync; insert-only
+for the platform''s transactions, nothing unique but the identity key, so writers never wait
+for each other here. A run deletes only the rows its snapshot saw (`xact`), so a row
+appended meanwhile keeps the purchase queued.';
 COMMENT ON COLUMN public.session_sync_changes.change_id IS 'the order rows were appended in';
 COMMENT ON COLUMN public.session_sync_changes.purchase_id IS 'the purchase to examine';
 COMMENT ON COLUMN public.session_sync_changes.queued_at IS 'when the write that queued it began (its transaction''s start)';
@@ -55,18 +52,13 @@ CREATE TABLE public.session_sync_dropped_keys (
 );
 CREATE INDEX session_sync_dropped_keys_session_idx ON public.session_sync_dropped_keys (session_id);
 
-COMMENT ON TABLE public.session_sync_dropped_keys IS 'session_sync_dropped_keys: keys a purchase session''s metadata lost, until the sync has removed
-them from the tutoring session it maps to.
-Contract: the trigger session_sync_dropped_keys_note appends one row per key an UPDATE of
-purchase_sessions.metadata drops (the canonical keys purchaseId, bookingId, sessionNumber and
-sessionType aside, which the sync always writes). The sync copied those keys onto the tutoring
-session, so they are the sync''s to remove: the next write of that tutoring session removes
-them (unless the purchase session has the key again) and deletes its rows here; until then
-session_sync_session_state calls the session drifted. A row with nothing left to do (the key
-is back on the purchase session, gone from the tutoring session, or that session is
-protected and keeps it) is deleted by the next sync that examines the purchase. Keys the apps added to a tutoring
-session never appear here and are kept. Append-only for the platform''s transactions
-(nothing unique), so two writers never wait for each other here.';
+COMMENT ON TABLE public.session_sync_dropped_keys IS 'session_sync_dropped_keys: metadata keys a purchase session lost (the canonical keys
+aside), appended by the trigger session_sync_dropped_keys_note. The sync copied them onto
+the tutoring session, so they are its to remove: the next write of that tutoring session
+removes them (unless the purchase session has the key again) and deletes their rows; until
+then session_sync_session_state calls the session drifted. Rows with nothing left to do are
+deleted by the next sync of the purchase. Keys the apps added to a tutoring session are
+never listed and are kept. Insert-only for the platform''s transactions.';
 COMMENT ON COLUMN public.session_sync_dropped_keys.session_id IS 'the purchase session (and tutoring session) id';
 COMMENT ON COLUMN public.session_sync_dropped_keys.key IS 'the metadata key its purchase session dropped';
 COMMENT ON COLUMN public.session_sync_dropped_keys.dropped_at IS 'when the UPDATE that dropped it ran';
@@ -77,13 +69,10 @@ CREATE TABLE public.session_sync_locks (
 );
 INSERT INTO public.session_sync_locks (name) VALUES ('run'), ('backfill');
 
-COMMENT ON TABLE public.session_sync_locks IS 'session_sync_locks: one row per lock the package takes, locked with SELECT ... FOR UPDATE
-inside its SECURITY DEFINER routines.
-  run       one sync_all_sessions() or backfill batch at a time (held to the end of its
-            transaction)
-  backfill  serializes the start of backfills (held while a start checks for a running one)
-Row locks need UPDATE on the table, which no role but the package''s owner has: unlike
-advisory locks, no other role can hold them, and they end with their transaction.';
+COMMENT ON TABLE public.session_sync_locks IS 'session_sync_locks: the package''s locks, taken with SELECT ... FOR UPDATE by its SECURITY
+DEFINER routines: run (one sync_all_sessions() or backfill batch at a time) and backfill
+(serializes the start of backfills). Unlike advisory locks, no other role can take them
+(they need UPDATE on the table), and they end with their transaction.';
 COMMENT ON COLUMN public.session_sync_locks.name IS 'run or backfill';
 
 -- sql/tables/session_sync_runs.sql
@@ -112,11 +101,9 @@ CREATE TABLE public.session_sync_runs (
     purchases_in_sync integer
 );
 
-COMMENT ON TABLE public.session_sync_runs IS 'session_sync_runs: one row per run of sync_all_sessions() and per backfill
-(CALL sync_all_sessions_batched()); a dry run writes none. Its counts account for every
-purchase the run examined: purchases_examined = purchases_synced + purchases_in_sync +
-purchases_failed + purchases_deferred. The sync at COMMIT of a platform transaction and
-sync_purchase_sessions() record no run (their failures carry run_id NULL).';
+COMMENT ON TABLE public.session_sync_runs IS 'session_sync_runs: one row per run of sync_all_sessions() and per backfill (a dry run
+writes none; the sync at COMMIT and sync_purchase_sessions() record no run). purchases_examined
+= purchases_synced + purchases_in_sync + purchases_failed + purchases_deferred.';
 COMMENT ON COLUMN public.session_sync_runs.run_id IS 'the run''s id, in session_sync_failures.run_id too';
 COMMENT ON COLUMN public.session_sync_runs.source IS 'who ran it: manual, cli, cron, ... or batched (a backfill)';
 COMMENT ON COLUMN public.session_sync_runs.dry_run IS 'always false: a dry run records no run';
@@ -156,11 +143,9 @@ CREATE TABLE public.session_sync_failures (
 CREATE INDEX session_sync_failures_purchase_idx ON public.session_sync_failures (purchase_id, failed_at DESC);
 CREATE INDEX session_sync_failures_run_idx ON public.session_sync_failures (run_id);
 
-COMMENT ON TABLE public.session_sync_failures IS 'session_sync_failures: why a purchase could not be synced, one row per purchase and reason.
-A purchase that fails again for the same reason (on every run, on every platform write while
-its data stays wrong) keeps one row: the newest failure replaces the older rows and adds up
-their occurrences, so the table does not grow with every run. session_sync_open_failures shows
-the ones still not in sync.';
+COMMENT ON TABLE public.session_sync_failures IS 'session_sync_failures: why a purchase could not be synced, one row per purchase and
+reason: a repeated failure replaces the older row and adds up its occurrences, so the table
+does not grow with every run. session_sync_open_failures shows those still not in sync.';
 COMMENT ON COLUMN public.session_sync_failures.failure_id IS 'grows with every failure recorded (the newest of a purchase has the highest)';
 COMMENT ON COLUMN public.session_sync_failures.run_id IS 'the run that last met it; NULL for the sync at COMMIT and sync_purchase_sessions()';
 COMMENT ON COLUMN public.session_sync_failures.purchase_id IS 'the purchase that could not be synced (left untouched)';
@@ -177,24 +162,22 @@ CREATE INDEX IF NOT EXISTS session_sync_course_purchases_trainer_idx
     ON public.course_purchases (trainer_id, course_id);
 
 COMMENT ON INDEX public.session_sync_course_purchases_trainer_idx IS 'session_sync_course_purchases_trainer_idx: the purchases of a (trainer, course), for the
-allocation tracking trigger (an allocation change queues the purchases it may serve).
-Revisions build it CONCURRENTLY.';
+allocation tracking trigger.';
 
 -- sql/indexes/session_sync_purchase_sessions_purchase_idx.sql
 CREATE INDEX IF NOT EXISTS session_sync_purchase_sessions_purchase_idx
     ON public.purchase_sessions (purchase_id);
 
-COMMENT ON INDEX public.session_sync_purchase_sessions_purchase_idx IS 'session_sync_purchase_sessions_purchase_idx: a purchase''s sessions by purchase id (every
-path of the sync reads them per purchase). Revisions build it CONCURRENTLY.';
+COMMENT ON INDEX public.session_sync_purchase_sessions_purchase_idx IS 'session_sync_purchase_sessions_purchase_idx: a purchase''s sessions, which every path of
+the sync reads per purchase.';
 
 -- sql/indexes/session_sync_trainer_allocations_lookup_idx.sql
 CREATE INDEX IF NOT EXISTS session_sync_trainer_allocations_lookup_idx
     ON public.trainer_allocations (student_id, trainer_id, course_id)
     WHERE status IN ('approved', 'active');
 
-COMMENT ON INDEX public.session_sync_trainer_allocations_lookup_idx IS 'session_sync_trainer_allocations_lookup_idx: the allocation of a (student, trainer, course)
-among the approved and active ones (session_sync_expected''s lookup, the allocation insert''s
-check). Revisions build it CONCURRENTLY.';
+COMMENT ON INDEX public.session_sync_trainer_allocations_lookup_idx IS 'session_sync_trainer_allocations_lookup_idx: the usable allocations of a (student,
+trainer, course), for session_sync_expected''s lookup.';
 
 -- sql/functions/session_sync_allocation_usable.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_allocation_usable(p_status text)
@@ -204,13 +187,9 @@ IMMUTABLE PARALLEL SAFE
 RETURN p_status IN ('approved', 'active');
 
 COMMENT ON FUNCTION session_sync.session_sync_allocation_usable IS 'session_sync_allocation_usable(p_status text) -> boolean
-Contract: whether a trainer allocation with this status can carry tutoring sessions: approved
-or active. Among the usable allocations of a (student, trainer, course) the sync takes the
-approved one first, then the earliest requested (session_sync_expected); it creates one only
-when none is usable. The one definition: the views, the write routine, the allocation
-tracking trigger and session_sync_diagnose read it. (The partial index
-session_sync_trainer_allocations_lookup_idx spells it out; tests/test_rules.py checks the two
-agree.)';
+Contract: whether a trainer allocation with this status can carry tutoring sessions
+(approved or active); the one definition, which the partial index
+session_sync_trainer_allocations_lookup_idx spells out (tests/test_rules.py checks they agree).';
 
 -- sql/functions/session_sync_allocations_trigger.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_allocations_trigger()
@@ -224,10 +203,6 @@ DECLARE
     v_ids uuid[];
 BEGIN
     IF current_setting('transaction_isolation') = 'serializable' THEN
-        -- Read no table: a read of course_purchases here would take part in the writer's
-        -- serializable checks and could fail its COMMIT (40001) where it commits without the
-        -- package. The purchases the rows name in metadata.purchaseId are queued (the package's
-        -- own allocations carry it); an allocation written by hand without one is not.
         IF TG_OP = 'INSERT' THEN
             SELECT array_agg(DISTINCT session_sync.session_sync_owner(n.metadata)) INTO v_ids
             FROM new_rows n WHERE session_sync.session_sync_owner(n.metadata) IS NOT NULL;
@@ -276,17 +251,13 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION session_sync.session_sync_allocations_trigger IS 'session_sync_allocations_trigger() -- statement-level AFTER INSERT / AFTER UPDATE on
-trainer_allocations, with transition tables new_rows (and old_rows for UPDATE), fired only
-for writes other than the sync''s own (session_sync.applying is not this transaction''s id).
+COMMENT ON FUNCTION session_sync.session_sync_allocations_trigger IS 'session_sync_allocations_trigger() -- statement-level AFTER INSERT / UPDATE on trainer_allocations
+(see the trigger session_sync_tutoring_insert_delete).
 Contract: queues every eligible purchase whose (primary student, trainer, course) is that
-of an approved or active allocation that was inserted, or updated in its status, student,
-trainer, course or requested_at: the allocation its sessions must point at may have
-changed. (Deleting an allocation deletes its tutoring sessions, which queues them.) In a
-SERIALIZABLE transaction it reads no table: it queues the purchases the rows''
-metadata.purchaseId names.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
-(role session_sync_runner), not rights on the platform''s tables.';
+of a usable allocation inserted, or changed in status, student, trainer, course or
+requested_at: the allocation its sessions point at may have changed. Under SERIALIZABLE it
+reads no table (a read would join the writer''s serialization checks) and queues the
+purchases the rows'' metadata.purchaseId names (the package''s own allocations carry it).';
 
 -- sql/functions/session_sync_backfill_start.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_backfill_start(p_batch_size integer, p_quiet boolean DEFAULT false)
@@ -493,11 +464,9 @@ RETURN CASE
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_coordinate IS 'session_sync_coordinate(p_value jsonb) -> numeric
-Contract: the number a coordinate holds, or NULL when it holds none.
-A JSON number is taken as it is (JSON cannot hold NaN or Infinity). A JSON string is
-taken only when it is entirely a finite decimal number ("12.5", "-0.25", "+7", ".5"):
-no spaces, no exponent, no "12abc", "NaN" or "Infinity". Anything else is NULL.
-Range checks are the caller''s (see session_sync_location_problem). Never raises.';
+Contract: the number a coordinate holds: a JSON number, or a JSON string that is entirely a
+finite decimal number ("12.5", "-0.25", "+7", ".5": no spaces, exponent, "NaN" or
+"Infinity"); else NULL. Range checks are the caller''s. Never raises.';
 
 -- sql/functions/session_sync_course_purchases_trigger.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_course_purchases_trigger()
@@ -691,15 +660,12 @@ END;
 $$;
 
 COMMENT ON FUNCTION public.session_sync_diagnose IS 'session_sync_diagnose(p_purchase_id uuid) -> rows (check_name, ok, detail, hint)
-Contract: the guide''s troubleshooting for one purchase, as one row per check, in order:
-  purchase_exists, trainer_assigned, status_assigned, primary_student, coordinates,
-  allocation (present, or creatable: tried inside a savepoint that is always rolled back),
-  sessions_present, sessions_in_sync, last_failure.
-`ok` says whether the check passes; `hint` says how to fix it when it does not. Changes
-nothing. A NULL id raises SQLSTATE 22004; an unknown id returns the failing first check.
-Details quote ids only, never a student''s name, e-mail, phone, address or usable coordinates.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
-(role session_sync_runner), not rights on the platform''s tables.';
+Contract: the guide''s troubleshooting for one purchase, one row per check, in order:
+purchase_exists, trainer_assigned, status_assigned, primary_student, coordinates,
+allocation (present, or creatable: tried in a savepoint always rolled back),
+sessions_present, sessions_in_sync, last_failure; `hint` says how to fix a failing one.
+Changes nothing. A NULL id raises 22004; an unknown one fails the first check. Details quote
+ids only, never a student''s name, contact details or usable coordinates.';
 
 -- sql/functions/session_sync_dropped_keys_trigger.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_dropped_keys_trigger()
@@ -717,16 +683,10 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION session_sync.session_sync_dropped_keys_trigger IS 'session_sync_dropped_keys_trigger() -- row-level AFTER UPDATE OF metadata on
-purchase_sessions, fired only when the new metadata lacks a key the old one had (the
-trigger''s WHEN clause asks session_sync_keys_dropped).
-Contract: appends one row per dropped key to session_sync_dropped_keys, so that the sync
-removes the key from the tutoring session it copied it to (recorded whether or not that
-session exists yet: a sync writing it at this moment may not be visible here). Insert-only: it never waits for
-another transaction. Runs whether or not session_sync.enabled is on (a write made with the
-sync off is queued, and its dropped keys are remembered for the run that syncs it).
-Runs as its owner (SECURITY DEFINER) with a fixed search_path: the platform''s roles need
-no rights on the package''s table.';
+COMMENT ON FUNCTION session_sync.session_sync_dropped_keys_trigger IS 'session_sync_dropped_keys_trigger() -- the function of the trigger session_sync_dropped_keys_note.
+Contract: appends one row per key the update dropped (session_sync_keys_dropped) to
+session_sync_dropped_keys, whether or not the tutoring session exists yet and whatever
+session_sync.enabled says. Insert-only: it never waits for another transaction.';
 
 -- sql/functions/session_sync_eligible.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_eligible(p_trainer_id uuid, p_status text)
@@ -736,11 +696,9 @@ IMMUTABLE PARALLEL SAFE
 RETURN p_trainer_id IS NOT NULL AND coalesce(p_status = 'ASSIGNED', false);
 
 COMMENT ON FUNCTION session_sync.session_sync_eligible IS 'session_sync_eligible(p_trainer_id uuid, p_status text) -> boolean
-Contract: whether a purchase with this trainer and status is synced: a trainer is set and the
-status is ASSIGNED (never NULL). The one definition of "eligible": the views, the tracking triggers''
-functions and session_sync_enqueue read it. (The WHEN clause of the trigger
-session_sync_note_purchases_insert spells it out, because a function called there would need
-EXECUTE for every role that writes course_purchases; tests/test_rules.py checks the two agree.)';
+Contract: whether a purchase is synced: a trainer is set and the status is ASSIGNED; never
+NULL. The one definition, which the WHEN clause of session_sync_note_purchases_insert spells
+out (tests/test_rules.py checks they agree).';
 
 -- sql/functions/session_sync_enqueue.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_enqueue(p_purchase_ids uuid[] DEFAULT NULL)
@@ -770,15 +728,10 @@ END;
 $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_enqueue IS 'session_sync_enqueue(p_purchase_ids uuid[] DEFAULT NULL) -> integer
-Contract: appends purchases to the change log session_sync_changes (seen through the view
-session_sync_queue), which sync_all_sessions() and the batched backfill work through: the
-given ones, or with NULL every eligible purchase (a full re-examination, e.g. after writes
-made with the triggers disabled or session_replication_role = replica). Only ever inserts,
-so concurrent callers never wait for each other; a purchase queued again while a run
-examines it stays queued for the next run. NULL ids are skipped. Returns how many purchases
-were queued. The tracking triggers call it; so can an operator.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
-(role session_sync_runner), not rights on the platform''s tables.';
+Contract: appends the given purchases (NULLs skipped), or with NULL every eligible one, to
+the change log session_sync_changes for the next sync_all_sessions() or backfill; returns
+how many. Insert-only, so callers never wait for each other; a purchase queued again while
+a run examines it stays queued for the next run.';
 
 -- sql/functions/session_sync_failure_message.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_failure_message(
@@ -837,13 +790,10 @@ END;
 $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_failure_message IS 'session_sync_failure_message(p_reason text, p_purchase_id uuid, p_detail text DEFAULT NULL) -> text
-Contract: the message for a purchase that cannot be synced: it begins with the reason
-code, then says what is wrong for which purchase, quoting the offending values only: the
-first student''s id as given, what is wrong with the coordinates (session_sync_students_problem,
-session_sync_location_detail, which never shows a usable one); never a student''s name, e-mail, phone or address. p_detail adds the underlying error where there is one
-(ALLOCATION_FAILED, SESSION_WRITE_FAILED). Reads course_purchases; changes nothing.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
-(role session_sync_runner), not rights on the platform''s tables.';
+Contract: the message for a purchase that cannot be synced: the reason code, then what is
+wrong for which purchase, then p_detail (the underlying error) when given. It quotes ids and
+the shape of bad values only (session_sync_students_problem, session_sync_location_detail):
+never a student''s name, contact details, address or usable coordinates. Changes nothing.';
 
 -- sql/functions/session_sync_flush.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_flush()
@@ -862,8 +812,7 @@ BEGIN
         RETURN;
     END IF;
     PERFORM set_config('session_sync.pending', '', true);
-    -- The note triggers write ',<uuid>' per purchase. Anything else is a value the package did
-    -- not write (a session-level SET, perhaps left by another client of a pooler): ignored.
+    -- The note triggers append ',<uuid>' per purchase; any other token was set by hand.
     IF v_pending ~ '^,[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
         -- one purchase noted (the common case): no array round trip
         v_ids := ARRAY[substr(v_pending, 2)::uuid];
@@ -885,9 +834,6 @@ BEGIN
     IF v_ids IS NULL THEN
         RETURN;
     END IF;
-    -- session_sync_setting raises for a value that is not a boolean. A SERIALIZABLE transaction's
-    -- purchases are queued, not synced: the sync reads every session of a purchase, and those
-    -- reads would make PostgreSQL reject (40001) commits that succeed without the package.
     IF session_sync.session_sync_setting('enabled', true)
        AND current_setting('transaction_isolation') <> 'serializable' THEN
         PERFORM session_sync.session_sync_trigger_sync(v_ids);
@@ -899,15 +845,11 @@ $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_flush IS 'session_sync_flush() -> void
 Contract (internal; the COMMIT trigger and the bulk statement triggers call it): syncs the
-purchases noted in session_sync.pending by this transaction''s writes
-(session_sync_trigger_sync) and clears the notes; with session_sync.enabled off at that
-moment, or in a SERIALIZABLE transaction, it queues them instead (session_sync_enqueue), for
-the next sync_all_sessions(): under SERIALIZABLE the sync''s reads of the purchase''s other
-sessions would add serialization failures (40001) to commits that succeed without it.
-Does nothing when none is noted; a token that is not a purchase id (a value set by hand,
-not by the package) is ignored with one WARNING. A value of session_sync.enabled that is not a boolean
-raises (22023), naming the setting.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
+purchases this transaction noted in session_sync.pending (session_sync_trigger_sync) and
+clears the notes. With session_sync.enabled off, or under SERIALIZABLE (where the sync''s
+reads would add 40001 failures to commits that succeed without it), it queues them instead.
+A token that is not a purchase id (set by hand) is ignored with one WARNING; a value of
+session_sync.enabled that is not a boolean raises 22023.';
 
 -- sql/functions/session_sync_keys_dropped.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_keys_dropped(p_old jsonb, p_new jsonb)
@@ -924,10 +866,9 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_keys_dropped IS 'session_sync_keys_dropped(p_old jsonb, p_new jsonb) -> text[]
-Contract: the keys of the purchase-session metadata p_old that p_new no longer has (all of
-them when p_new is not a JSON object), the canonical keys purchaseId, bookingId,
-sessionNumber and sessionType aside; NULL when none (or p_old is not an object). Sorted.
-Pure; session_sync_dropped_keys_trigger calls it.';
+Contract: the keys of the object p_old that p_new lacks (all when p_new is not an object),
+the canonical keys purchaseId, bookingId, sessionNumber and sessionType aside; sorted; NULL
+when none.';
 
 -- sql/functions/session_sync_location_problem.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_location_problem(p_location jsonb)
@@ -958,7 +899,7 @@ COMMENT ON FUNCTION session_sync.session_sync_location_problem IS 'session_sync_
 Contract: NULL when student_location holds usable coordinates, else the reason code:
   MISSING_LOCATION     no object, latitude or longitude absent, JSON null or "", or exactly (0, 0)
   INVALID_COORDINATES  not an object, or a coordinate that is not a finite decimal number
-                       (see session_sync_coordinate) or lies outside [-90, 90] / [-180, 180]
+                       (session_sync_coordinate) or lies outside [-90, 90] / [-180, 180]
 Never raises.';
 
 -- sql/functions/session_sync_never_trigger.sql
@@ -972,9 +913,8 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION session_sync.session_sync_never_trigger IS 'session_sync_never_trigger() -- the function of the row-level note triggers, whose WHEN
-clause does their work and is always false: it never runs. Should it ever be called, it
-does nothing.';
+COMMENT ON FUNCTION session_sync.session_sync_never_trigger IS 'session_sync_never_trigger() -- the function of the note triggers, whose WHEN clause does
+their work and is always false: it never runs, and would do nothing.';
 
 -- sql/functions/session_sync_protected.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_protected(p_status text)
@@ -985,8 +925,8 @@ RETURN p_status IN ('pending_verification', 'in_progress', 'pending_confirmation
 
 COMMENT ON FUNCTION session_sync.session_sync_protected IS 'session_sync_protected(p_status text) -> boolean
 Contract: whether a tutoring session with this status has happened or is happening
-(pending_verification, in_progress, pending_confirmation, completed, disputed): a sync never
-changes it. The one definition of "protected": the views and the write routine read it.';
+(pending_verification, in_progress, pending_confirmation, completed, disputed): no sync
+ever changes it. The one definition of "protected".';
 
 -- sql/functions/session_sync_purchase_sessions_trigger.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_purchase_sessions_trigger()
@@ -1058,13 +998,11 @@ RETURN CASE
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_quote IS 'session_sync_quote(p_value jsonb, p_safe text) -> text
-Contract: how messages name an offending value without leaking personal data: the value''s
-JSON text only when it is a JSON number, or a string matching the regular expression p_safe,
-of at most 12 characters and within [-1000, 1000] (a coordinate that is merely out of range,
-e.g. 91); pass NULL as p_safe to never quote a string. Otherwise only its shape: ''a JSON
-string of 23 characters'', ''a JSON number out of range'', ''a JSON object''. ''absent'' for SQL
-NULL. A phone number, a name or an e-mail put where an id or a coordinate belongs is never
-quoted. Never raises. Pure; its SQL-standard body is bound when created.';
+Contract: how messages name an offending value without leaking personal data: its JSON
+text only when it is a number, or a string matching the regular expression p_safe (NULL:
+never), of at most 12 characters and within [-1000, 1000]; else only its shape (''a JSON
+string of 23 characters'', ''a JSON number out of range'', ''a JSON object''); ''absent''
+for SQL NULL. Never raises.';
 
 -- sql/functions/session_sync_raise.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_raise(
@@ -1096,9 +1034,7 @@ $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_raise IS 'session_sync_raise(p_reason text, p_purchase_id uuid, p_detail text DEFAULT NULL)
 Contract: raises the package''s error for a purchase that cannot be synced: SQLSTATE and
-HINT from session_sync_reasons(), MESSAGE from session_sync_failure_message(). Never returns.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
-(role session_sync_runner), not rights on the platform''s tables.';
+HINT from session_sync_reasons(), MESSAGE from session_sync_failure_message().';
 
 -- sql/functions/session_sync_reap_backfills.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_reap_backfills()
@@ -1119,9 +1055,7 @@ BEGIN
           SELECT 1 FROM pg_stat_activity a
           WHERE a.pid = r.backend_pid
             AND a.pid <> pg_backend_pid()
-            AND (   -- a backend whose details this role may not read (the owner is not a
-                    -- superuser nor in pg_read_all_stats) is taken to be still running it
-                    a.backend_start IS NULL OR r.backend_start IS NULL
+            AND (a.backend_start IS NULL OR r.backend_start IS NULL
                  OR (a.backend_start = r.backend_start
                      AND a.query_start = r.backend_query_start
                      AND (a.state IS NULL OR a.state IN ('active', 'fastpath function call')))));
@@ -1131,13 +1065,10 @@ END;
 $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_reap_backfills IS 'session_sync_reap_backfills() -> integer
-Contract (internal; the backfill''s start and sync_all_sessions() call it): marks every
-backfill run that session_sync_runs still shows as running but whose backend no longer
-runs it (gone, restarted, idle, or running another statement since: the CALL was
-cancelled, timed out or its client went away; the CALL is told by its backend''s pid,
-backend_start and query_start) as outcome ''interrupted'', with finished_at set. Returns how many it marked.
-A backend that is still active (or whose state this role cannot see) is left alone.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
+Contract (internal): marks ''interrupted'' (finished_at set) every backfill run still shown
+running whose backend no longer runs it: gone, or idle or running another statement since
+(the CALL is told by its backend''s pid, backend_start and query_start). A backend whose
+state this role cannot read is taken to be still running it. Returns how many it marked.';
 
 -- sql/functions/session_sync_reasons.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_reasons()
@@ -1170,9 +1101,9 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_reasons IS 'session_sync_reasons() -> TABLE(reason, sqlstate, hint)
-Contract: the reference list of the reasons a purchase cannot be synced, each with the
-SQLSTATE that sync_purchase_sessions() raises for it and the hint shown to the user.
-Every error message of the package begins with one of these reason codes.';
+Contract: the reasons a purchase cannot be synced, each with the SQLSTATE
+sync_purchase_sessions() raises for it and its hint. Every error message of the package
+begins with one of these codes.';
 
 -- sql/functions/session_sync_setting.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_setting(p_name text, p_default boolean)
@@ -1199,9 +1130,8 @@ END;
 $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_setting IS 'session_sync_setting(p_name text, p_default boolean) -> boolean
-Contract: the boolean value of the custom setting session_sync.<p_name> (SET / SET LOCAL /
-ALTER ROLE ... SET / ALTER DATABASE ... SET), or p_default when it is unset or empty.
-on/true/yes/1 are true, off/false/no/0 are false; any other value raises, naming the setting.';
+Contract: the custom setting session_sync.<p_name> as a boolean (on/true/yes/1,
+off/false/no/0), p_default when unset or empty; any other value raises 22023, naming it.';
 
 -- sql/functions/session_sync_trigger_sync.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_trigger_sync(p_purchase_ids uuid[])
@@ -1272,9 +1202,6 @@ BEGIN
         PERFORM session_sync.session_sync_enqueue(NULL);
         RETURN NULL;
     END IF;
-    -- Read no table: the row itself names its purchase (metadata.purchaseId, which the sync
-    -- writes). A read of purchase_sessions would wait behind a migration's ALTER TABLE there
-    -- (and deadlock with it), and under SERIALIZABLE take part in the writer's checks (40001).
     SELECT array_agg(DISTINCT o.id) INTO v_ids
     FROM unnest(ARRAY[CASE WHEN TG_OP <> 'INSERT' THEN session_sync.session_sync_owner(OLD.metadata) END,
                       CASE WHEN TG_OP <> 'DELETE' THEN session_sync.session_sync_owner(NEW.metadata) END]) AS o(id)
@@ -1286,17 +1213,12 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION session_sync.session_sync_tutoring_sessions_trigger IS 'session_sync_tutoring_sessions_trigger() -- row-level AFTER INSERT / UPDATE / DELETE on
-tutoring_sessions, fired only for writes other than the sync''s own (session_sync.applying
-is not this transaction''s id) and, for UPDATE, only when a column the mapping writes
-changed; and statement-level AFTER TRUNCATE, which queues every eligible purchase.
-Contract: queues the purchases the old and new rows name in metadata.purchaseId, so the
-next sync_all_sessions() re-examines them: an app that edits, deletes or inserts a tutoring
-session may have put its purchase out of sync. Reads no table (nothing a platform
-migration holds can make the app''s write wait). A row without a purchaseId belongs to no
-purchase: nothing is queued, and the write never fails.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
-(role session_sync_runner), not rights on the platform''s tables.';
+COMMENT ON FUNCTION session_sync.session_sync_tutoring_sessions_trigger IS 'session_sync_tutoring_sessions_trigger() -- the function of the tracking triggers on
+tutoring_sessions (see the trigger session_sync_tutoring_insert_delete).
+Contract: queues the purchases the old and new rows name in metadata.purchaseId (every
+eligible purchase after a TRUNCATE): an app''s edit may have put them out of sync. Reads no
+table, so nothing a platform migration holds makes the write wait; a row without a
+purchaseId queues nothing, and the write never fails.';
 
 -- sql/functions/session_sync_uuid.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_uuid(p_value text)
@@ -1309,9 +1231,7 @@ RETURN CASE
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_uuid IS 'session_sync_uuid(p_value text) -> uuid
-Contract: p_value cast to uuid when it is a canonical 8-4-4-4-12 hex UUID, else NULL.
-Never raises, whatever the text. IMMUTABLE; the body is bound at creation (SQL-standard
-body), so a caller''s search_path cannot redirect it.';
+Contract: p_value as a uuid when it is a canonical 8-4-4-4-12 hex UUID, else NULL. Never raises.';
 
 -- sql/functions/session_sync_write.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_write(
@@ -2150,8 +2070,7 @@ IMMUTABLE PARALLEL SAFE
 RETURN (SELECT r.hint FROM session_sync.session_sync_reasons() r WHERE r.reason = p_reason);
 
 COMMENT ON FUNCTION session_sync.session_sync_hint IS 'session_sync_hint(p_reason text) -> text
-Contract: the hint of a reason code, as session_sync_reasons() lists it (NULL for an unknown
-code). The one lookup of a hint: session_sync_diagnose and the failure records read it.';
+Contract: the hint of a reason code as session_sync_reasons() lists it; NULL for an unknown code.';
 
 -- sql/functions/session_sync_home_location.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_home_location(p_location jsonb)
@@ -2172,12 +2091,10 @@ RETURN CASE
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_home_location IS 'session_sync_home_location(p_location jsonb) -> jsonb
-Contract: the tutoring session''s student_home_location for a purchase''s student_location:
-{"latitude": <number>, "longitude": <number>} plus "address" when it is a non-empty
-string. Coordinates are JSON numbers even when the purchase held strings.
-NULL when session_sync_location_problem(p_location) is not NULL. Never raises.
-STABLE, not IMMUTABLE: jsonb_build_object is STABLE, and a function declared IMMUTABLE over a
-STABLE body is never inlined (it would then cost a full function call per row).';
+Contract: a tutoring session''s student_home_location for a purchase''s student_location:
+{"latitude": <number>, "longitude": <number>} plus "address" when it is a non-empty string;
+NULL when session_sync_location_problem() is not NULL. Never raises. STABLE, as
+jsonb_build_object is, so that it is inlined.';
 
 -- sql/functions/session_sync_location_detail.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_location_detail(p_location jsonb)
@@ -2198,14 +2115,10 @@ RETURN CASE
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_location_detail IS 'session_sync_location_detail(p_location jsonb) -> text
-Contract: what is wrong with course_purchases.student_location, for messages and diagnose:
-"latitude <what>, longitude <what>": "valid" for a usable non-zero value (never the value:
-it locates the student''s home), "about <value rounded to 2 decimals>" for a finer number
-out of range, the value as given when it is a short decimal number within [-1000, 1000],
-else only its shape (session_sync_quote), and "absent" when missing; or the JSON type when
-it is not an object. Never the address or any other key, nor text put where a coordinate
-should be.
-Never raises. Pure; its SQL-standard body is bound when created.';
+Contract: what is wrong with a student_location, for messages: "latitude <what>, longitude
+<what>", each "valid" for a usable value (never the value: it locates the student''s home),
+"about <value to 2 decimals>" for a finer number out of range, else as session_sync_quote
+shows it; or the JSON type when it is not an object. Never the address. Never raises.';
 
 -- sql/functions/session_sync_owner.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_owner(p_metadata jsonb)
@@ -2219,10 +2132,9 @@ END;
 
 COMMENT ON FUNCTION session_sync.session_sync_owner IS 'session_sync_owner(p_metadata jsonb) -> uuid
 Contract: the purchase a tutoring session belongs to: the UUID in its metadata''s
-"purchaseId" (any letter case), or NULL when its metadata is not an object or names none.
-A tutoring session belongs to a purchase only when this is that purchase''s id; any other row
-with a purchase session''s id is a SESSION_CONFLICT and is never written. The one
-definition of ownership: the views and the write routine read it. Never raises.';
+"purchaseId" (any letter case), else NULL. The one definition of ownership: a tutoring
+session with a purchase session''s id that another purchase (or none) owns is a
+SESSION_CONFLICT and is never written. Never raises.';
 
 -- sql/functions/session_sync_primary_student.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_primary_student(p_students jsonb)
@@ -2237,9 +2149,8 @@ RETURN CASE
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_primary_student IS 'session_sync_primary_student(p_students jsonb) -> uuid
-Contract: the id of the primary student (the first element of course_purchases.students)
-when students is an array whose first element is an object with a UUID string "id";
-else NULL (the purchase cannot be synced: NO_STUDENT). Never raises.';
+Contract: the UUID string "id" of the first element of course_purchases.students, else NULL
+(the purchase cannot be synced: NO_STUDENT). Never raises.';
 
 -- sql/functions/session_sync_students_problem.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_students_problem(p_students jsonb)
@@ -2260,12 +2171,9 @@ RETURN CASE
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_students_problem IS 'session_sync_students_problem(p_students jsonb) -> text
-Contract: why course_purchases.students names no primary student, for messages and
-diagnose, naming only the shape of the first student''s "id" (its JSON type and length,
-session_sync_quote): never a name, e-mail or phone number, even one put where the id
-should be. NULL when the primary student is usable
-(session_sync_primary_student returns it). Never raises. Pure; its SQL-standard body is
-bound when created (under the migrations'' pinned search_path).';
+Contract: why course_purchases.students names no primary student, quoting only the shape of
+the first student''s "id" (session_sync_quote), never a name or contact detail; NULL when
+session_sync_primary_student() finds one. Never raises.';
 
 -- sql/functions/session_sync_owned_by.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_owned_by(p_metadata jsonb, p_purchase_id uuid)
@@ -2276,12 +2184,8 @@ RETURN coalesce(p_metadata ->> 'purchaseId' = p_purchase_id::text, false)
     OR coalesce(session_sync.session_sync_owner(p_metadata) = p_purchase_id, false);
 
 COMMENT ON FUNCTION session_sync.session_sync_owned_by IS 'session_sync_owned_by(p_metadata jsonb, p_purchase_id uuid) -> boolean
-Contract: whether a tutoring session with this metadata belongs to the purchase:
-session_sync_owner(p_metadata) = p_purchase_id, never NULL (false when either is NULL).
-The text of "purchaseId" is compared first: the sync writes it as the id''s canonical text, so
-the common case costs no UUID validation (a regular expression, about 6 µs, which the
-classification of a million sessions paid per row); any other spelling is validated by
-session_sync_owner as before. Never raises. Inlinable (SQL-standard body, bound at creation).';
+Contract: session_sync_owner(p_metadata) = p_purchase_id, never NULL. The canonical text of
+the id (as the sync writes it) is compared first, which spares the UUID check per row.';
 
 -- sql/api/public.session_sync_enqueue.sql
 CREATE OR REPLACE FUNCTION public.session_sync_enqueue(p_purchase_ids uuid[] DEFAULT NULL)
@@ -2295,10 +2199,9 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION public.session_sync_enqueue IS 'session_sync_enqueue(p_purchase_ids uuid[] DEFAULT NULL) -> integer
-Contract (API): queues purchases for the next sync_all_sessions() or backfill: the given
-ones, or with NULL every eligible purchase (a full re-examination). Returns how many were
-queued. See session_sync.session_sync_enqueue(), which the triggers call by schema; this is
-its face in public, bound to it when created, running as the package''s owner.';
+Contract (API): queues the given purchases, or with NULL every eligible one, for the next
+sync_all_sessions() or backfill; returns how many were queued. The public face of
+session_sync.session_sync_enqueue().';
 
 -- sql/api/public.session_sync_reasons.sql
 CREATE OR REPLACE FUNCTION public.session_sync_reasons()
@@ -2310,11 +2213,9 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION public.session_sync_reasons IS 'session_sync_reasons() -> TABLE(reason, sqlstate, hint)
-Contract (API): the reference list of the reasons a purchase cannot be synced, each with the
-SQLSTATE that sync_purchase_sessions() raises for it and the hint shown to the user; every
-error message of the package begins with one of these reason codes. The list itself is
-session_sync.session_sync_reasons(), which the package''s routines read (by schema, where no
-other role can create a look-alike); this is its face in public, bound to it when created.';
+Contract (API): the reasons a purchase cannot be synced, with the SQLSTATE
+sync_purchase_sessions() raises for each and its hint. The public face of
+session_sync.session_sync_reasons().';
 
 -- sql/views/session_sync_purchase_check.sql
 CREATE OR REPLACE VIEW public.session_sync_purchase_check AS
@@ -2386,12 +2287,10 @@ SELECT c.purchase_id,
 FROM public.session_sync_changes c
 GROUP BY c.purchase_id;
 
-COMMENT ON VIEW public.session_sync_queue IS 'session_sync_queue: the purchases the next sync_all_sessions() or backfill will examine.
-Contract: one row per purchase in the change log session_sync_changes: `version` is its
-newest change_id (a run that read an older one leaves the purchase queued), `queued_at`
-when it was first queued, `changes` how many rows the log holds for it.';
+COMMENT ON VIEW public.session_sync_queue IS 'session_sync_queue: the purchases the next sync_all_sessions() or backfill will examine,
+one row per purchase of the change log session_sync_changes.';
 COMMENT ON COLUMN public.session_sync_queue.purchase_id IS 'a purchase the next run examines';
-COMMENT ON COLUMN public.session_sync_queue.version IS 'the newest change-log row of it (change_id)';
+COMMENT ON COLUMN public.session_sync_queue.version IS 'its newest change_id (a run that read an older one leaves it queued)';
 COMMENT ON COLUMN public.session_sync_queue.queued_at IS 'when it was first queued (the oldest of its rows)';
 COMMENT ON COLUMN public.session_sync_queue.changes IS 'how many change-log rows it has';
 
@@ -2432,13 +2331,9 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) r ON true;
 
-COMMENT ON VIEW public.session_sync_status IS 'session_sync_status: the package''s health in one row, cheap enough to poll every few seconds
-(it reads the change log, the runs and the failures, never the platform''s tables).
-Contract: one row, always; each column is described where the select list names it (and in
-\d+ session_sync_status). A backfill counts as running only while the backend that runs it
-is alive (a cut-off one is not).
-Monitoring: alert on oldest_queued_seconds above your run interval, on failing_purchases
-above 0, on last_run_outcome = ''interrupted''.';
+COMMENT ON VIEW public.session_sync_status IS 'session_sync_status: the package''s health in one row, always; cheap enough to poll every
+few seconds (it never reads the platform''s tables). Alert on oldest_queued_seconds above
+your run interval, failing_purchases above 0, last_run_outcome = ''interrupted''.';
 COMMENT ON COLUMN public.session_sync_status.queued_purchases IS 'purchases waiting in the change log for the next run';
 COMMENT ON COLUMN public.session_sync_status.oldest_queued_at IS 'when the oldest of them was queued (NULL when none)';
 COMMENT ON COLUMN public.session_sync_status.oldest_queued_seconds IS 'its age in seconds (0 when none): alert when it keeps growing';
@@ -2450,7 +2345,7 @@ COMMENT ON COLUMN public.session_sync_status.last_run_started_at IS 'when it sta
 COMMENT ON COLUMN public.session_sync_status.last_run_finished_at IS 'when it finished (NULL while running)';
 COMMENT ON COLUMN public.session_sync_status.last_run_purchases_failed IS 'its purchases that failed';
 COMMENT ON COLUMN public.session_sync_status.last_run_purchases_deferred IS 'its purchases another transaction held (still queued)';
-COMMENT ON COLUMN public.session_sync_status.backfill_running IS 'a backfill''s backend is running it now';
+COMMENT ON COLUMN public.session_sync_status.backfill_running IS 'a backfill''s backend is alive and running it now (a cut-off one does not count)';
 COMMENT ON COLUMN public.session_sync_status.dropped_keys_pending IS 'dropped metadata keys the sync has yet to remove';
 
 -- sql/views/session_sync_expected.sql
@@ -2661,17 +2556,8 @@ FROM (
     FROM public.session_sync_session_state s
 ) st;
 
-COMMENT ON VIEW public.session_sync_verify IS 'session_sync_verify: the guide''s "Testing the Sync" as one row.
-Contract:
-  purchase_sessions   purchase sessions of eligible purchases
-  tutoring_sessions   tutoring sessions with a metadata.purchaseId
-  missing, drifted    purchase sessions of eligible purchases with no tutoring session, or
-                      one whose mapped values differ (both 0 after a sync_all_sessions()
-                      run with no failures)
-  conflicts           purchase sessions whose id is taken by another purchase''s session
-  protected           tutoring sessions that happened or are happening (never changed)
-  orphaned            tutoring sessions with a purchaseId whose purchase session is gone or
-                      whose purchase is no longer eligible (never deleted by the sync)';
+COMMENT ON VIEW public.session_sync_verify IS 'session_sync_verify: the guide''s "Testing the Sync" as one row of counts; missing and
+drifted are 0 after a sync_all_sessions() run with no failures.';
 COMMENT ON COLUMN public.session_sync_verify.purchase_sessions IS 'purchase sessions of eligible purchases';
 COMMENT ON COLUMN public.session_sync_verify.tutoring_sessions IS 'tutoring sessions with a metadata.purchaseId';
 COMMENT ON COLUMN public.session_sync_verify.missing IS 'purchase sessions of eligible purchases with no tutoring session (0 after a run without failures)';
@@ -2697,12 +2583,9 @@ FROM public.session_sync_session_state s
 GROUP BY s.purchase_id, s.trainer_id, s.course_id
 HAVING bool_or(s.state IN ('missing', 'drifted', 'conflict'));
 
-COMMENT ON VIEW public.session_sync_pending IS 'session_sync_pending: the guide''s Option 3 query, done right.
-Contract: one row per eligible purchase (trainer_id set, status ASSIGNED) that has a
-missing, drifted or conflicting session: how many purchase and tutoring sessions it has,
-how many are missing, drifted (a mapped value differs), or conflict (their id is taken by
-another purchase''s tutoring session), and `reason`, the code that will stop its sync
-(NULL when it can be synced).';
+COMMENT ON VIEW public.session_sync_pending IS 'session_sync_pending: the guide''s Option 3 query, done right: one row per eligible
+purchase with a missing, drifted or conflicting session, with its counts and the reason
+that will stop its sync.';
 COMMENT ON COLUMN public.session_sync_pending.purchase_id IS 'an eligible purchase with a missing, drifted or conflicting session';
 COMMENT ON COLUMN public.session_sync_pending.trainer_id IS 'its trainer';
 COMMENT ON COLUMN public.session_sync_pending.course_id IS 'its course';
@@ -2739,11 +2622,9 @@ FROM (
 ) f
 JOIN public.session_sync_pending pending ON pending.purchase_id = f.purchase_id;
 
-COMMENT ON VIEW public.session_sync_open_failures IS 'session_sync_open_failures: what still needs a person.
-Contract: the latest recorded failure of each purchase that is still not in sync (it is in
-session_sync_pending), with how many of its sessions are missing or drifted now. A purchase
-whose data was fixed and synced drops out by itself. occurrences and first_failed_at: how
-many times, and since when, it has failed for this reason.';
+COMMENT ON VIEW public.session_sync_open_failures IS 'session_sync_open_failures: what still needs a person: the latest recorded failure of each
+purchase still in session_sync_pending, with its sessions missing or drifted now. A purchase
+fixed and synced drops out by itself.';
 COMMENT ON COLUMN public.session_sync_open_failures.purchase_id IS 'a purchase still not in sync whose sync failed';
 COMMENT ON COLUMN public.session_sync_open_failures.reason IS 'the reason code of its latest failure';
 COMMENT ON COLUMN public.session_sync_open_failures.message IS 'what is wrong (ids and coordinates only)';
@@ -2779,24 +2660,16 @@ END;
 $$;
 
 COMMENT ON PROCEDURE public.sync_all_sessions_batched IS 'CALL sync_all_sessions_batched(p_batch_size => 1000, p_quiet => false, p_run_id => NULL)
-Contract: the backfill for a live database. Works through session_sync_queue (the
-purchases writes may have put out of sync; SELECT session_sync_enqueue() queues every
-eligible one) in batches of p_batch_size purchases, in purchase id order, examining and
-syncing each batch (session_sync_write: failures recorded, never half a purchase) and
-COMMITting after each, so no lock is held on more than one batch. Every positive batch
-size works. Progress is a NOTICE per batch (p_quiet => true, or SET client_min_messages =
-warning, silences it). Stopped half-way (Ctrl-C, statement_timeout, a lost connection), the
-committed batches stay; the next call marks the cut-off run ''interrupted'' and picks up what
-is left. One backfill at a time: while another backend runs one, a call is refused with
-SQLSTATE 55P03 naming that backend and the one-liner that stops it. The run is one row in
-session_sync_runs (source ''batched'', outcome running / finished / interrupted), updated
-after each batch; p_run_id returns its id.
-Call it outside an explicit transaction block (it commits). A procedure that commits can
-carry neither SET search_path nor SECURITY DEFINER: this one pins search_path to
-pg_catalog, pg_temp itself (set_config, again after every COMMIT), names every function by
-schema, and leaves all the work to SECURITY DEFINER functions with a fixed search_path
-(session_sync_backfill_start, session_sync_backfill_step), so nothing resolves through the
-caller''s search_path.';
+Contract: the backfill for a live database. Works through session_sync_queue in purchase id
+order, p_batch_size purchases per batch, syncing each batch like sync_all_sessions() and
+COMMITting after it, so no lock outlives a batch. A NOTICE per batch reports progress
+(p_quiet => true silences it). Stopped half-way (Ctrl-C, a timeout, a lost connection), the
+committed batches stay; the next call marks the cut-off run ''interrupted'' and goes on. One
+backfill at a time: another call is refused with SQLSTATE 55P03 naming the backend that runs
+it. The run is one row of session_sync_runs (source ''batched''); p_run_id returns its id.
+Call it outside a transaction block. A procedure that commits can be neither SET search_path
+nor SECURITY DEFINER: it pins search_path itself after every COMMIT and leaves the work to
+session_sync_backfill_start and session_sync_backfill_step.';
 
 -- sql/triggers/session_sync_commit_triggers.sql
 CREATE CONSTRAINT TRIGGER session_sync_commit_purchases
@@ -2844,12 +2717,10 @@ CREATE OR REPLACE TRIGGER session_sync_dropped_keys_note
                    @> COALESCE(pg_catalog.jsonb_path_query_array(OLD.metadata, 'strict $.keyvalue().key', '{}', true), '[]')))
     EXECUTE FUNCTION session_sync.session_sync_dropped_keys_trigger();
 
-COMMENT ON TRIGGER session_sync_dropped_keys_note ON public.purchase_sessions IS 'Remembering the keys a purchase session''s metadata drops (session_sync_dropped_keys): one
-row-level trigger whose WHEN clause lets through only the UPDATEs after which the metadata''s
-keys no longer include all of the old ones, so every other write pays one comparison and no
-function call. The WHEN clause uses built-ins only (a function of the package there would need
-EXECUTE for every role that writes purchase_sessions); the trigger function leaves out the
-canonical keys.';
+COMMENT ON TRIGGER session_sync_dropped_keys_note ON public.purchase_sessions IS 'Remembers the keys an UPDATE drops from a purchase session''s metadata
+(session_sync_dropped_keys). Its WHEN clause, built-ins only (a package function there would
+need EXECUTE for every writer), lets through only the updates after which the keys no
+longer include all the old ones: every other write pays one comparison.';
 
 -- sql/triggers/session_sync_note_triggers.sql
 CREATE OR REPLACE TRIGGER session_sync_note_purchases_insert
@@ -3070,45 +2941,24 @@ CREATE OR REPLACE TRIGGER session_sync_allocations_update
     EXECUTE FUNCTION session_sync.session_sync_allocations_trigger();
 
 COMMENT ON TRIGGER session_sync_tutoring_insert_delete ON public.tutoring_sessions IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
-of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
-clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
-transition tables on trainer_allocations. The sync marks its writes by setting
-session_sync.applying to its transaction''s id: any other value (a session-level SET) is ignored.';
-COMMENT ON TRIGGER session_sync_tutoring_update ON public.tutoring_sessions IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
-of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
-clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
-transition tables on trainer_allocations. The sync marks its writes by setting
-session_sync.applying to its transaction''s id: any other value (a session-level SET) is ignored.';
-COMMENT ON TRIGGER session_sync_tutoring_truncate ON public.tutoring_sessions IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
-of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
-clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
-transition tables on trainer_allocations. The sync marks its writes by setting
-session_sync.applying to its transaction''s id: any other value (a session-level SET) is ignored.';
-COMMENT ON TRIGGER session_sync_allocations_insert ON public.trainer_allocations IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
-of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
-clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
-transition tables on trainer_allocations. The sync marks its writes by setting
-session_sync.applying to its transaction''s id: any other value (a session-level SET) is ignored.';
-COMMENT ON TRIGGER session_sync_allocations_update ON public.trainer_allocations IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
-of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
-clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
-transition tables on trainer_allocations. The sync marks its writes by setting
-session_sync.applying to its transaction''s id: any other value (a session-level SET) is ignored.';
+of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time),
+statement-level with transition tables on trainer_allocations. The sync marks its own
+writes by setting session_sync.applying to its transaction''s id, which the WHEN clauses
+skip; any other value (a session-level SET) is ignored.';
+COMMENT ON TRIGGER session_sync_tutoring_update ON public.tutoring_sessions IS 'Tracking trigger: see session_sync_tutoring_insert_delete (an update of a mapped column).';
+COMMENT ON TRIGGER session_sync_tutoring_truncate ON public.tutoring_sessions IS 'Tracking trigger: see session_sync_tutoring_insert_delete (queues every eligible purchase).';
+COMMENT ON TRIGGER session_sync_allocations_insert ON public.trainer_allocations IS 'Tracking trigger: see session_sync_tutoring_insert_delete.';
+COMMENT ON TRIGGER session_sync_allocations_update ON public.trainer_allocations IS 'Tracking trigger: see session_sync_tutoring_insert_delete.';
 
 -- sql/grants/session_sync_runner.sql
--- Privileges: what the role session_sync_runner may do, and what nobody but the owner may.
--- Applying this file sets every privilege of the package from scratch (it revokes before it
--- grants), so an update revision that changes a privilege re-applies it whole.
---   * session_sync_runner (NOLOGIN; GRANT session_sync_runner TO app_backend): EXECUTE on the
---     documented API, SELECT on the package's tables and public views (ids, counts, reasons and
---     messages: never a student's contact details or location), USAGE on schema session_sync
---     (the backfill procedure runs with the caller's rights and names two steps there).
---   * PUBLIC: nothing of the package. The pure helpers the views call (as their reader: EXECUTE
---     is checked for the role that reads) are granted to the runner; no trigger's WHEN clause
---     calls a function of the package (it would need EXECUTE for every role that writes).
---   * Everything else (the writers, the trigger functions, the internal helpers) is the owner's:
---     triggers fire without an EXECUTE check, and the SECURITY DEFINER API calls them as owner.
--- Roles are cluster-wide: the role is created where missing and never dropped.
+-- Privileges, set from scratch (revoked, then granted), so a revision that changes one re-applies
+-- this file whole. The role session_sync_runner (NOLOGIN; GRANT session_sync_runner TO app_backend)
+-- gets EXECUTE on the API, SELECT on the package's tables and public views (never a student's
+-- contact details or location), and the helpers the views call (EXECUTE is checked for the role
+-- that reads a view). PUBLIC gets nothing; every other routine is the owner's: triggers fire
+-- without an EXECUTE check, and the SECURITY DEFINER API calls them as owner. No trigger's WHEN
+-- clause calls a package function (it would need EXECUTE for every writer). Roles are
+-- cluster-wide: the role is created where missing and never dropped.
 DO $role$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'session_sync_runner') THEN
@@ -3118,74 +2968,26 @@ END
 $role$;
 
 GRANT USAGE ON SCHEMA session_sync TO session_sync_runner;
+REVOKE ALL ON ALL ROUTINES IN SCHEMA session_sync FROM PUBLIC, session_sync_runner;
 
 -- The API.
-REVOKE ALL ON FUNCTION public.sync_all_sessions(boolean, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION public.sync_all_sessions(boolean, text) TO session_sync_runner;
-REVOKE ALL ON FUNCTION public.sync_purchase_sessions(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION public.sync_purchase_sessions(uuid) TO session_sync_runner;
-REVOKE ALL ON PROCEDURE public.sync_all_sessions_batched(integer, boolean, bigint) FROM PUBLIC;
-GRANT EXECUTE ON PROCEDURE public.sync_all_sessions_batched(integer, boolean, bigint) TO session_sync_runner;
-REVOKE ALL ON FUNCTION public.session_sync_diagnose(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION public.session_sync_diagnose(uuid) TO session_sync_runner;
-REVOKE ALL ON FUNCTION public.session_sync_enqueue(uuid[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION public.session_sync_enqueue(uuid[]) TO session_sync_runner;
-REVOKE ALL ON FUNCTION public.session_sync_reasons() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION public.session_sync_reasons() TO session_sync_runner;
+REVOKE ALL ON ROUTINE public.sync_all_sessions(boolean, text), public.sync_purchase_sessions(uuid),
+    public.sync_all_sessions_batched(integer, boolean, bigint), public.session_sync_diagnose(uuid),
+    public.session_sync_enqueue(uuid[]), public.session_sync_reasons() FROM PUBLIC;
+GRANT EXECUTE ON ROUTINE public.sync_all_sessions(boolean, text), public.sync_purchase_sessions(uuid),
+    public.sync_all_sessions_batched(integer, boolean, bigint), public.session_sync_diagnose(uuid),
+    public.session_sync_enqueue(uuid[]), public.session_sync_reasons() TO session_sync_runner;
 
--- The backfill procedure's two steps (SECURITY DEFINER; each checks it is called by the backend
--- that runs the backfill).
-REVOKE ALL ON FUNCTION session_sync.session_sync_backfill_start(integer, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION session_sync.session_sync_backfill_start(integer, boolean) TO session_sync_runner;
-REVOKE ALL ON FUNCTION session_sync.session_sync_backfill_step(bigint, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION session_sync.session_sync_backfill_step(bigint, boolean) TO session_sync_runner;
-
--- Pure helpers the views call (as their reader).
-REVOKE ALL ON FUNCTION session_sync.session_sync_uuid(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION session_sync.session_sync_uuid(text) TO session_sync_runner;
-REVOKE ALL ON FUNCTION session_sync.session_sync_coordinate(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION session_sync.session_sync_coordinate(jsonb) TO session_sync_runner;
-REVOKE ALL ON FUNCTION session_sync.session_sync_location_problem(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION session_sync.session_sync_location_problem(jsonb) TO session_sync_runner;
-REVOKE ALL ON FUNCTION session_sync.session_sync_home_location(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION session_sync.session_sync_home_location(jsonb) TO session_sync_runner;
-REVOKE ALL ON FUNCTION session_sync.session_sync_primary_student(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION session_sync.session_sync_primary_student(jsonb) TO session_sync_runner;
-REVOKE ALL ON FUNCTION session_sync.session_sync_owner(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION session_sync.session_sync_owner(jsonb) TO session_sync_runner;
-REVOKE ALL ON FUNCTION session_sync.session_sync_owned_by(jsonb, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION session_sync.session_sync_owned_by(jsonb, uuid) TO session_sync_runner;
-REVOKE ALL ON FUNCTION session_sync.session_sync_protected(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION session_sync.session_sync_protected(text) TO session_sync_runner;
-REVOKE ALL ON FUNCTION session_sync.session_sync_reasons() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION session_sync.session_sync_reasons() TO session_sync_runner;
-REVOKE ALL ON FUNCTION session_sync.session_sync_eligible(uuid, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION session_sync.session_sync_eligible(uuid, text) TO session_sync_runner;
-REVOKE ALL ON FUNCTION session_sync.session_sync_allocation_usable(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION session_sync.session_sync_allocation_usable(text) TO session_sync_runner;
-
--- The owner's alone.
-REVOKE ALL ON FUNCTION session_sync.session_sync_enqueue(uuid[]) FROM PUBLIC, session_sync_runner;
-REVOKE ALL ON FUNCTION session_sync.session_sync_write(uuid[], bigint, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_write_batch(uuid[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_trigger_sync(uuid[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_flush() FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_commit_trigger() FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_never_trigger() FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_course_purchases_trigger() FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_purchase_sessions_trigger() FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_tutoring_sessions_trigger() FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_allocations_trigger() FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_dropped_keys_trigger() FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_failure_message(text, uuid, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_raise(text, uuid, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_quote(jsonb, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_location_detail(jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_students_problem(jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_reap_backfills() FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_setting(text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_keys_dropped(jsonb, jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_hint(text) FROM PUBLIC;
+-- The backfill procedure's two steps (each checks it is called by the backend that runs the
+-- backfill), and the pure helpers the views call.
+GRANT EXECUTE ON FUNCTION session_sync.session_sync_backfill_start(integer, boolean),
+    session_sync.session_sync_backfill_step(bigint, boolean), session_sync.session_sync_uuid(text),
+    session_sync.session_sync_coordinate(jsonb), session_sync.session_sync_location_problem(jsonb),
+    session_sync.session_sync_home_location(jsonb), session_sync.session_sync_primary_student(jsonb),
+    session_sync.session_sync_owner(jsonb), session_sync.session_sync_owned_by(jsonb, uuid),
+    session_sync.session_sync_protected(text), session_sync.session_sync_reasons(),
+    session_sync.session_sync_eligible(uuid, text), session_sync.session_sync_allocation_usable(text)
+    TO session_sync_runner;
 
 -- Tables and views: read only, and only for the runner.
 REVOKE ALL ON public.session_sync_runs, public.session_sync_failures, public.session_sync_changes,

@@ -1,8 +1,5 @@
--- The uninstall: every object of session-sync, dropped; the platform's four tables, their
--- columns and rows untouched. Revision 0002's downgrade runs it (after locking the four
--- platform tables, whose triggers and indexes it drops). The role session_sync_runner is
--- cluster-wide and stays (DROP ROLE session_sync_runner after REVOKE, in each database, if you
--- want it gone); the table session_sync_baseline_tables is revision 0001's and goes with it.
+-- The uninstall (revision 0002's downgrade): every object of session-sync is dropped; the
+-- platform's tables, columns and rows stay, and so does the cluster-wide role session_sync_runner.
 
 -- The triggers on the platform's tables.
 DROP TRIGGER IF EXISTS session_sync_commit_purchases ON public.course_purchases;

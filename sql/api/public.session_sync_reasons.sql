@@ -7,8 +7,6 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION public.session_sync_reasons IS 'session_sync_reasons() -> TABLE(reason, sqlstate, hint)
-Contract (API): the reference list of the reasons a purchase cannot be synced, each with the
-SQLSTATE that sync_purchase_sessions() raises for it and the hint shown to the user; every
-error message of the package begins with one of these reason codes. The list itself is
-session_sync.session_sync_reasons(), which the package''s routines read (by schema, where no
-other role can create a look-alike); this is its face in public, bound to it when created.';
+Contract (API): the reasons a purchase cannot be synced, with the SQLSTATE
+sync_purchase_sessions() raises for each and its hint. The public face of
+session_sync.session_sync_reasons().';

@@ -9,10 +9,6 @@ DECLARE
     v_ids uuid[];
 BEGIN
     IF current_setting('transaction_isolation') = 'serializable' THEN
-        -- Read no table: a read of course_purchases here would take part in the writer's
-        -- serializable checks and could fail its COMMIT (40001) where it commits without the
-        -- package. The purchases the rows name in metadata.purchaseId are queued (the package's
-        -- own allocations carry it); an allocation written by hand without one is not.
         IF TG_OP = 'INSERT' THEN
             SELECT array_agg(DISTINCT session_sync.session_sync_owner(n.metadata)) INTO v_ids
             FROM new_rows n WHERE session_sync.session_sync_owner(n.metadata) IS NOT NULL;
@@ -61,14 +57,10 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION session_sync.session_sync_allocations_trigger IS 'session_sync_allocations_trigger() -- statement-level AFTER INSERT / AFTER UPDATE on
-trainer_allocations, with transition tables new_rows (and old_rows for UPDATE), fired only
-for writes other than the sync''s own (session_sync.applying is not this transaction''s id).
+COMMENT ON FUNCTION session_sync.session_sync_allocations_trigger IS 'session_sync_allocations_trigger() -- statement-level AFTER INSERT / UPDATE on trainer_allocations
+(see the trigger session_sync_tutoring_insert_delete).
 Contract: queues every eligible purchase whose (primary student, trainer, course) is that
-of an approved or active allocation that was inserted, or updated in its status, student,
-trainer, course or requested_at: the allocation its sessions must point at may have
-changed. (Deleting an allocation deletes its tutoring sessions, which queues them.) In a
-SERIALIZABLE transaction it reads no table: it queues the purchases the rows''
-metadata.purchaseId names.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
-(role session_sync_runner), not rights on the platform''s tables.';
+of a usable allocation inserted, or changed in status, student, trainer, course or
+requested_at: the allocation its sessions point at may have changed. Under SERIALIZABLE it
+reads no table (a read would join the writer''s serialization checks) and queues the
+purchases the rows'' metadata.purchaseId names (the package''s own allocations carry it).';

@@ -11,8 +11,6 @@ RETURN CASE
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_coordinate IS 'session_sync_coordinate(p_value jsonb) -> numeric
-Contract: the number a coordinate holds, or NULL when it holds none.
-A JSON number is taken as it is (JSON cannot hold NaN or Infinity). A JSON string is
-taken only when it is entirely a finite decimal number ("12.5", "-0.25", "+7", ".5"):
-no spaces, no exponent, no "12abc", "NaN" or "Infinity". Anything else is NULL.
-Range checks are the caller''s (see session_sync_location_problem). Never raises.';
+Contract: the number a coordinate holds: a JSON number, or a JSON string that is entirely a
+finite decimal number ("12.5", "-0.25", "+7", ".5": no spaces, exponent, "NaN" or
+"Infinity"); else NULL. Range checks are the caller''s. Never raises.';

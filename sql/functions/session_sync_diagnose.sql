@@ -137,12 +137,9 @@ END;
 $$;
 
 COMMENT ON FUNCTION public.session_sync_diagnose IS 'session_sync_diagnose(p_purchase_id uuid) -> rows (check_name, ok, detail, hint)
-Contract: the guide''s troubleshooting for one purchase, as one row per check, in order:
-  purchase_exists, trainer_assigned, status_assigned, primary_student, coordinates,
-  allocation (present, or creatable: tried inside a savepoint that is always rolled back),
-  sessions_present, sessions_in_sync, last_failure.
-`ok` says whether the check passes; `hint` says how to fix it when it does not. Changes
-nothing. A NULL id raises SQLSTATE 22004; an unknown id returns the failing first check.
-Details quote ids only, never a student''s name, e-mail, phone, address or usable coordinates.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
-(role session_sync_runner), not rights on the platform''s tables.';
+Contract: the guide''s troubleshooting for one purchase, one row per check, in order:
+purchase_exists, trainer_assigned, status_assigned, primary_student, coordinates,
+allocation (present, or creatable: tried in a savepoint always rolled back),
+sessions_present, sessions_in_sync, last_failure; `hint` says how to fix a failing one.
+Changes nothing. A NULL id raises 22004; an unknown one fails the first check. Details quote
+ids only, never a student''s name, contact details or usable coordinates.';

@@ -13,13 +13,7 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION session_sync.session_sync_dropped_keys_trigger IS 'session_sync_dropped_keys_trigger() -- row-level AFTER UPDATE OF metadata on
-purchase_sessions, fired only when the new metadata lacks a key the old one had (the
-trigger''s WHEN clause asks session_sync_keys_dropped).
-Contract: appends one row per dropped key to session_sync_dropped_keys, so that the sync
-removes the key from the tutoring session it copied it to (recorded whether or not that
-session exists yet: a sync writing it at this moment may not be visible here). Insert-only: it never waits for
-another transaction. Runs whether or not session_sync.enabled is on (a write made with the
-sync off is queued, and its dropped keys are remembered for the run that syncs it).
-Runs as its owner (SECURITY DEFINER) with a fixed search_path: the platform''s roles need
-no rights on the package''s table.';
+COMMENT ON FUNCTION session_sync.session_sync_dropped_keys_trigger IS 'session_sync_dropped_keys_trigger() -- the function of the trigger session_sync_dropped_keys_note.
+Contract: appends one row per key the update dropped (session_sync_keys_dropped) to
+session_sync_dropped_keys, whether or not the tutoring session exists yet and whatever
+session_sync.enabled says. Insert-only: it never waits for another transaction.';

@@ -25,12 +25,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_enqueue IS 'session_sync_enqueue(p_purchase_ids uuid[] DEFAULT NULL) -> integer
-Contract: appends purchases to the change log session_sync_changes (seen through the view
-session_sync_queue), which sync_all_sessions() and the batched backfill work through: the
-given ones, or with NULL every eligible purchase (a full re-examination, e.g. after writes
-made with the triggers disabled or session_replication_role = replica). Only ever inserts,
-so concurrent callers never wait for each other; a purchase queued again while a run
-examines it stays queued for the next run. NULL ids are skipped. Returns how many purchases
-were queued. The tracking triggers call it; so can an operator.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
-(role session_sync_runner), not rights on the platform''s tables.';
+Contract: appends the given purchases (NULLs skipped), or with NULL every eligible one, to
+the change log session_sync_changes for the next sync_all_sessions() or backfill; returns
+how many. Insert-only, so callers never wait for each other; a purchase queued again while
+a run examines it stays queued for the next run.';

@@ -54,10 +54,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_failure_message IS 'session_sync_failure_message(p_reason text, p_purchase_id uuid, p_detail text DEFAULT NULL) -> text
-Contract: the message for a purchase that cannot be synced: it begins with the reason
-code, then says what is wrong for which purchase, quoting the offending values only: the
-first student''s id as given, what is wrong with the coordinates (session_sync_students_problem,
-session_sync_location_detail, which never shows a usable one); never a student''s name, e-mail, phone or address. p_detail adds the underlying error where there is one
-(ALLOCATION_FAILED, SESSION_WRITE_FAILED). Reads course_purchases; changes nothing.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
-(role session_sync_runner), not rights on the platform''s tables.';
+Contract: the message for a purchase that cannot be synced: the reason code, then what is
+wrong for which purchase, then p_detail (the underlying error) when given. It quotes ids and
+the shape of bad values only (session_sync_students_problem, session_sync_location_detail):
+never a student''s name, contact details, address or usable coordinates. Changes nothing.';

@@ -14,8 +14,7 @@ BEGIN
         RETURN;
     END IF;
     PERFORM set_config('session_sync.pending', '', true);
-    -- The note triggers write ',<uuid>' per purchase. Anything else is a value the package did
-    -- not write (a session-level SET, perhaps left by another client of a pooler): ignored.
+    -- The note triggers append ',<uuid>' per purchase; any other token was set by hand.
     IF v_pending ~ '^,[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
         -- one purchase noted (the common case): no array round trip
         v_ids := ARRAY[substr(v_pending, 2)::uuid];
@@ -37,9 +36,6 @@ BEGIN
     IF v_ids IS NULL THEN
         RETURN;
     END IF;
-    -- session_sync_setting raises for a value that is not a boolean. A SERIALIZABLE transaction's
-    -- purchases are queued, not synced: the sync reads every session of a purchase, and those
-    -- reads would make PostgreSQL reject (40001) commits that succeed without the package.
     IF session_sync.session_sync_setting('enabled', true)
        AND current_setting('transaction_isolation') <> 'serializable' THEN
         PERFORM session_sync.session_sync_trigger_sync(v_ids);
@@ -51,12 +47,8 @@ $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_flush IS 'session_sync_flush() -> void
 Contract (internal; the COMMIT trigger and the bulk statement triggers call it): syncs the
-purchases noted in session_sync.pending by this transaction''s writes
-(session_sync_trigger_sync) and clears the notes; with session_sync.enabled off at that
-moment, or in a SERIALIZABLE transaction, it queues them instead (session_sync_enqueue), for
-the next sync_all_sessions(): under SERIALIZABLE the sync''s reads of the purchase''s other
-sessions would add serialization failures (40001) to commits that succeed without it.
-Does nothing when none is noted; a token that is not a purchase id (a value set by hand,
-not by the package) is ignored with one WARNING. A value of session_sync.enabled that is not a boolean
-raises (22023), naming the setting.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
+purchases this transaction noted in session_sync.pending (session_sync_trigger_sync) and
+clears the notes. With session_sync.enabled off, or under SERIALIZABLE (where the sync''s
+reads would add 40001 failures to commits that succeed without it), it queues them instead.
+A token that is not a purchase id (set by hand) is ignored with one WARNING; a value of
+session_sync.enabled that is not a boolean raises 22023.';

@@ -16,9 +16,7 @@ RETURN CASE
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_home_location IS 'session_sync_home_location(p_location jsonb) -> jsonb
-Contract: the tutoring session''s student_home_location for a purchase''s student_location:
-{"latitude": <number>, "longitude": <number>} plus "address" when it is a non-empty
-string. Coordinates are JSON numbers even when the purchase held strings.
-NULL when session_sync_location_problem(p_location) is not NULL. Never raises.
-STABLE, not IMMUTABLE: jsonb_build_object is STABLE, and a function declared IMMUTABLE over a
-STABLE body is never inlined (it would then cost a full function call per row).';
+Contract: a tutoring session''s student_home_location for a purchase''s student_location:
+{"latitude": <number>, "longitude": <number>} plus "address" when it is a non-empty string;
+NULL when session_sync_location_problem() is not NULL. Never raises. STABLE, as
+jsonb_build_object is, so that it is inlined.';

@@ -12,7 +12,6 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_keys_dropped IS 'session_sync_keys_dropped(p_old jsonb, p_new jsonb) -> text[]
-Contract: the keys of the purchase-session metadata p_old that p_new no longer has (all of
-them when p_new is not a JSON object), the canonical keys purchaseId, bookingId,
-sessionNumber and sessionType aside; NULL when none (or p_old is not an object). Sorted.
-Pure; session_sync_dropped_keys_trigger calls it.';
+Contract: the keys of the object p_old that p_new lacks (all when p_new is not an object),
+the canonical keys purchaseId, bookingId, sessionNumber and sessionType aside; sorted; NULL
+when none.';

@@ -16,11 +16,7 @@ RETURN CASE
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_location_detail IS 'session_sync_location_detail(p_location jsonb) -> text
-Contract: what is wrong with course_purchases.student_location, for messages and diagnose:
-"latitude <what>, longitude <what>": "valid" for a usable non-zero value (never the value:
-it locates the student''s home), "about <value rounded to 2 decimals>" for a finer number
-out of range, the value as given when it is a short decimal number within [-1000, 1000],
-else only its shape (session_sync_quote), and "absent" when missing; or the JSON type when
-it is not an object. Never the address or any other key, nor text put where a coordinate
-should be.
-Never raises. Pure; its SQL-standard body is bound when created.';
+Contract: what is wrong with a student_location, for messages: "latitude <what>, longitude
+<what>", each "valid" for a usable value (never the value: it locates the student''s home),
+"about <value to 2 decimals>" for a finer number out of range, else as session_sync_quote
+shows it; or the JSON type when it is not an object. Never the address. Never raises.';

@@ -26,5 +26,5 @@ COMMENT ON FUNCTION session_sync.session_sync_location_problem IS 'session_sync_
 Contract: NULL when student_location holds usable coordinates, else the reason code:
   MISSING_LOCATION     no object, latitude or longitude absent, JSON null or "", or exactly (0, 0)
   INVALID_COORDINATES  not an object, or a coordinate that is not a finite decimal number
-                       (see session_sync_coordinate) or lies outside [-90, 90] / [-180, 180]
+                       (session_sync_coordinate) or lies outside [-90, 90] / [-180, 180]
 Never raises.';

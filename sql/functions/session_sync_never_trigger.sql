@@ -8,6 +8,5 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION session_sync.session_sync_never_trigger IS 'session_sync_never_trigger() -- the function of the row-level note triggers, whose WHEN
-clause does their work and is always false: it never runs. Should it ever be called, it
-does nothing.';
+COMMENT ON FUNCTION session_sync.session_sync_never_trigger IS 'session_sync_never_trigger() -- the function of the note triggers, whose WHEN clause does
+their work and is always false: it never runs, and would do nothing.';

@@ -10,6 +10,5 @@ RETURN CASE
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_primary_student IS 'session_sync_primary_student(p_students jsonb) -> uuid
-Contract: the id of the primary student (the first element of course_purchases.students)
-when students is an array whose first element is an object with a UUID string "id";
-else NULL (the purchase cannot be synced: NO_STUDENT). Never raises.';
+Contract: the UUID string "id" of the first element of course_purchases.students, else NULL
+(the purchase cannot be synced: NO_STUDENT). Never raises.';

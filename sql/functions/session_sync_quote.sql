@@ -15,10 +15,8 @@ RETURN CASE
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_quote IS 'session_sync_quote(p_value jsonb, p_safe text) -> text
-Contract: how messages name an offending value without leaking personal data: the value''s
-JSON text only when it is a JSON number, or a string matching the regular expression p_safe,
-of at most 12 characters and within [-1000, 1000] (a coordinate that is merely out of range,
-e.g. 91); pass NULL as p_safe to never quote a string. Otherwise only its shape: ''a JSON
-string of 23 characters'', ''a JSON number out of range'', ''a JSON object''. ''absent'' for SQL
-NULL. A phone number, a name or an e-mail put where an id or a coordinate belongs is never
-quoted. Never raises. Pure; its SQL-standard body is bound when created.';
+Contract: how messages name an offending value without leaking personal data: its JSON
+text only when it is a number, or a string matching the regular expression p_safe (NULL:
+never), of at most 12 characters and within [-1000, 1000]; else only its shape (''a JSON
+string of 23 characters'', ''a JSON number out of range'', ''a JSON object''); ''absent''
+for SQL NULL. Never raises.';

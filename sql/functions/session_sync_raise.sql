@@ -27,6 +27,4 @@ $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_raise IS 'session_sync_raise(p_reason text, p_purchase_id uuid, p_detail text DEFAULT NULL)
 Contract: raises the package''s error for a purchase that cannot be synced: SQLSTATE and
-HINT from session_sync_reasons(), MESSAGE from session_sync_failure_message(). Never returns.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
-(role session_sync_runner), not rights on the platform''s tables.';
+HINT from session_sync_reasons(), MESSAGE from session_sync_failure_message().';

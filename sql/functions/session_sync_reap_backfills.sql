@@ -16,9 +16,7 @@ BEGIN
           SELECT 1 FROM pg_stat_activity a
           WHERE a.pid = r.backend_pid
             AND a.pid <> pg_backend_pid()
-            AND (   -- a backend whose details this role may not read (the owner is not a
-                    -- superuser nor in pg_read_all_stats) is taken to be still running it
-                    a.backend_start IS NULL OR r.backend_start IS NULL
+            AND (a.backend_start IS NULL OR r.backend_start IS NULL
                  OR (a.backend_start = r.backend_start
                      AND a.query_start = r.backend_query_start
                      AND (a.state IS NULL OR a.state IN ('active', 'fastpath function call')))));
@@ -28,10 +26,7 @@ END;
 $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_reap_backfills IS 'session_sync_reap_backfills() -> integer
-Contract (internal; the backfill''s start and sync_all_sessions() call it): marks every
-backfill run that session_sync_runs still shows as running but whose backend no longer
-runs it (gone, restarted, idle, or running another statement since: the CALL was
-cancelled, timed out or its client went away; the CALL is told by its backend''s pid,
-backend_start and query_start) as outcome ''interrupted'', with finished_at set. Returns how many it marked.
-A backend that is still active (or whose state this role cannot see) is left alone.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
+Contract (internal): marks ''interrupted'' (finished_at set) every backfill run still shown
+running whose backend no longer runs it: gone, or idle or running another statement since
+(the CALL is told by its backend''s pid, backend_start and query_start). A backend whose
+state this role cannot read is taken to be still running it. Returns how many it marked.';

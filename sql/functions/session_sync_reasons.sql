@@ -28,6 +28,6 @@ BEGIN ATOMIC
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_reasons IS 'session_sync_reasons() -> TABLE(reason, sqlstate, hint)
-Contract: the reference list of the reasons a purchase cannot be synced, each with the
-SQLSTATE that sync_purchase_sessions() raises for it and the hint shown to the user.
-Every error message of the package begins with one of these reason codes.';
+Contract: the reasons a purchase cannot be synced, each with the SQLSTATE
+sync_purchase_sessions() raises for it and its hint. Every error message of the package
+begins with one of these codes.';

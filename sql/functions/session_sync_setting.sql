@@ -22,6 +22,5 @@ END;
 $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_setting IS 'session_sync_setting(p_name text, p_default boolean) -> boolean
-Contract: the boolean value of the custom setting session_sync.<p_name> (SET / SET LOCAL /
-ALTER ROLE ... SET / ALTER DATABASE ... SET), or p_default when it is unset or empty.
-on/true/yes/1 are true, off/false/no/0 are false; any other value raises, naming the setting.';
+Contract: the custom setting session_sync.<p_name> as a boolean (on/true/yes/1,
+off/false/no/0), p_default when unset or empty; any other value raises 22023, naming it.';

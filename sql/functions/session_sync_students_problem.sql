@@ -16,9 +16,6 @@ RETURN CASE
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_students_problem IS 'session_sync_students_problem(p_students jsonb) -> text
-Contract: why course_purchases.students names no primary student, for messages and
-diagnose, naming only the shape of the first student''s "id" (its JSON type and length,
-session_sync_quote): never a name, e-mail or phone number, even one put where the id
-should be. NULL when the primary student is usable
-(session_sync_primary_student returns it). Never raises. Pure; its SQL-standard body is
-bound when created (under the migrations'' pinned search_path).';
+Contract: why course_purchases.students names no primary student, quoting only the shape of
+the first student''s "id" (session_sync_quote), never a name or contact detail; NULL when
+session_sync_primary_student() finds one. Never raises.';

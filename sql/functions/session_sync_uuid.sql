@@ -8,6 +8,4 @@ RETURN CASE
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_uuid IS 'session_sync_uuid(p_value text) -> uuid
-Contract: p_value cast to uuid when it is a canonical 8-4-4-4-12 hex UUID, else NULL.
-Never raises, whatever the text. IMMUTABLE; the body is bound at creation (SQL-standard
-body), so a caller''s search_path cannot redirect it.';
+Contract: p_value as a uuid when it is a canonical 8-4-4-4-12 hex UUID, else NULL. Never raises.';

@@ -1,5 +1,5 @@
 CREATE INDEX IF NOT EXISTS session_sync_purchase_sessions_purchase_idx
     ON public.purchase_sessions (purchase_id);
 
-COMMENT ON INDEX public.session_sync_purchase_sessions_purchase_idx IS 'session_sync_purchase_sessions_purchase_idx: a purchase''s sessions by purchase id (every
-path of the sync reads them per purchase). Revisions build it CONCURRENTLY.';
+COMMENT ON INDEX public.session_sync_purchase_sessions_purchase_idx IS 'session_sync_purchase_sessions_purchase_idx: a purchase''s sessions, which every path of
+the sync reads per purchase.';

@@ -2,6 +2,5 @@ CREATE INDEX IF NOT EXISTS session_sync_trainer_allocations_lookup_idx
     ON public.trainer_allocations (student_id, trainer_id, course_id)
     WHERE status IN ('approved', 'active');
 
-COMMENT ON INDEX public.session_sync_trainer_allocations_lookup_idx IS 'session_sync_trainer_allocations_lookup_idx: the allocation of a (student, trainer, course)
-among the approved and active ones (session_sync_expected''s lookup, the allocation insert''s
-check). Revisions build it CONCURRENTLY.';
+COMMENT ON INDEX public.session_sync_trainer_allocations_lookup_idx IS 'session_sync_trainer_allocations_lookup_idx: the usable allocations of a (student,
+trainer, course), for session_sync_expected''s lookup.';

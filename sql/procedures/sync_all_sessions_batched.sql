@@ -20,21 +20,13 @@ END;
 $$;
 
 COMMENT ON PROCEDURE public.sync_all_sessions_batched IS 'CALL sync_all_sessions_batched(p_batch_size => 1000, p_quiet => false, p_run_id => NULL)
-Contract: the backfill for a live database. Works through session_sync_queue (the
-purchases writes may have put out of sync; SELECT session_sync_enqueue() queues every
-eligible one) in batches of p_batch_size purchases, in purchase id order, examining and
-syncing each batch (session_sync_write: failures recorded, never half a purchase) and
-COMMITting after each, so no lock is held on more than one batch. Every positive batch
-size works. Progress is a NOTICE per batch (p_quiet => true, or SET client_min_messages =
-warning, silences it). Stopped half-way (Ctrl-C, statement_timeout, a lost connection), the
-committed batches stay; the next call marks the cut-off run ''interrupted'' and picks up what
-is left. One backfill at a time: while another backend runs one, a call is refused with
-SQLSTATE 55P03 naming that backend and the one-liner that stops it. The run is one row in
-session_sync_runs (source ''batched'', outcome running / finished / interrupted), updated
-after each batch; p_run_id returns its id.
-Call it outside an explicit transaction block (it commits). A procedure that commits can
-carry neither SET search_path nor SECURITY DEFINER: this one pins search_path to
-pg_catalog, pg_temp itself (set_config, again after every COMMIT), names every function by
-schema, and leaves all the work to SECURITY DEFINER functions with a fixed search_path
-(session_sync_backfill_start, session_sync_backfill_step), so nothing resolves through the
-caller''s search_path.';
+Contract: the backfill for a live database. Works through session_sync_queue in purchase id
+order, p_batch_size purchases per batch, syncing each batch like sync_all_sessions() and
+COMMITting after it, so no lock outlives a batch. A NOTICE per batch reports progress
+(p_quiet => true silences it). Stopped half-way (Ctrl-C, a timeout, a lost connection), the
+committed batches stay; the next call marks the cut-off run ''interrupted'' and goes on. One
+backfill at a time: another call is refused with SQLSTATE 55P03 naming the backend that runs
+it. The run is one row of session_sync_runs (source ''batched''); p_run_id returns its id.
+Call it outside a transaction block. A procedure that commits can be neither SET search_path
+nor SECURITY DEFINER: it pins search_path itself after every COMMIT and leaves the work to
+session_sync_backfill_start and session_sync_backfill_step.';

@@ -13,11 +13,9 @@ CREATE TABLE public.session_sync_failures (
 CREATE INDEX session_sync_failures_purchase_idx ON public.session_sync_failures (purchase_id, failed_at DESC);
 CREATE INDEX session_sync_failures_run_idx ON public.session_sync_failures (run_id);
 
-COMMENT ON TABLE public.session_sync_failures IS 'session_sync_failures: why a purchase could not be synced, one row per purchase and reason.
-A purchase that fails again for the same reason (on every run, on every platform write while
-its data stays wrong) keeps one row: the newest failure replaces the older rows and adds up
-their occurrences, so the table does not grow with every run. session_sync_open_failures shows
-the ones still not in sync.';
+COMMENT ON TABLE public.session_sync_failures IS 'session_sync_failures: why a purchase could not be synced, one row per purchase and
+reason: a repeated failure replaces the older row and adds up its occurrences, so the table
+does not grow with every run. session_sync_open_failures shows those still not in sync.';
 COMMENT ON COLUMN public.session_sync_failures.failure_id IS 'grows with every failure recorded (the newest of a purchase has the highest)';
 COMMENT ON COLUMN public.session_sync_failures.run_id IS 'the run that last met it; NULL for the sync at COMMIT and sync_purchase_sessions()';
 COMMENT ON COLUMN public.session_sync_failures.purchase_id IS 'the purchase that could not be synced (left untouched)';

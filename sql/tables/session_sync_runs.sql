@@ -23,11 +23,9 @@ CREATE TABLE public.session_sync_runs (
     purchases_in_sync integer
 );
 
-COMMENT ON TABLE public.session_sync_runs IS 'session_sync_runs: one row per run of sync_all_sessions() and per backfill
-(CALL sync_all_sessions_batched()); a dry run writes none. Its counts account for every
-purchase the run examined: purchases_examined = purchases_synced + purchases_in_sync +
-purchases_failed + purchases_deferred. The sync at COMMIT of a platform transaction and
-sync_purchase_sessions() record no run (their failures carry run_id NULL).';
+COMMENT ON TABLE public.session_sync_runs IS 'session_sync_runs: one row per run of sync_all_sessions() and per backfill (a dry run
+writes none; the sync at COMMIT and sync_purchase_sessions() record no run). purchases_examined
+= purchases_synced + purchases_in_sync + purchases_failed + purchases_deferred.';
 COMMENT ON COLUMN public.session_sync_runs.run_id IS 'the run''s id, in session_sync_failures.run_id too';
 COMMENT ON COLUMN public.session_sync_runs.source IS 'who ran it: manual, cli, cron, ... or batched (a backfill)';
 COMMENT ON COLUMN public.session_sync_runs.dry_run IS 'always false: a dry run records no run';

@@ -6,9 +6,7 @@ CREATE OR REPLACE TRIGGER session_sync_dropped_keys_note
                    @> COALESCE(pg_catalog.jsonb_path_query_array(OLD.metadata, 'strict $.keyvalue().key', '{}', true), '[]')))
     EXECUTE FUNCTION session_sync.session_sync_dropped_keys_trigger();
 
-COMMENT ON TRIGGER session_sync_dropped_keys_note ON public.purchase_sessions IS 'Remembering the keys a purchase session''s metadata drops (session_sync_dropped_keys): one
-row-level trigger whose WHEN clause lets through only the UPDATEs after which the metadata''s
-keys no longer include all of the old ones, so every other write pays one comparison and no
-function call. The WHEN clause uses built-ins only (a function of the package there would need
-EXECUTE for every role that writes purchase_sessions); the trigger function leaves out the
-canonical keys.';
+COMMENT ON TRIGGER session_sync_dropped_keys_note ON public.purchase_sessions IS 'Remembers the keys an UPDATE drops from a purchase session''s metadata
+(session_sync_dropped_keys). Its WHEN clause, built-ins only (a package function there would
+need EXECUTE for every writer), lets through only the updates after which the keys no
+longer include all the old ones: every other write pays one comparison.';

@@ -29,27 +29,11 @@ CREATE OR REPLACE TRIGGER session_sync_allocations_update
     EXECUTE FUNCTION session_sync.session_sync_allocations_trigger();
 
 COMMENT ON TRIGGER session_sync_tutoring_insert_delete ON public.tutoring_sessions IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
-of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
-clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
-transition tables on trainer_allocations. The sync marks its writes by setting
-session_sync.applying to its transaction''s id: any other value (a session-level SET) is ignored.';
-COMMENT ON TRIGGER session_sync_tutoring_update ON public.tutoring_sessions IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
-of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
-clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
-transition tables on trainer_allocations. The sync marks its writes by setting
-session_sync.applying to its transaction''s id: any other value (a session-level SET) is ignored.';
-COMMENT ON TRIGGER session_sync_tutoring_truncate ON public.tutoring_sessions IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
-of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
-clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
-transition tables on trainer_allocations. The sync marks its writes by setting
-session_sync.applying to its transaction''s id: any other value (a session-level SET) is ignored.';
-COMMENT ON TRIGGER session_sync_allocations_insert ON public.trainer_allocations IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
-of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
-clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
-transition tables on trainer_allocations. The sync marks its writes by setting
-session_sync.applying to its transaction''s id: any other value (a session-level SET) is ignored.';
-COMMENT ON TRIGGER session_sync_allocations_update ON public.trainer_allocations IS 'Tracking triggers: a write the sync did not make queues the purchases it may have put out
-of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time; the WHEN
-clause keeps the sync''s own bulk writes free of any trigger call), statement-level with
-transition tables on trainer_allocations. The sync marks its writes by setting
-session_sync.applying to its transaction''s id: any other value (a session-level SET) is ignored.';
+of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time),
+statement-level with transition tables on trainer_allocations. The sync marks its own
+writes by setting session_sync.applying to its transaction''s id, which the WHEN clauses
+skip; any other value (a session-level SET) is ignored.';
+COMMENT ON TRIGGER session_sync_tutoring_update ON public.tutoring_sessions IS 'Tracking trigger: see session_sync_tutoring_insert_delete (an update of a mapped column).';
+COMMENT ON TRIGGER session_sync_tutoring_truncate ON public.tutoring_sessions IS 'Tracking trigger: see session_sync_tutoring_insert_delete (queues every eligible purchase).';
+COMMENT ON TRIGGER session_sync_allocations_insert ON public.trainer_allocations IS 'Tracking trigger: see session_sync_tutoring_insert_delete.';
+COMMENT ON TRIGGER session_sync_allocations_update ON public.trainer_allocations IS 'Tracking trigger: see session_sync_tutoring_insert_delete.';

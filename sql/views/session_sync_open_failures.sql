@@ -23,11 +23,9 @@ FROM (
 ) f
 JOIN public.session_sync_pending pending ON pending.purchase_id = f.purchase_id;
 
-COMMENT ON VIEW public.session_sync_open_failures IS 'session_sync_open_failures: what still needs a person.
-Contract: the latest recorded failure of each purchase that is still not in sync (it is in
-session_sync_pending), with how many of its sessions are missing or drifted now. A purchase
-whose data was fixed and synced drops out by itself. occurrences and first_failed_at: how
-many times, and since when, it has failed for this reason.';
+COMMENT ON VIEW public.session_sync_open_failures IS 'session_sync_open_failures: what still needs a person: the latest recorded failure of each
+purchase still in session_sync_pending, with its sessions missing or drifted now. A purchase
+fixed and synced drops out by itself.';
 COMMENT ON COLUMN public.session_sync_open_failures.purchase_id IS 'a purchase still not in sync whose sync failed';
 COMMENT ON COLUMN public.session_sync_open_failures.reason IS 'the reason code of its latest failure';
 COMMENT ON COLUMN public.session_sync_open_failures.message IS 'what is wrong (ids and coordinates only)';

@@ -14,12 +14,9 @@ FROM public.session_sync_session_state s
 GROUP BY s.purchase_id, s.trainer_id, s.course_id
 HAVING bool_or(s.state IN ('missing', 'drifted', 'conflict'));
 
-COMMENT ON VIEW public.session_sync_pending IS 'session_sync_pending: the guide''s Option 3 query, done right.
-Contract: one row per eligible purchase (trainer_id set, status ASSIGNED) that has a
-missing, drifted or conflicting session: how many purchase and tutoring sessions it has,
-how many are missing, drifted (a mapped value differs), or conflict (their id is taken by
-another purchase''s tutoring session), and `reason`, the code that will stop its sync
-(NULL when it can be synced).';
+COMMENT ON VIEW public.session_sync_pending IS 'session_sync_pending: the guide''s Option 3 query, done right: one row per eligible
+purchase with a missing, drifted or conflicting session, with its counts and the reason
+that will stop its sync.';
 COMMENT ON COLUMN public.session_sync_pending.purchase_id IS 'an eligible purchase with a missing, drifted or conflicting session';
 COMMENT ON COLUMN public.session_sync_pending.trainer_id IS 'its trainer';
 COMMENT ON COLUMN public.session_sync_pending.course_id IS 'its course';

@@ -6,11 +6,9 @@ SELECT c.purchase_id,
 FROM public.session_sync_changes c
 GROUP BY c.purchase_id;
 
-COMMENT ON VIEW public.session_sync_queue IS 'session_sync_queue: the purchases the next sync_all_sessions() or backfill will examine.
-Contract: one row per purchase in the change log session_sync_changes: `version` is its
-newest change_id (a run that read an older one leaves the purchase queued), `queued_at`
-when it was first queued, `changes` how many rows the log holds for it.';
+COMMENT ON VIEW public.session_sync_queue IS 'session_sync_queue: the purchases the next sync_all_sessions() or backfill will examine,
+one row per purchase of the change log session_sync_changes.';
 COMMENT ON COLUMN public.session_sync_queue.purchase_id IS 'a purchase the next run examines';
-COMMENT ON COLUMN public.session_sync_queue.version IS 'the newest change-log row of it (change_id)';
+COMMENT ON COLUMN public.session_sync_queue.version IS 'its newest change_id (a run that read an older one leaves it queued)';
 COMMENT ON COLUMN public.session_sync_queue.queued_at IS 'when it was first queued (the oldest of its rows)';
 COMMENT ON COLUMN public.session_sync_queue.changes IS 'how many change-log rows it has';

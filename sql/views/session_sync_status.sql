@@ -34,13 +34,9 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) r ON true;
 
-COMMENT ON VIEW public.session_sync_status IS 'session_sync_status: the package''s health in one row, cheap enough to poll every few seconds
-(it reads the change log, the runs and the failures, never the platform''s tables).
-Contract: one row, always; each column is described where the select list names it (and in
-\d+ session_sync_status). A backfill counts as running only while the backend that runs it
-is alive (a cut-off one is not).
-Monitoring: alert on oldest_queued_seconds above your run interval, on failing_purchases
-above 0, on last_run_outcome = ''interrupted''.';
+COMMENT ON VIEW public.session_sync_status IS 'session_sync_status: the package''s health in one row, always; cheap enough to poll every
+few seconds (it never reads the platform''s tables). Alert on oldest_queued_seconds above
+your run interval, failing_purchases above 0, last_run_outcome = ''interrupted''.';
 COMMENT ON COLUMN public.session_sync_status.queued_purchases IS 'purchases waiting in the change log for the next run';
 COMMENT ON COLUMN public.session_sync_status.oldest_queued_at IS 'when the oldest of them was queued (NULL when none)';
 COMMENT ON COLUMN public.session_sync_status.oldest_queued_seconds IS 'its age in seconds (0 when none): alert when it keeps growing';
@@ -52,5 +48,5 @@ COMMENT ON COLUMN public.session_sync_status.last_run_started_at IS 'when it sta
 COMMENT ON COLUMN public.session_sync_status.last_run_finished_at IS 'when it finished (NULL while running)';
 COMMENT ON COLUMN public.session_sync_status.last_run_purchases_failed IS 'its purchases that failed';
 COMMENT ON COLUMN public.session_sync_status.last_run_purchases_deferred IS 'its purchases another transaction held (still queued)';
-COMMENT ON COLUMN public.session_sync_status.backfill_running IS 'a backfill''s backend is running it now';
+COMMENT ON COLUMN public.session_sync_status.backfill_running IS 'a backfill''s backend is alive and running it now (a cut-off one does not count)';
 COMMENT ON COLUMN public.session_sync_status.dropped_keys_pending IS 'dropped metadata keys the sync has yet to remove';

@@ -24,17 +24,8 @@ FROM (
     FROM public.session_sync_session_state s
 ) st;
 
-COMMENT ON VIEW public.session_sync_verify IS 'session_sync_verify: the guide''s "Testing the Sync" as one row.
-Contract:
-  purchase_sessions   purchase sessions of eligible purchases
-  tutoring_sessions   tutoring sessions with a metadata.purchaseId
-  missing, drifted    purchase sessions of eligible purchases with no tutoring session, or
-                      one whose mapped values differ (both 0 after a sync_all_sessions()
-                      run with no failures)
-  conflicts           purchase sessions whose id is taken by another purchase''s session
-  protected           tutoring sessions that happened or are happening (never changed)
-  orphaned            tutoring sessions with a purchaseId whose purchase session is gone or
-                      whose purchase is no longer eligible (never deleted by the sync)';
+COMMENT ON VIEW public.session_sync_verify IS 'session_sync_verify: the guide''s "Testing the Sync" as one row of counts; missing and
+drifted are 0 after a sync_all_sessions() run with no failures.';
 COMMENT ON COLUMN public.session_sync_verify.purchase_sessions IS 'purchase sessions of eligible purchases';
 COMMENT ON COLUMN public.session_sync_verify.tutoring_sessions IS 'tutoring sessions with a metadata.purchaseId';
 COMMENT ON COLUMN public.session_sync_verify.missing IS 'purchase sessions of eligible purchases with no tutoring session (0 after a run without failures)';

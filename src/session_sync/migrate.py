@@ -1,13 +1,11 @@
 """Run session-sync's Alembic migrations against a database, from a checkout or an installed wheel.
 
-The Alembic configuration is built here, not read from ``alembic.ini``: ``script_location`` is the
-package's own ``session_sync/migrations`` (package data in a wheel, mapped from ``migrations/`` by
-pyproject.toml), else the checkout's ``migrations/`` (editable install, tests). ``alembic.ini``
-serves only the ``alembic`` command run from the checkout.
-
-Connections are made by psycopg from a libpq conninfo (URL, key=value or the PG* variables), so
-every form libpq accepts works, with the search_path fixed when they start (session_sync.urls.connect),
-and handed to env.py as ``config.attributes["connection"]``.
+The Alembic configuration is built here, not read from ``alembic.ini`` (which serves only the
+``alembic`` command run from a checkout): ``script_location`` is the wheel's
+``session_sync/migrations`` (mapped from ``migrations/`` by pyproject.toml), else the checkout's
+``migrations/``. The connection is psycopg's, made from any conninfo libpq takes with the
+search_path fixed when it starts (session_sync.urls.connect), and handed to env.py as
+``config.attributes["connection"]``.
 """
 
 from __future__ import annotations
@@ -15,12 +13,10 @@ from __future__ import annotations
 import io
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import redirect_stdout
 from importlib import resources
 from pathlib import Path
 
-import psycopg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -28,7 +24,6 @@ from alembic.script import ScriptDirectory
 
 from session_sync import urls
 from session_sync.notices import print_notice
-from session_sync.urls import libpq_conninfo
 
 CHECKOUT_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -44,40 +39,25 @@ def migrations_dir() -> Path:
                        "migrations/env.py (reinstall session-sync)")
 
 
-def config(url: str | None = None) -> Config:
+def config() -> Config:
     """An Alembic Config for the package's migrations (no alembic.ini needed)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()).replace("%", "%%"))
     cfg.set_main_option("path_separator", "os")
-    if url:
-        cfg.attributes["url"] = url
     return cfg
-
-
-def _connect(conninfo: str) -> psycopg.Connection:
-    connection = urls.connect(conninfo)
-    connection.add_notice_handler(print_notice)
-    return connection
 
 
 def engine(url: str) -> sa.Engine:
     """A SQLAlchemy engine whose connections psycopg makes from ``url`` as libpq takes it; the
     server's WARNINGs and the package's NOTICEs are printed to stderr as they arrive."""
-    conninfo = libpq_conninfo(url)
-    return sa.create_engine("postgresql+psycopg://", creator=lambda: _connect(conninfo),
-                            poolclass=sa.pool.NullPool)
+    conninfo = urls.libpq_conninfo(url)
 
+    def make() -> object:
+        connection = urls.connect(conninfo)
+        connection.add_notice_handler(print_notice)
+        return connection
 
-@contextmanager
-def _connected(url: str) -> Iterator[Config]:
-    eng = engine(url)
-    try:
-        with eng.connect() as connection:
-            cfg = config()
-            cfg.attributes["connection"] = connection
-            yield cfg
-    finally:
-        eng.dispose()
+    return sa.create_engine("postgresql+psycopg://", creator=make, poolclass=sa.pool.NullPool)
 
 
 class _StepPrinter(logging.Handler):
@@ -91,50 +71,51 @@ class _StepPrinter(logging.Handler):
             print(f"session-sync: {verb} {step.revision.revision}: {doc}", file=sys.stderr, flush=True)
 
 
-@contextmanager
-def _steps_printed(enabled: bool) -> Iterator[None]:
-    logger = logging.getLogger("alembic.runtime.migration")
-    if not enabled:
-        yield
-        return
-    handler, level = _StepPrinter(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+def _migrate(run, url: str, revision: str, progress: bool) -> None:
+    """Run Alembic's ``command.upgrade`` or ``downgrade``; with ``progress``, name each revision on
+    stderr as it starts."""
+    logger, handler = logging.getLogger("alembic.runtime.migration"), _StepPrinter()
+    level = logger.level
+    if progress:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    eng = engine(url)
     try:
-        yield
+        with eng.connect() as connection:
+            cfg = config()
+            cfg.attributes["connection"] = connection
+            run(cfg, revision)
     finally:
+        eng.dispose()
         logger.removeHandler(handler)
         logger.setLevel(level)
 
 
 def upgrade(url: str, revision: str = "head", *, progress: bool = False) -> None:
-    """Migrate up to ``revision``; with ``progress``, name each revision on stderr as it starts."""
-    with _connected(url) as cfg, _steps_printed(progress):
-        command.upgrade(cfg, revision)
+    _migrate(command.upgrade, url, revision, progress)
 
 
 def downgrade(url: str, revision: str, *, progress: bool = False) -> None:
-    with _connected(url) as cfg, _steps_printed(progress):
-        command.downgrade(cfg, revision)
+    _migrate(command.downgrade, url, revision, progress)
 
 
-def _script(run: str, revisions: str) -> str:
+def _script(run, revisions: str) -> str:
     buffer = io.StringIO()
     cfg = config()
     cfg.output_buffer = buffer
     with redirect_stdout(buffer):
-        getattr(command, run)(cfg, revisions, sql=True)
+        run(cfg, revisions, sql=True)
     return buffer.getvalue()
 
 
 def upgrade_sql(revision: str = "head", from_revision: str | None = None) -> str:
     """The SQL script ``alembic upgrade [FROM:]<revision> --sql`` prints (from base by default)."""
-    return _script("upgrade", f"{from_revision}:{revision}" if from_revision else revision)
+    return _script(command.upgrade, f"{from_revision}:{revision}" if from_revision else revision)
 
 
 def downgrade_sql(from_revision: str = "head", revision: str = "base") -> str:
     """The SQL script ``alembic downgrade FROM:<revision> --sql`` prints."""
-    return _script("downgrade", f"{from_revision}:{revision}")
+    return _script(command.downgrade, f"{from_revision}:{revision}")
 
 
 def head() -> str:
@@ -143,11 +124,8 @@ def head() -> str:
 
 def current(url: str) -> str | None:
     """The revision a database is at (None when never migrated)."""
-    eng = engine(url)
-    try:
-        with eng.connect() as conn:
-            if conn.execute(sa.text("SELECT pg_catalog.to_regclass('public.alembic_version')")).scalar() is None:
-                return None
-            return conn.execute(sa.text("SELECT version_num FROM public.alembic_version")).scalar()
-    finally:
-        eng.dispose()
+    with urls.connect(urls.libpq_conninfo(url)) as conn:
+        if conn.execute("SELECT pg_catalog.to_regclass('public.alembic_version')").fetchone()[0] is None:
+            return None
+        row = conn.execute("SELECT version_num FROM public.alembic_version").fetchone()
+        return row[0] if row else None

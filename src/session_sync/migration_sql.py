@@ -65,9 +65,9 @@ def execute(sql: str) -> None:
     op.execute(sa.text(sql.rstrip().removesuffix(";").replace(":", r"\:")))
 
 
-def lock_statement(relations: dict[str, str]) -> str:
-    """The lock helper as one statement: ``relations`` maps each relation (schema-qualified) to
-    its lock mode (``SHARE ROW EXCLUSIVE``, ``ACCESS EXCLUSIVE``, ...), all taken or none."""
+def lock(relations: dict[str, str]) -> None:
+    """Take the locks of ``relations`` (each, schema-qualified, mapped to its lock mode: ``SHARE
+    ROW EXCLUSIVE``, ``ACCESS EXCLUSIVE``, ...) all at once or none, as ``_LOCK`` says."""
     by_mode: dict[str, list[str]] = {}
     for name, mode in relations.items():
         by_mode.setdefault(mode, []).append(name)
@@ -75,12 +75,7 @@ def lock_statement(relations: dict[str, str]) -> str:
                                         for mode, names in by_mode.items())
     regclasses = ", ".join(f"'{name}'::pg_catalog.regclass" for name in relations)
     names = ", ".join(name.split(".")[-1] for name in relations)
-    return _LOCK % {"statements": statements, "regclasses": regclasses, "names": names}
-
-
-def lock(relations: dict[str, str]) -> None:
-    """Take the locks of ``relations`` all at once or none (see :func:`lock_statement`)."""
-    execute(lock_statement(relations))
+    execute(_LOCK % {"statements": statements, "regclasses": regclasses, "names": names})
 
 
 def digest(path: Path) -> str:

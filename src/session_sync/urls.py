@@ -1,10 +1,8 @@
 """Connection strings, shared by Alembic's env.py, the command line and the tests.
 
-Every form libpq accepts is accepted: ``postgresql://`` and ``postgres://`` URLs, SQLAlchemy's
-``postgresql+psycopg://`` (or ``+psycopg2``), ``key=value`` conninfo strings, and the empty string
-(libpq's defaults and ``PG*`` environment variables, as psql uses them). The conversions go through
-psycopg's conninfo helpers and SQLAlchemy's URL objects, never by hand; messages describe a
-connection without its password.
+Every form libpq accepts is accepted (``postgresql://`` URLs, ``key=value`` pairs, the empty
+string for libpq's defaults and ``PG*`` variables), and SQLAlchemy's ``postgresql+psycopg://``;
+psycopg's conninfo helpers parse them. Messages describe a connection without its password.
 
 Every connection the package opens goes through :func:`connect` (:func:`pinned_conninfo`): the
 server fixes its search_path when the connection starts.
@@ -18,7 +16,7 @@ import re
 import psycopg
 from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 
 ENV_VAR = "DATABASE_URL"
 # The libpq variables that choose a server, a database or a role (psql's defaults come from them).
@@ -87,29 +85,6 @@ def connect(conninfo: str, **kwargs) -> psycopg.Connection:
 libpq_url = libpq_conninfo
 
 
-def sqlalchemy_url(text: str) -> str:
-    """Return ``text`` as a SQLAlchemy URL string with the psycopg 3 driver (for ``create_engine``).
-
-    libpq parses it (``conninfo_to_dict``) and ``URL.create`` builds the URL: hosts that are socket
-    directories or lists go into the query, as SQLAlchemy's psycopg dialect documents.
-    """
-    conninfo = libpq_conninfo(text)
-    params = conninfo_to_dict(conninfo)
-    user, password, database = params.pop("user", None), params.pop("password", None), params.pop("dbname", None)
-    host, port = params.get("host"), params.get("port")
-    simple_host = host is not None and re.fullmatch(r"[A-Za-z0-9.\-]+", host) is not None
-    simple_port = port is None or port.isdigit()
-    if simple_host and simple_port:
-        params.pop("host")
-        params.pop("port", None)
-    else:
-        host, port = None, None
-    url = URL.create("postgresql+psycopg", username=user, password=password, host=host,
-                     port=int(port) if port else None, database=database,
-                     query={k: str(v) for k, v in params.items()})
-    return url.render_as_string(hide_password=False)
-
-
 def describe(conninfo: str) -> str:
     """A connection for messages: its host, port, database and user; never its password."""
     try:
@@ -123,14 +98,6 @@ def describe(conninfo: str) -> str:
     if variables:
         return " ".join(f"{name}={os.environ[name]}" for name in variables)
     return "libpq's default connection"
-
-
-def redact(text: str) -> str:
-    """``text`` with its password hidden (kept for earlier callers); see describe()."""
-    try:
-        return describe(libpq_conninfo(text))
-    except ConnectionStringError:
-        return "the given connection string"
 
 
 def from_environment() -> str | None:
