@@ -26,7 +26,7 @@ branch_labels = None
 depends_on = None
 
 HERE = Path(__file__).parent
-INSTALL_SHA256 = "7d941c5f164a274542c298b86cb3fe87f90286fae046984e7dc95dd001d67384"
+INSTALL_SHA256 = "eb6e126adfee7a8b0b76440a6b1b4e092753dc78f65198c5644ee8e55e396b38"
 UNINSTALL_SHA256 = "96bf27cf26b476900286de81936b8e994950f3dae55e847ee9003ec0bb1babf0"
 PLATFORM = ["public.course_purchases", "public.purchase_sessions", "public.tutoring_sessions",
             "public.trainer_allocations"]

@@ -69,8 +69,6 @@ GRANT EXECUTE ON FUNCTION session_sync.session_sync_allocation_usable(text) TO s
 -- The owner's alone.
 REVOKE ALL ON FUNCTION session_sync.session_sync_enqueue(uuid[]) FROM PUBLIC, session_sync_runner;
 REVOKE ALL ON FUNCTION session_sync.session_sync_write(uuid[], bigint, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_write_batch(uuid[]) FROM PUBLIC;
-REVOKE ALL ON FUNCTION session_sync.session_sync_trigger_sync(uuid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_sync.session_sync_flush() FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_sync.session_sync_commit_trigger() FROM PUBLIC;
 REVOKE ALL ON FUNCTION session_sync.session_sync_never_trigger() FROM PUBLIC;
