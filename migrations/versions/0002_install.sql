@@ -1315,7 +1315,7 @@ DECLARE
     v_snapshot pg_snapshot;
     v_batch uuid[];
     v_round integer := 0;
-    v_stage text;
+    v_table text;
     v_result record;
     v_failed_ids uuid[] := '{}'::uuid[];
     v_failed_reasons text[] := '{}'::text[];
@@ -1376,66 +1376,12 @@ BEGIN
 
     -- The set-based write (round 0) under one savepoint. Should it fail, each purchase is
     -- written alone under its own (rounds 1..n): a failing purchase is recorded and rolled back
-    -- whole, the others synced. v_stage names the error code of the statement that failed.
+    -- whole, the others synced.
     WHILE cardinality(v_ids) > 0 AND v_round <= cardinality(v_ids) LOOP
         v_batch := CASE WHEN v_round = 0 THEN v_ids ELSE ARRAY[v_ids[v_round]] END;
         purchases_retried := purchases_retried + sign(v_round)::integer;
         BEGIN
             PERFORM set_config('session_sync.applying', pg_current_xact_id()::text, true);
-            v_stage := 'SS007';
-            -- A cheap probe first: the insert runs only while an eligible purchase lacks its
-            -- allocation (its NOT EXISTS, alone); when none does, it would insert nothing.
-            IF EXISTS (
-                SELECT 1 FROM public.course_purchases p
-                WHERE p.id = ANY (v_batch)
-                  AND session_sync.session_sync_eligible(p.trainer_id, p.status)
-                  AND NOT EXISTS (
-                      SELECT 1 FROM public.trainer_allocations al
-                      WHERE al.student_id = session_sync.session_sync_primary_student(p.students)
-                        AND al.trainer_id = p.trainer_id
-                        AND al.course_id = p.course_id
-                        AND session_sync.session_sync_allocation_usable(al.status)))
-            THEN
-            WITH lacking AS MATERIALIZED (
-                -- the purchases that can be synced and lack their allocation, found first, so that
-                -- the checks below (sessions, conflicts) read the sessions of these only, not of
-                -- every purchase of a backfill's batch
-                SELECT c.*
-                FROM public.session_sync_purchase_check c
-                WHERE c.purchase_id = ANY (v_batch)
-                  AND c.eligible
-                  AND c.reason IS NULL
-                  AND NOT EXISTS (
-                      SELECT 1 FROM public.trainer_allocations al
-                      WHERE al.student_id = c.student_id
-                        AND al.trainer_id = c.trainer_id
-                        AND al.course_id = c.course_id
-                        AND session_sync.session_sync_allocation_usable(al.status))
-            )
-            INSERT INTO public.trainer_allocations
-                (student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
-            SELECT DISTINCT ON (c.student_id, c.trainer_id, c.course_id)
-                c.student_id, c.trainer_id, c.course_id, c.student_id, 'approved', now(),
-                jsonb_build_object(
-                    'sessionCount', c.total_sessions,
-                    'isSundayOnly', c.delivery_mode = 'SUNDAY_ONLY',
-                    'schedule', jsonb_build_object('timeSlot', c.preferred_time_slot, 'date', c.start_date),
-                    'purchaseId', c.purchase_id,
-                    'bookingId', c.booking_id)
-            FROM lacking c
-            WHERE EXISTS (SELECT 1 FROM public.purchase_sessions ps WHERE ps.purchase_id = c.purchase_id)
-              AND NOT EXISTS (
-                  SELECT 1 FROM public.purchase_sessions ps
-                  JOIN public.tutoring_sessions t ON t.id = ps.id
-                  WHERE ps.purchase_id = c.purchase_id
-                    AND NOT session_sync.session_sync_owned_by(t.metadata, c.purchase_id))
-            ORDER BY c.student_id, c.trainer_id, c.course_id, c.created_at, c.purchase_id
-            -- A concurrent transaction's allocation for the same (student, trainer, course) wins
-            -- (this waits for it to commit or roll back); the next statement then sees and uses it.
-            ON CONFLICT DO NOTHING;
-            END IF;
-
-            v_stage := 'SS009';
             WITH st AS MATERIALIZED (
                 SELECT s.session_id, s.purchase_id, s.reason, s.state, s.tutoring_xmin,
                        s.allocation_id,
@@ -1467,18 +1413,65 @@ BEGIN
                 -- of the batch even with statistics.
                 SELECT jsonb_object_agg(l.id::text, l.tutoring_xmin::text) AS m FROM locked l
             ), verdict AS MATERIALIZED (
-                SELECT st.purchase_id,
+                SELECT st.purchase_id, st.student_id, st.trainer_id, st.course_id, st.allocation_id,
                        coalesce(min(st.reason),
                                 CASE WHEN bool_or(st.state = 'conflict') THEN 'SESSION_CONFLICT' END) AS reason,
-                       bool_or(st.allocation_id IS NULL
-                               OR (st.state = 'drifted'
-                                   AND ((SELECT x.m FROM locked_xmin x) ->> st.session_id::text)
-                                       IS DISTINCT FROM st.tutoring_xmin::text)) AS busy,
+                       bool_or(st.state = 'drifted'
+                               AND ((SELECT x.m FROM locked_xmin x) ->> st.session_id::text)
+                                   IS DISTINCT FROM st.tutoring_xmin::text) AS busy,
                        count(*) FILTER (WHERE st.state = 'missing') AS missing
                 FROM st
-                GROUP BY st.purchase_id
+                GROUP BY st.purchase_id, st.student_id, st.trainer_id, st.course_id, st.allocation_id
+            ), created AS (
+                -- The approved allocation of each (student, trainer, course) that a purchase to
+                -- write lacks, with the oldest purchase's details. A concurrent transaction's
+                -- allocation for the same key wins (waited for within lock_timeout); the purchase
+                -- is then deferred. The sessions below point at the new ids; the foreign key is
+                -- checked at the end of the statement.
+                INSERT INTO public.trainer_allocations
+                    (student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
+                SELECT DISTINCT ON (v.student_id, v.trainer_id, v.course_id)
+                       v.student_id, v.trainer_id, v.course_id, v.student_id, 'approved', now(),
+                       jsonb_build_object(
+                           'sessionCount', p.total_sessions,
+                           'isSundayOnly', p.delivery_mode = 'SUNDAY_ONLY',
+                           'schedule', jsonb_build_object('timeSlot', p.preferred_time_slot, 'date', p.start_date),
+                           'purchaseId', p.id,
+                           'bookingId', p.booking_id)
+                FROM verdict v
+                CROSS JOIN LATERAL (SELECT * FROM public.course_purchases cp WHERE cp.id = v.purchase_id) p
+                WHERE v.reason IS NULL AND v.allocation_id IS NULL AND NOT v.busy
+                ORDER BY v.student_id, v.trainer_id, v.course_id, p.created_at, p.id
+                ON CONFLICT DO NOTHING
+                RETURNING id, student_id, trainer_id, course_id
+            ), created_ids AS MATERIALIZED (
+                SELECT jsonb_object_agg(concat_ws('/', c.student_id, c.trainer_id, c.course_id), c.id) AS m
+                FROM created c
             ), ok AS MATERIALIZED (
-                SELECT jsonb_object_agg(v.purchase_id::text, true) AS m FROM verdict v WHERE v.reason IS NULL AND NOT v.busy
+                -- the purchases to write (no reason, rows held as classified, an allocation),
+                -- each with its allocation's id
+                SELECT jsonb_object_agg(v.purchase_id::text, a.id) AS m
+                FROM verdict v
+                CROSS JOIN LATERAL (
+                    SELECT coalesce(v.allocation_id::text,
+                                    (SELECT c.m FROM created_ids c)
+                                        ->> concat_ws('/', v.student_id, v.trainer_id, v.course_id)) AS id) a
+                WHERE v.reason IS NULL AND NOT v.busy AND a.id IS NOT NULL
+            ), w AS (
+                SELECT st.session_id, st.purchase_id, st.state,
+                       ((SELECT ok.m FROM ok) ->> st.purchase_id::text)::uuid AS allocation_id,
+                       st.student_id,
+                       st.trainer_id,
+                       st.course_id,
+                       st.scheduled_date,
+                       st.scheduled_time,
+                       st.duration,
+                       st.status,
+                       st.student_home_location,
+                       st.metadata, st.dropped_keys
+                FROM st
+                WHERE st.state IN ('missing', 'drifted')
+                  AND coalesce((SELECT ok.m FROM ok) ? st.purchase_id::text, false)
             ), updated AS (
                 UPDATE public.tutoring_sessions t
                 SET
@@ -1497,10 +1490,9 @@ BEGIN
                                 - coalesce(s.dropped_keys, '{}'::text[]))
                                || s.metadata,
                     updated_at = now()
-                FROM st s
+                FROM w s
                 WHERE s.state = 'drifted'
                   AND t.id = s.session_id
-                  AND coalesce((SELECT ok.m FROM ok) ? s.purchase_id::text, false)
                   AND session_sync.session_sync_owned_by(t.metadata, s.purchase_id)
                   AND NOT session_sync.session_sync_protected(t.status)
                 RETURNING t.id
@@ -1528,9 +1520,8 @@ BEGIN
                        s.status,
                        s.student_home_location,
                        s.metadata
-                FROM st s
+                FROM w s
                 WHERE s.state = 'missing'
-                  AND coalesce((SELECT ok.m FROM ok) ? s.purchase_id::text, false)
                 ORDER BY s.session_id
                 ON CONFLICT (id) DO NOTHING
                 RETURNING id
@@ -1545,20 +1536,20 @@ BEGIN
                     FOR UPDATE OF k SKIP LOCKED)
             )
             -- one pass over the verdicts (ok is those with no reason and not busy)
-            SELECT count(*) FILTER (WHERE v.reason IS NULL AND NOT v.busy) AS synced,
-                   coalesce(sum(v.missing) FILTER (WHERE v.reason IS NULL AND NOT v.busy), 0) AS intended,
+            SELECT count(*) FILTER (WHERE v.ok) AS synced,
+                   coalesce(sum(v.missing) FILTER (WHERE v.ok), 0) AS intended,
                    (SELECT count(*) FROM inserted) AS created,
                    (SELECT count(*) FROM updated) AS updated,
                    coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}') AS failed_ids,
                    coalesce(array_agg(v.reason ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}') AS failed_reasons,
-                   coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NULL AND v.busy),
+                   coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NULL AND NOT v.ok),
                             '{}') AS deferred_ids,
                    CASE WHEN current_setting('transaction_isolation') = 'read committed' THEN '{}'::uuid[]
                         -- one snapshot for the whole transaction: a session another transaction inserted
                         -- since it was taken cannot be seen here, so what it wrote gets another look
-                        ELSE coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id)
-                                      FILTER (WHERE v.reason IS NULL AND NOT v.busy), '{}') END AS racing_ids
-            FROM verdict v
+                        ELSE coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.ok), '{}') END AS racing_ids
+            FROM (SELECT v.purchase_id, v.reason, v.missing, coalesce((SELECT ok.m FROM ok) ? v.purchase_id::text, false) AS ok
+                  FROM verdict v) v
             INTO v_result;
             IF v_result.created < v_result.intended THEN
                 RAISE EXCEPTION USING ERRCODE = 'SS010', MESSAGE = format(
@@ -1578,9 +1569,11 @@ BEGIN
             WHEN query_canceled THEN
                 RAISE;
             WHEN OTHERS THEN
-                GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
+                GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT,
+                                        v_table = TABLE_NAME;
                 IF v_sqlstate NOT IN ('55P03', '40P01', '40001', 'SS010') THEN
-                    v_sqlstate := v_stage;  -- the platform's tables rejected the write
+                    -- the platform's tables rejected the write (a constraint names its table)
+                    v_sqlstate := CASE WHEN v_table = 'trainer_allocations' THEN 'SS007' ELSE 'SS009' END;
                 END IF;
                 IF v_round = 0 THEN
                     retry_reason := v_sqlstate || ': ' || v_error;
