@@ -73,10 +73,11 @@ WHERE p.trainer_id IS NOT NULL AND p.status = 'ASSIGNED'
 """
 
 
-def without_package_triggers(conn: psycopg.Connection) -> None:
-    """The floor and the peer write tutoring_sessions as the package's own sync does: without
-    its change-tracking trigger (which skips writes made with session_sync.applying on)."""
-    conn.execute("SET session_sync.applying = on")
+def as_the_sync_writes(statement: str) -> str:
+    """The floor writes tutoring_sessions as the package's own sync does: without its tracking
+    trigger, which skips the writes of a transaction whose id session_sync.applying holds."""
+    return ("BEGIN; SELECT set_config('session_sync.applying', pg_current_xact_id()::text, true); "
+            f"{statement}; COMMIT")
 
 
 ASSIGN = """
@@ -160,7 +161,7 @@ def measure(server: Server, sessions: int, peer_purchases: int | None, repeat: i
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(FLOOR_PREPARE)
         server.admin("CHECKPOINT")
-        return timed(url, FLOOR, without_package_triggers)
+        return timed(url, as_the_sync_writes(FLOOR))
 
     def ours_twice(url: str) -> float:
         first = timed(url, "SELECT * FROM sync_all_sessions()")
@@ -186,8 +187,7 @@ def measure(server: Server, sessions: int, peer_purchases: int | None, repeat: i
 
     def peer(url: str) -> float:
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("SET session_sync.enabled = off")
-            without_package_triggers(conn)
+            conn.execute("SET session_sync.enabled = off")  # its autocommit writes fire the tracking trigger
             ids = [r[0] for r in conn.execute("SELECT id FROM course_purchases ORDER BY id").fetchall()]
             sample = ids if peer_purchases is None else ids[:peer_purchases]
             covered = conn.execute("SELECT count(*) FROM purchase_sessions ps JOIN course_purchases p ON "
