@@ -26,7 +26,7 @@ branch_labels = None
 depends_on = None
 
 HERE = Path(__file__).parent
-INSTALL_SHA256 = "5e9666d5c233f8ffbd6794114556c27da23a3f09a6c1fcdecc76a665a1a66014"
+INSTALL_SHA256 = "906a27d4c10aaf567c6e3b6bf1bdbcd79fcc74374ee58e36423b52681b8fe1f2"
 UNINSTALL_SHA256 = "96bf27cf26b476900286de81936b8e994950f3dae55e847ee9003ec0bb1babf0"
 PLATFORM = ["public.course_purchases", "public.purchase_sessions", "public.tutoring_sessions",
             "public.trainer_allocations"]
