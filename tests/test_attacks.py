@@ -468,11 +468,9 @@ def runner(db) -> Iterator[str]:
 @pytest.mark.parametrize("statement", [
     "SELECT * FROM session_sync.session_sync_write(ARRAY[gen_random_uuid()], NULL, 'forged')",
     "SELECT session_sync.session_sync_failure_message('NO_STUDENT', gen_random_uuid())",
-    "SELECT * FROM session_sync.session_sync_write_batch(ARRAY[gen_random_uuid()])",
     "SELECT set_config('session_sync.pending', gen_random_uuid()::text, true), session_sync.session_sync_flush()",
     "SELECT session_sync.session_sync_flush()",
     "SELECT session_sync.session_sync_raise('NO_STUDENT', gen_random_uuid())",
-    "SELECT session_sync.session_sync_trigger_sync(ARRAY[gen_random_uuid()])",
     "SELECT session_sync.session_sync_reap_backfills()",
     "INSERT INTO session_sync_runs (source) VALUES ('forged')",
     "UPDATE session_sync_runs SET purchases_synced = 999",

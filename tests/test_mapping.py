@@ -160,7 +160,7 @@ def test_metadata_drift_is_what_merging_would_change(db, session_metadata, tutor
 SQL = ROOT / "sql"
 STATE = "views/session_sync_session_state.sql"
 EXPECTED = "views/session_sync_expected.sql"
-WRITE = "functions/session_sync_write_batch.sql"
+WRITE = "functions/session_sync_write.sql"
 TRACKING = "triggers/session_sync_tracking_triggers.sql"
 NOTE = "triggers/session_sync_note_triggers.sql"
 

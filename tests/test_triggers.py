@@ -199,7 +199,7 @@ def test_bulk_update_of_10000_purchases_is_synced_set_based(db, live):
         live.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the sync at COMMIT, here, to count its calls
         # One trigger call, one set-based write for all 10,000 purchases: no per-row work.
         assert calls(live, "session_sync_course_purchases_trigger") == 1
-        assert calls(live, "session_sync_write_batch") == 1
+        assert calls(live, "session_sync_write") == 1
     assert db.value("SELECT count(*) FROM tutoring_sessions") == 20000
     assert db.value("SELECT count(*) FROM trainer_allocations") == 10000
 
@@ -215,7 +215,7 @@ def test_bulk_insert_of_200000_sessions_is_synced_set_based(db, live):
         live.execute("SET CONSTRAINTS ALL IMMEDIATE")
         assert calls(live, "session_sync_purchase_sessions_trigger") == 1
         assert calls(live, "session_sync_commit_trigger") == 1
-        assert calls(live, "session_sync_write_batch") == 1
+        assert calls(live, "session_sync_write") == 1
     assert db.value("SELECT count(*) FROM tutoring_sessions") == 200000
 
 

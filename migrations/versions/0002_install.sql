@@ -807,6 +807,10 @@ DECLARE
     v_pending text := coalesce(current_setting('session_sync.pending', true), '');
     v_ids uuid[];
     v_stray text;
+    v_strict boolean;
+    v_last_failure bigint;
+    v_result record;
+    v_failure record;
 BEGIN
     IF v_pending = '' THEN
         RETURN;
@@ -836,7 +840,29 @@ BEGIN
     END IF;
     IF session_sync.session_sync_setting('enabled', true)
        AND current_setting('transaction_isolation') <> 'serializable' THEN
-        PERFORM session_sync.session_sync_trigger_sync(v_ids);
+        v_strict := session_sync.session_sync_setting('strict', false);
+        IF v_strict THEN
+            SELECT coalesce(max(f.failure_id), 0) INTO v_last_failure FROM public.session_sync_failures f;
+        END IF;
+        SELECT * INTO v_result FROM session_sync.session_sync_write(v_ids, NULL, 'trigger');
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            -- One snapshot for the whole transaction: a purchase session another transaction
+            -- inserted meanwhile (synced by that transaction before this one's writes were
+            -- visible to it) was not seen here. Every purchase noted gets another look.
+            PERFORM session_sync.session_sync_enqueue(v_ids);
+        END IF;
+        IF v_strict AND v_result.purchases_failed > 0 THEN
+            SELECT f.reason, f.message, f.hint, r.sqlstate INTO v_failure
+            FROM public.session_sync_failures f
+            JOIN session_sync.session_sync_reasons() r ON r.reason = f.reason
+            WHERE f.failure_id > v_last_failure AND f.source = 'trigger' AND f.purchase_id = ANY (v_ids)
+            ORDER BY f.failure_id
+            LIMIT 1;
+            RAISE EXCEPTION USING
+                ERRCODE = coalesce(v_failure.sqlstate, 'SS000'),
+                MESSAGE = coalesce(v_failure.message, 'session-sync: a purchase could not be synced'),
+                HINT = coalesce(v_failure.hint, '') || ' (session_sync.strict is on: SET session_sync.strict = off records the failure in session_sync_failures instead of failing the write.)';
+        END IF;
     ELSE
         PERFORM session_sync.session_sync_enqueue(v_ids);
     END IF;
@@ -845,11 +871,14 @@ $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_flush IS 'session_sync_flush() -> void
 Contract (internal; the COMMIT trigger and the bulk statement triggers call it): syncs the
-purchases this transaction noted in session_sync.pending (session_sync_trigger_sync) and
-clears the notes. With session_sync.enabled off, or under SERIALIZABLE (where the sync''s
-reads would add 40001 failures to commits that succeed without it), it queues them instead.
-A token that is not a purchase id (set by hand) is ignored with one WARNING; a value of
-session_sync.enabled that is not a boolean raises 22023.';
+purchases this transaction noted in session_sync.pending, in that transaction
+(session_sync_write, source ''trigger''), and clears the notes. A purchase that cannot be
+synced is recorded in session_sync_failures and the transaction commits, unless
+session_sync.strict is on: then the first such failure fails the COMMIT. With
+session_sync.enabled off, or under SERIALIZABLE (where the sync''s reads would add 40001
+failures to commits that succeed without it), it queues them instead. A token that is not a
+purchase id (set by hand) is ignored with one WARNING; a value of session_sync.enabled that is
+not a boolean raises 22023.';
 
 -- sql/functions/session_sync_keys_dropped.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_keys_dropped(p_old jsonb, p_new jsonb)
@@ -1133,60 +1162,6 @@ COMMENT ON FUNCTION session_sync.session_sync_setting IS 'session_sync_setting(p
 Contract: the custom setting session_sync.<p_name> as a boolean (on/true/yes/1,
 off/false/no/0), p_default when unset or empty; any other value raises 22023, naming it.';
 
--- sql/functions/session_sync_trigger_sync.sql
-CREATE OR REPLACE FUNCTION session_sync.session_sync_trigger_sync(p_purchase_ids uuid[])
-RETURNS void
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_strict boolean := session_sync.session_sync_setting('strict', false);
-    v_last_failure bigint;
-    v_result record;
-    v_failure record;
-BEGIN
-    IF coalesce(cardinality(p_purchase_ids), 0) = 0 THEN
-        RETURN;
-    END IF;
-    IF v_strict THEN
-        SELECT coalesce(max(f.failure_id), 0) INTO v_last_failure FROM public.session_sync_failures f;
-    END IF;
-
-    SELECT * INTO v_result FROM session_sync.session_sync_write(p_purchase_ids, NULL, 'trigger');
-    IF current_setting('transaction_isolation') <> 'read committed' THEN
-        -- One snapshot for the whole transaction: a purchase session another transaction inserted
-        -- meanwhile (synced by that transaction before this one's writes were visible to it) was
-        -- not seen here. Every purchase this transaction touched gets another look.
-        PERFORM session_sync.session_sync_enqueue(p_purchase_ids);
-    END IF;
-
-    IF v_strict AND v_result.purchases_failed > 0 THEN
-        SELECT f.reason, f.message, f.hint, r.sqlstate INTO v_failure
-        FROM public.session_sync_failures f
-        JOIN session_sync.session_sync_reasons() r ON r.reason = f.reason
-        WHERE f.failure_id > v_last_failure AND f.source = 'trigger' AND f.purchase_id = ANY (p_purchase_ids)
-        ORDER BY f.failure_id
-        LIMIT 1;
-        RAISE EXCEPTION USING
-            ERRCODE = coalesce(v_failure.sqlstate, 'SS000'),
-            MESSAGE = coalesce(v_failure.message, 'session-sync: a purchase could not be synced'),
-            HINT = coalesce(v_failure.hint, '') || ' (session_sync.strict is on: SET session_sync.strict = off records the failure in session_sync_failures instead of failing the write.)';
-    END IF;
-END;
-$$;
-
-COMMENT ON FUNCTION session_sync.session_sync_trigger_sync IS 'session_sync_trigger_sync(p_purchase_ids uuid[])
-Contract (internal; session_sync_flush calls it at COMMIT): syncs the given purchases in the
-transaction of the writes that noted them, set-based, through session_sync_write (source
-''trigger''). A purchase that cannot be synced is recorded in session_sync_failures and the
-transaction commits, unless session_sync.strict is on: then the first such failure is
-raised, and the COMMIT fails with it (the whole transaction is rolled back). A purchase whose
-tutoring sessions another transaction holds is queued for the next run, never waited for
-(strict or not).
-Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
-
 -- sql/functions/session_sync_tutoring_sessions_trigger.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_tutoring_sessions_trigger()
 RETURNS trigger
@@ -1252,20 +1227,23 @@ VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '50ms'
+SET work_mem = '256MB'
+SET random_page_cost = 1.1
 AS $$
 DECLARE
     v_ids uuid[];
     v_snapshot pg_snapshot;
+    v_batch uuid[];
+    v_round integer := 0;
+    v_table text;
     v_result record;
     v_failed_ids uuid[] := '{}'::uuid[];
     v_failed_reasons text[] := '{}'::text[];
     v_failed_details text[] := '{}'::text[];
     v_deferred_ids uuid[] := '{}'::uuid[];
     v_racing_ids uuid[] := '{}'::uuid[];
-    v_id uuid;
     v_sqlstate text;
     v_error text;
-    v_written boolean := false;
 BEGIN
     purchases_synced := 0;
     purchases_failed := 0;
@@ -1316,75 +1294,236 @@ BEGIN
         END IF;
     END IF;
 
-    BEGIN
-        IF cardinality(v_ids) > 0 THEN
-            SELECT * INTO v_result FROM session_sync.session_sync_write_batch(v_ids);
-        ELSE
-            SELECT 0 AS purchases_synced, 0 AS sessions_created, 0 AS sessions_updated,
-                   '{}'::uuid[] AS failed_ids, '{}'::text[] AS failed_reasons,
-                   '{}'::uuid[] AS deferred_ids, '{}'::uuid[] AS racing_ids INTO v_result;
-        END IF;
-        v_written := true;
-    EXCEPTION
-        WHEN query_canceled THEN
-            RAISE;
-        WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
-            retry_reason := v_sqlstate || ': ' || v_error;
-    END;
-    IF NOT v_written AND v_sqlstate = '55P03' THEN
-        -- Another transaction's uncommitted insert of one of these sessions or allocations (an
-        -- operator's open run, say) held the set-based write for its lock_timeout: retrying each
-        -- purchase would wait that long again per purchase. All are deferred (queued) instead.
-        v_deferred_ids := v_deferred_ids || v_ids;
-        RAISE NOTICE 'session-sync: the set-based write of % purchases waited for another transaction''s uncommitted write (%); all deferred (left queued)',
-            cardinality(v_ids), retry_reason;
-    ELSIF v_written THEN
-        purchases_synced := v_result.purchases_synced;
-        sessions_created := v_result.sessions_created;
-        sessions_updated := v_result.sessions_updated;
-        v_failed_ids := v_result.failed_ids;
-        v_failed_reasons := v_result.failed_reasons;
-        v_failed_details := array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
-        v_deferred_ids := v_deferred_ids || v_result.deferred_ids;
-        v_racing_ids := v_result.racing_ids;
-    ELSE
-        -- The slow way: each purchase alone, under its own savepoint.
-        FOREACH v_id IN ARRAY v_ids LOOP
-            purchases_retried := purchases_retried + 1;
-            BEGIN
-                SELECT * INTO v_result FROM session_sync.session_sync_write_batch(ARRAY[v_id]);
-                purchases_synced := purchases_synced + v_result.purchases_synced;
-                sessions_created := sessions_created + v_result.sessions_created;
-                sessions_updated := sessions_updated + v_result.sessions_updated;
-                v_failed_ids := v_failed_ids || v_result.failed_ids;
-                v_failed_reasons := v_failed_reasons || v_result.failed_reasons;
-                v_failed_details := v_failed_details
-                                    || array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
-                v_deferred_ids := v_deferred_ids || v_result.deferred_ids;
-                v_racing_ids := v_racing_ids || v_result.racing_ids;
-            EXCEPTION
-                WHEN query_canceled THEN
-                    RAISE;
-                WHEN OTHERS THEN
-                    GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
-                    IF v_sqlstate IN ('SS007', 'SS009') THEN
-                        v_failed_ids := v_failed_ids || v_id;
-                        v_failed_reasons := v_failed_reasons
-                            || CASE v_sqlstate WHEN 'SS007' THEN 'ALLOCATION_FAILED' ELSE 'SESSION_WRITE_FAILED' END;
-                        v_failed_details := v_failed_details || v_error;
-                    ELSE
-                        -- a concurrent writer (SS010), a serialization failure, a lock timeout:
-                        -- nothing is wrong with the purchase; it is left for the next run
-                        v_deferred_ids := v_deferred_ids || v_id;
+    -- The set-based write (round 0) under one savepoint. Should it fail, each purchase is
+    -- written alone under its own (rounds 1..n): a failing purchase is recorded and rolled back
+    -- whole, the others synced.
+    WHILE cardinality(v_ids) > 0 AND v_round <= cardinality(v_ids) LOOP
+        v_batch := CASE WHEN v_round = 0 THEN v_ids ELSE ARRAY[v_ids[v_round]] END;
+        purchases_retried := purchases_retried + sign(v_round)::integer;
+        BEGIN
+            PERFORM set_config('session_sync.applying', pg_current_xact_id()::text, true);
+            WITH st AS MATERIALIZED (
+                SELECT s.session_id, s.purchase_id, s.reason, s.state, s.tutoring_xmin,
+                       s.allocation_id,
+                       s.student_id,
+                       s.trainer_id,
+                       s.course_id,
+                       s.scheduled_date,
+                       s.scheduled_time,
+                       s.duration,
+                       s.status,
+                       s.student_home_location,
+                       s.metadata, s.dropped_keys
+                FROM public.session_sync_session_state s
+                WHERE s.purchase_id = ANY (v_batch)
+                  AND s.state IN ('missing', 'drifted', 'conflict')
+            ), locked AS MATERIALIZED (
+                -- Never wait: a row another transaction holds leaves its purchase for later.
+                SELECT t.id, t.xmin AS tutoring_xmin
+                FROM public.tutoring_sessions t
+                -- (= ANY of an array: an index scan of the ids, whatever the planner expects of st)
+                WHERE t.id = ANY (ARRAY(SELECT st.session_id FROM st WHERE st.state = 'drifted' AND st.reason IS NULL))
+                ORDER BY t.id
+                FOR UPDATE SKIP LOCKED
+            ), locked_xmin AS MATERIALIZED (
+                -- The rows locked, as one jsonb object (id -> xmin), and below the purchases to write,
+                -- as one jsonb set: looked up per session (a binary search), never joined. Before
+                -- PostgreSQL 17 a CTE is estimated without its columns' statistics, and a join to it
+                -- became a nested loop rescanning it for every session: time growing with the square
+                -- of the batch even with statistics.
+                SELECT jsonb_object_agg(l.id::text, l.tutoring_xmin::text) AS m FROM locked l
+            ), verdict AS MATERIALIZED (
+                SELECT st.purchase_id, st.student_id, st.trainer_id, st.course_id, st.allocation_id,
+                       coalesce(min(st.reason),
+                                CASE WHEN bool_or(st.state = 'conflict') THEN 'SESSION_CONFLICT' END) AS reason,
+                       bool_or(st.state = 'drifted'
+                               AND ((SELECT x.m FROM locked_xmin x) ->> st.session_id::text)
+                                   IS DISTINCT FROM st.tutoring_xmin::text) AS busy,
+                       count(*) FILTER (WHERE st.state = 'missing') AS missing
+                FROM st
+                GROUP BY st.purchase_id, st.student_id, st.trainer_id, st.course_id, st.allocation_id
+            ), created AS (
+                -- The approved allocation of each (student, trainer, course) that a purchase to
+                -- write lacks, with the oldest purchase's details. A concurrent transaction's
+                -- allocation for the same key wins (waited for within lock_timeout); the purchase
+                -- is then deferred. The sessions below point at the new ids; the foreign key is
+                -- checked at the end of the statement.
+                INSERT INTO public.trainer_allocations
+                    (student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
+                SELECT DISTINCT ON (v.student_id, v.trainer_id, v.course_id)
+                       v.student_id, v.trainer_id, v.course_id, v.student_id, 'approved', now(),
+                       jsonb_build_object(
+                           'sessionCount', p.total_sessions,
+                           'isSundayOnly', p.delivery_mode = 'SUNDAY_ONLY',
+                           'schedule', jsonb_build_object('timeSlot', p.preferred_time_slot, 'date', p.start_date),
+                           'purchaseId', p.id,
+                           'bookingId', p.booking_id)
+                FROM verdict v
+                CROSS JOIN LATERAL (SELECT * FROM public.course_purchases cp WHERE cp.id = v.purchase_id) p
+                WHERE v.reason IS NULL AND v.allocation_id IS NULL AND NOT v.busy
+                ORDER BY v.student_id, v.trainer_id, v.course_id, p.created_at, p.id
+                ON CONFLICT DO NOTHING
+                RETURNING id, student_id, trainer_id, course_id
+            ), created_ids AS MATERIALIZED (
+                SELECT jsonb_object_agg(concat_ws('/', c.student_id, c.trainer_id, c.course_id), c.id) AS m
+                FROM created c
+            ), ok AS MATERIALIZED (
+                -- the purchases to write (no reason, rows held as classified, an allocation),
+                -- each with its allocation's id
+                SELECT jsonb_object_agg(v.purchase_id::text, a.id) AS m
+                FROM verdict v
+                CROSS JOIN LATERAL (
+                    SELECT coalesce(v.allocation_id::text,
+                                    (SELECT c.m FROM created_ids c)
+                                        ->> concat_ws('/', v.student_id, v.trainer_id, v.course_id)) AS id) a
+                WHERE v.reason IS NULL AND NOT v.busy AND a.id IS NOT NULL
+            ), w AS (
+                SELECT st.session_id, st.purchase_id, st.state,
+                       ((SELECT ok.m FROM ok) ->> st.purchase_id::text)::uuid AS allocation_id,
+                       st.student_id,
+                       st.trainer_id,
+                       st.course_id,
+                       st.scheduled_date,
+                       st.scheduled_time,
+                       st.duration,
+                       st.status,
+                       st.student_home_location,
+                       st.metadata, st.dropped_keys
+                FROM st
+                WHERE st.state IN ('missing', 'drifted')
+                  AND coalesce((SELECT ok.m FROM ok) ? st.purchase_id::text, false)
+            ), updated AS (
+                UPDATE public.tutoring_sessions t
+                SET
+                    allocation_id = s.allocation_id,
+                    student_id = s.student_id,
+                    trainer_id = s.trainer_id,
+                    course_id = s.course_id,
+                    scheduled_date = s.scheduled_date,
+                    scheduled_time = s.scheduled_time,
+                    duration = s.duration,
+                    status = s.status,
+                    student_home_location = s.student_home_location,
+                    -- merged onto the row as it is: keys the apps added stay, keys the purchase
+                    -- session dropped (the sync's own, copied earlier) go
+                    metadata = (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
+                                - coalesce(s.dropped_keys, '{}'::text[]))
+                               || s.metadata,
+                    updated_at = now()
+                FROM w s
+                WHERE s.state = 'drifted'
+                  AND t.id = s.session_id
+                  AND session_sync.session_sync_owned_by(t.metadata, s.purchase_id)
+                  AND NOT session_sync.session_sync_protected(t.status)
+                RETURNING t.id
+            ), inserted AS (
+                INSERT INTO public.tutoring_sessions
+                    (id,
+                     allocation_id,
+                     student_id,
+                     trainer_id,
+                     course_id,
+                     scheduled_date,
+                     scheduled_time,
+                     duration,
+                     status,
+                     student_home_location,
+                     metadata)
+                SELECT s.session_id,
+                       s.allocation_id,
+                       s.student_id,
+                       s.trainer_id,
+                       s.course_id,
+                       s.scheduled_date,
+                       s.scheduled_time,
+                       s.duration,
+                       s.status,
+                       s.student_home_location,
+                       s.metadata
+                FROM w s
+                WHERE s.state = 'missing'
+                ORDER BY s.session_id
+                ON CONFLICT (id) DO NOTHING
+                RETURNING id
+            ), forgotten AS (
+                -- the dropped keys are gone from the sessions written now (rows appended after this
+                -- statement's snapshot stay for the next write): in the same statement, so that a
+                -- record goes exactly when its key does
+                DELETE FROM public.session_sync_dropped_keys d
+                WHERE d.ctid IN (
+                    SELECT k.ctid FROM public.session_sync_dropped_keys k
+                    WHERE k.session_id = ANY (ARRAY(SELECT u.id FROM updated u UNION ALL SELECT i.id FROM inserted i))
+                    FOR UPDATE OF k SKIP LOCKED)
+            )
+            -- one pass over the verdicts (ok is those with no reason and not busy)
+            SELECT count(*) FILTER (WHERE v.ok) AS synced,
+                   coalesce(sum(v.missing) FILTER (WHERE v.ok), 0) AS intended,
+                   (SELECT count(*) FROM inserted) AS created,
+                   (SELECT count(*) FROM updated) AS updated,
+                   coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}') AS failed_ids,
+                   coalesce(array_agg(v.reason ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}') AS failed_reasons,
+                   coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NULL AND NOT v.ok),
+                            '{}') AS deferred_ids,
+                   CASE WHEN current_setting('transaction_isolation') = 'read committed' THEN '{}'::uuid[]
+                        -- one snapshot for the whole transaction: a session another transaction inserted
+                        -- since it was taken cannot be seen here, so what it wrote gets another look
+                        ELSE coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.ok), '{}') END AS racing_ids
+            FROM (SELECT v.purchase_id, v.reason, v.missing, coalesce((SELECT ok.m FROM ok) ? v.purchase_id::text, false) AS ok
+                  FROM verdict v) v
+            INTO v_result;
+            IF v_result.created < v_result.intended THEN
+                RAISE EXCEPTION USING ERRCODE = 'SS010', MESSAGE = format(
+                    '%s of %s sessions were inserted by a concurrent transaction first',
+                    v_result.intended - v_result.created, v_result.intended);
+            END IF;
+            purchases_synced := purchases_synced + v_result.synced;
+            sessions_created := sessions_created + v_result.created;
+            sessions_updated := sessions_updated + v_result.updated;
+            v_failed_ids := v_failed_ids || v_result.failed_ids;
+            v_failed_reasons := v_failed_reasons || v_result.failed_reasons;
+            v_failed_details := v_failed_details || array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
+            v_deferred_ids := v_deferred_ids || v_result.deferred_ids;
+            v_racing_ids := v_racing_ids || v_result.racing_ids;
+            EXIT WHEN v_round = 0;
+        EXCEPTION
+            WHEN query_canceled THEN
+                RAISE;
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT,
+                                        v_table = TABLE_NAME;
+                IF v_sqlstate NOT IN ('55P03', '40P01', '40001', 'SS010') THEN
+                    -- the platform's tables rejected the write (a constraint names its table)
+                    v_sqlstate := CASE WHEN v_table = 'trainer_allocations' THEN 'SS007' ELSE 'SS009' END;
+                END IF;
+                IF v_round = 0 THEN
+                    retry_reason := v_sqlstate || ': ' || v_error;
+                    IF v_sqlstate = '55P03' THEN
+                        -- Another transaction's uncommitted insert of one of these sessions or
+                        -- allocations (an operator's open run, say) held the write for its
+                        -- lock_timeout: retrying each purchase would wait that long again per
+                        -- purchase. All are deferred (queued) instead.
+                        v_deferred_ids := v_deferred_ids || v_ids;
+                        RAISE NOTICE 'session-sync: the set-based write of % purchases waited for another transaction''s uncommitted write (%); all deferred (left queued)',
+                            cardinality(v_ids), retry_reason;
+                        EXIT;
                     END IF;
-            END;
-        END LOOP;
-        IF retry_reason IS NOT NULL THEN
-            RAISE NOTICE 'session-sync: the set-based write of % purchases failed (%); retried one by one: % synced, % failed, % deferred (left queued)',
-                cardinality(v_ids), retry_reason, purchases_synced, cardinality(v_failed_ids),
-                cardinality(v_deferred_ids);
-        END IF;
+                ELSIF v_sqlstate IN ('SS007', 'SS009') THEN
+                    v_failed_ids := v_failed_ids || v_batch;
+                    v_failed_reasons := v_failed_reasons
+                        || CASE v_sqlstate WHEN 'SS007' THEN 'ALLOCATION_FAILED' ELSE 'SESSION_WRITE_FAILED' END;
+                    v_failed_details := v_failed_details || v_error;
+                ELSE
+                    -- a concurrent writer (SS010), a serialization failure, a lock timeout:
+                    -- nothing is wrong with the purchase; it is left for the next run
+                    v_deferred_ids := v_deferred_ids || v_batch;
+                END IF;
+        END;
+        v_round := v_round + 1;
+    END LOOP;
+    IF purchases_retried > 0 THEN
+        RAISE NOTICE 'session-sync: the set-based write of % purchases failed (%); retried one by one: % synced, % failed, % deferred (left queued)',
+            cardinality(v_ids), retry_reason, purchases_synced, cardinality(v_failed_ids),
+            cardinality(v_deferred_ids);
     END IF;
     PERFORM set_config('session_sync.applying', 'off', true);
     purchases_failed := cardinality(v_failed_ids);
@@ -1521,7 +1660,13 @@ COMMENT ON FUNCTION session_sync.session_sync_write IS 'session_sync_write(p_pur
 Contract (internal; every path calls it: the sync at COMMIT of a platform transaction,
 sync_purchase_sessions, sync_all_sessions and the batched backfill): examines the given
 purchases, or with NULL every purchase in the change log (session_sync_queue), and syncs
-each one that needs it through session_sync_write_batch, set-based.
+each one that needs it, set-based: the one place that writes tutoring sessions and
+allocations. One statement creates the missing approved allocations (requested_by the
+student, metadata sessionCount, isSundayOnly, schedule, purchaseId, bookingId); the next
+classifies every session once (session_sync_session_state), locks the drifted ones it will
+update (FOR UPDATE SKIP LOCKED), and for each purchase that can be synced and whose rows it
+holds as classified inserts the missing sessions and updates the drifted ones (metadata
+merged onto the row as it is, the dropped keys removed and their records deleted).
   * Purchases that cannot be synced are recorded in session_sync_failures (run p_run_id,
     source p_source, reason code, a message that names ids and coordinates only) and left
     untouched; they stay queued, so every run reports them until their data is fixed.
@@ -1547,264 +1692,6 @@ each one that needs it through session_sync_write_batch, set-based.
 Never raises for bad data. A statement_timeout or cancel raises and the caller''s
 transaction undoes all of it.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
-
--- sql/functions/session_sync_write_batch.sql
-CREATE OR REPLACE FUNCTION session_sync.session_sync_write_batch(
-    p_purchase_ids uuid[],
-    OUT purchases_synced integer,
-    OUT sessions_created integer,
-    OUT sessions_updated integer,
-    OUT failed_ids uuid[],
-    OUT failed_reasons text[],
-    OUT deferred_ids uuid[],
-    OUT racing_ids uuid[]
-)
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET work_mem = '256MB'
-SET random_page_cost = 1.1
-SET lock_timeout = '50ms'
-AS $$
-DECLARE
-    v_intended bigint;
-    v_error text;
-    v_stage text;
-BEGIN
-    PERFORM set_config('session_sync.applying', pg_current_xact_id()::text, true);
-
-    -- One savepoint for both statements; v_stage names the error code of the one that failed.
-    BEGIN
-        v_stage := 'SS007';
-        -- A cheap probe first: the insert runs only while an eligible purchase lacks its
-        -- allocation (its NOT EXISTS, alone); when none does, it would insert nothing.
-        IF EXISTS (
-            SELECT 1 FROM public.course_purchases p
-            WHERE p.id = ANY (p_purchase_ids)
-              AND session_sync.session_sync_eligible(p.trainer_id, p.status)
-              AND NOT EXISTS (
-                  SELECT 1 FROM public.trainer_allocations al
-                  WHERE al.student_id = session_sync.session_sync_primary_student(p.students)
-                    AND al.trainer_id = p.trainer_id
-                    AND al.course_id = p.course_id
-                    AND session_sync.session_sync_allocation_usable(al.status)))
-        THEN
-        WITH lacking AS MATERIALIZED (
-            -- the purchases that can be synced and lack their allocation, found first, so that
-            -- the checks below (sessions, conflicts) read the sessions of these only, not of
-            -- every purchase of a backfill's batch
-            SELECT c.*
-            FROM public.session_sync_purchase_check c
-            WHERE c.purchase_id = ANY (p_purchase_ids)
-              AND c.eligible
-              AND c.reason IS NULL
-              AND NOT EXISTS (
-                  SELECT 1 FROM public.trainer_allocations al
-                  WHERE al.student_id = c.student_id
-                    AND al.trainer_id = c.trainer_id
-                    AND al.course_id = c.course_id
-                    AND session_sync.session_sync_allocation_usable(al.status))
-        )
-        INSERT INTO public.trainer_allocations
-            (student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
-        SELECT DISTINCT ON (c.student_id, c.trainer_id, c.course_id)
-            c.student_id, c.trainer_id, c.course_id, c.student_id, 'approved', now(),
-            jsonb_build_object(
-                'sessionCount', c.total_sessions,
-                'isSundayOnly', c.delivery_mode = 'SUNDAY_ONLY',
-                'schedule', jsonb_build_object('timeSlot', c.preferred_time_slot, 'date', c.start_date),
-                'purchaseId', c.purchase_id,
-                'bookingId', c.booking_id)
-        FROM lacking c
-        WHERE EXISTS (SELECT 1 FROM public.purchase_sessions ps WHERE ps.purchase_id = c.purchase_id)
-          AND NOT EXISTS (
-              SELECT 1 FROM public.purchase_sessions ps
-              JOIN public.tutoring_sessions t ON t.id = ps.id
-              WHERE ps.purchase_id = c.purchase_id
-                AND NOT session_sync.session_sync_owned_by(t.metadata, c.purchase_id))
-        ORDER BY c.student_id, c.trainer_id, c.course_id, c.created_at, c.purchase_id
-        -- A concurrent transaction's allocation for the same (student, trainer, course) wins
-        -- (this waits for it to commit or roll back); the next statement then sees and uses it.
-        ON CONFLICT DO NOTHING;
-        END IF;
-
-        v_stage := 'SS009';
-        WITH st AS MATERIALIZED (
-            SELECT s.session_id, s.purchase_id, s.reason, s.state, s.tutoring_xmin,
-                   s.allocation_id,
-                   s.student_id,
-                   s.trainer_id,
-                   s.course_id,
-                   s.scheduled_date,
-                   s.scheduled_time,
-                   s.duration,
-                   s.status,
-                   s.student_home_location,
-                   s.metadata, s.dropped_keys
-            FROM public.session_sync_session_state s
-            WHERE s.purchase_id = ANY (p_purchase_ids)
-              AND s.state IN ('missing', 'drifted', 'conflict')
-        ), locked AS MATERIALIZED (
-            -- Never wait: a row another transaction holds leaves its purchase for later.
-            SELECT t.id, t.xmin AS tutoring_xmin
-            FROM public.tutoring_sessions t
-            -- (= ANY of an array: an index scan of the ids, whatever the planner expects of st)
-            WHERE t.id = ANY (ARRAY(SELECT st.session_id FROM st WHERE st.state = 'drifted' AND st.reason IS NULL))
-            ORDER BY t.id
-            FOR UPDATE SKIP LOCKED
-        ), locked_xmin AS MATERIALIZED (
-            -- The rows locked, as one jsonb object (id -> xmin), and below the purchases to write,
-            -- as one jsonb set: looked up per session (a binary search), never joined. Before
-            -- PostgreSQL 17 a CTE is estimated without its columns' statistics, and a join to it
-            -- became a nested loop rescanning it for every session: time growing with the square
-            -- of the batch even with statistics.
-            SELECT jsonb_object_agg(l.id::text, l.tutoring_xmin::text) AS m FROM locked l
-        ), verdict AS MATERIALIZED (
-            SELECT st.purchase_id,
-                   coalesce(min(st.reason),
-                            CASE WHEN bool_or(st.state = 'conflict') THEN 'SESSION_CONFLICT' END) AS reason,
-                   bool_or(st.allocation_id IS NULL
-                           OR (st.state = 'drifted'
-                               AND ((SELECT x.m FROM locked_xmin x) ->> st.session_id::text)
-                                   IS DISTINCT FROM st.tutoring_xmin::text)) AS busy,
-                   count(*) FILTER (WHERE st.state = 'missing') AS missing
-            FROM st
-            GROUP BY st.purchase_id
-        ), ok AS MATERIALIZED (
-            SELECT jsonb_object_agg(v.purchase_id::text, true) AS m FROM verdict v WHERE v.reason IS NULL AND NOT v.busy
-        ), updated AS (
-            UPDATE public.tutoring_sessions t
-            SET
-                allocation_id = s.allocation_id,
-                student_id = s.student_id,
-                trainer_id = s.trainer_id,
-                course_id = s.course_id,
-                scheduled_date = s.scheduled_date,
-                scheduled_time = s.scheduled_time,
-                duration = s.duration,
-                status = s.status,
-                student_home_location = s.student_home_location,
-                -- merged onto the row as it is: keys the apps added stay, keys the purchase
-                -- session dropped (the sync's own, copied earlier) go
-                metadata = (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
-                            - coalesce(s.dropped_keys, '{}'::text[]))
-                           || s.metadata,
-                updated_at = now()
-            FROM st s
-            WHERE s.state = 'drifted'
-              AND t.id = s.session_id
-              AND coalesce((SELECT ok.m FROM ok) ? s.purchase_id::text, false)
-              AND session_sync.session_sync_owned_by(t.metadata, s.purchase_id)
-              AND NOT session_sync.session_sync_protected(t.status)
-            RETURNING t.id
-        ), inserted AS (
-            INSERT INTO public.tutoring_sessions
-                (id,
-                 allocation_id,
-                 student_id,
-                 trainer_id,
-                 course_id,
-                 scheduled_date,
-                 scheduled_time,
-                 duration,
-                 status,
-                 student_home_location,
-                 metadata)
-            SELECT s.session_id,
-                   s.allocation_id,
-                   s.student_id,
-                   s.trainer_id,
-                   s.course_id,
-                   s.scheduled_date,
-                   s.scheduled_time,
-                   s.duration,
-                   s.status,
-                   s.student_home_location,
-                   s.metadata
-            FROM st s
-            WHERE s.state = 'missing'
-              AND coalesce((SELECT ok.m FROM ok) ? s.purchase_id::text, false)
-            ORDER BY s.session_id
-            ON CONFLICT (id) DO NOTHING
-            RETURNING id
-        ), forgotten AS (
-            -- the dropped keys are gone from the sessions written now (rows appended after this
-            -- statement's snapshot stay for the next write): in the same statement, so that a
-            -- record goes exactly when its key does
-            DELETE FROM public.session_sync_dropped_keys d
-            WHERE d.ctid IN (
-                SELECT k.ctid FROM public.session_sync_dropped_keys k
-                WHERE k.session_id = ANY (ARRAY(SELECT u.id FROM updated u UNION ALL SELECT i.id FROM inserted i))
-                FOR UPDATE OF k SKIP LOCKED)
-        )
-        -- one pass over the verdicts (ok is those with no reason and not busy)
-        SELECT count(*) FILTER (WHERE v.reason IS NULL AND NOT v.busy),
-               coalesce(sum(v.missing) FILTER (WHERE v.reason IS NULL AND NOT v.busy), 0),
-               (SELECT count(*) FROM inserted),
-               (SELECT count(*) FROM updated),
-               coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}'),
-               coalesce(array_agg(v.reason ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}'),
-               coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NULL AND v.busy),
-                        '{}'),
-               CASE WHEN current_setting('transaction_isolation') = 'read committed' THEN '{}'::uuid[]
-                    -- one snapshot for the whole transaction: a session another transaction inserted
-                    -- since it was taken cannot be seen here, so what it wrote gets another look
-                    ELSE coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id)
-                                  FILTER (WHERE v.reason IS NULL AND NOT v.busy), '{}') END
-        FROM verdict v
-        INTO purchases_synced, v_intended, sessions_created, sessions_updated, failed_ids, failed_reasons,
-             deferred_ids, racing_ids;
-    EXCEPTION
-        WHEN lock_not_available OR deadlock_detected OR serialization_failure OR query_canceled THEN
-            RAISE;
-        WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
-            RAISE EXCEPTION USING ERRCODE = v_stage, MESSAGE = v_error;
-    END;
-
-    IF sessions_created < v_intended THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'SS010',
-            MESSAGE = format('%s of %s sessions were inserted by a concurrent transaction first',
-                             v_intended - sessions_created, v_intended);
-    END IF;
-    PERFORM set_config('session_sync.applying', 'off', true);
-END;
-$$;
-
-COMMENT ON FUNCTION session_sync.session_sync_write_batch IS 'session_sync_write_batch(p_purchase_ids uuid[])
-  -> (purchases_synced, sessions_created, sessions_updated, failed_ids, failed_reasons, deferred_ids)
-Contract (internal; session_sync_write calls it inside a savepoint): the one place that
-writes tutoring sessions and allocations. For the given purchases, in two statements:
-  1. creates the approved allocation of each (primary student, trainer, course) that has
-     none (approved or active), for purchases that can be synced, have sessions and no
-     conflict (requested_by = the student, allocated_at = now(), metadata
-     sessionCount, isSundayOnly, schedule, purchaseId, bookingId);
-  2. classifies every session once (session_sync_session_state), locks the drifted
-     tutoring sessions it will update with FOR UPDATE SKIP LOCKED, and for every purchase
-     that can be synced and whose rows it holds as it classified them, inserts the missing
-     sessions and updates the drifted ones. The metadata update merges onto the row as it
-     is (keys the apps added are kept) and removes the keys its purchase session dropped,
-     deleting their records (session_sync_dropped_keys) in the same statement.
-Returns the purchases it synced (count), the ones that cannot be synced (failed_ids with
-their reason code, SESSION_CONFLICT included; nothing written for them), and the ones it left
-alone because another transaction holds or has just changed one of their tutoring sessions
-(deferred_ids; nothing written for them either). It never waits for a row another transaction
-holds, so it adds no lock wait, and no deadlock, to the transaction it runs in. racing_ids
-(REPEATABLE READ only) are the purchases it wrote, to be queued by the caller for another look.
-Raises ALLOCATION_FAILED (SS007) or SESSION_WRITE_FAILED (SS009) when the platform''s tables
-reject a write, and SS010 when a concurrent transaction inserted one of the sessions first;
-the caller''s savepoint then undoes the whole call and it retries purchase by purchase.
-The only waits left are for another transaction''s uncommitted insert of the same allocation
-or session (a unique index): lock_timeout 50ms, well below deadlock_timeout, ends them, and
-the caller defers the purchase (queued), so even a platform transaction that inserts an
-allocation by hand and then writes the purchase never deadlocks with the sync.
-Its CTEs are looked up (jsonb objects, index scans of arrays), never joined to one another:
-no planner estimate can make its time grow with the square of the batch.
-Runs as its owner (SECURITY DEFINER) with a fixed search_path. work_mem 256MB and
-random_page_cost 1.1 for its statements: a backfill''s classification is hashed in memory,
-and the rows it reads by index were mostly written recently and are cached.';
 
 -- sql/functions/sync_all_sessions.sql
 CREATE OR REPLACE FUNCTION public.sync_all_sessions(
@@ -2241,15 +2128,20 @@ SELECT
     END AS reason,
     x.allocation_id
 FROM public.course_purchases p
--- OFFSET 0 keeps this subquery from being flattened: its values are computed once per
--- purchase, not once per session row after the views join purchase_sessions.
+-- OFFSET 0 keeps these subqueries from being flattened: each value is computed once per
+-- purchase, not once per session row after the views join purchase_sessions, nor once per use.
 CROSS JOIN LATERAL (
     SELECT session_sync.session_sync_primary_student(p.students) AS student_id,
-           session_sync.session_sync_location_problem(p.student_location) AS location_problem,
-           session_sync.session_sync_home_location(p.student_location) AS home_location,
-           -- once per purchase, not per session
+           session_sync.session_sync_location_problem(p.student_location) AS location_problem
+    OFFSET 0
+) s
+CROSS JOIN LATERAL (
+    SELECT s.student_id,
+           s.location_problem,
+           CASE WHEN s.location_problem IS NULL
+                THEN session_sync.session_sync_home_location(p.student_location) END AS home_location,
            (SELECT al.id FROM public.trainer_allocations al
-            WHERE al.student_id = session_sync.session_sync_primary_student(p.students)
+            WHERE al.student_id = s.student_id
               AND al.trainer_id = p.trainer_id AND al.course_id = p.course_id
               AND session_sync.session_sync_allocation_usable(al.status)
             ORDER BY al.status = 'approved' DESC, al.requested_at, al.id

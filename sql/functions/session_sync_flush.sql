@@ -9,6 +9,10 @@ DECLARE
     v_pending text := coalesce(current_setting('session_sync.pending', true), '');
     v_ids uuid[];
     v_stray text;
+    v_strict boolean;
+    v_last_failure bigint;
+    v_result record;
+    v_failure record;
 BEGIN
     IF v_pending = '' THEN
         RETURN;
@@ -38,7 +42,29 @@ BEGIN
     END IF;
     IF session_sync.session_sync_setting('enabled', true)
        AND current_setting('transaction_isolation') <> 'serializable' THEN
-        PERFORM session_sync.session_sync_trigger_sync(v_ids);
+        v_strict := session_sync.session_sync_setting('strict', false);
+        IF v_strict THEN
+            SELECT coalesce(max(f.failure_id), 0) INTO v_last_failure FROM public.session_sync_failures f;
+        END IF;
+        SELECT * INTO v_result FROM session_sync.session_sync_write(v_ids, NULL, 'trigger');
+        IF current_setting('transaction_isolation') <> 'read committed' THEN
+            -- One snapshot for the whole transaction: a purchase session another transaction
+            -- inserted meanwhile (synced by that transaction before this one's writes were
+            -- visible to it) was not seen here. Every purchase noted gets another look.
+            PERFORM session_sync.session_sync_enqueue(v_ids);
+        END IF;
+        IF v_strict AND v_result.purchases_failed > 0 THEN
+            SELECT f.reason, f.message, f.hint, r.sqlstate INTO v_failure
+            FROM public.session_sync_failures f
+            JOIN session_sync.session_sync_reasons() r ON r.reason = f.reason
+            WHERE f.failure_id > v_last_failure AND f.source = 'trigger' AND f.purchase_id = ANY (v_ids)
+            ORDER BY f.failure_id
+            LIMIT 1;
+            RAISE EXCEPTION USING
+                ERRCODE = coalesce(v_failure.sqlstate, 'SS000'),
+                MESSAGE = coalesce(v_failure.message, 'session-sync: a purchase could not be synced'),
+                HINT = coalesce(v_failure.hint, '') || ' (session_sync.strict is on: SET session_sync.strict = off records the failure in session_sync_failures instead of failing the write.)';
+        END IF;
     ELSE
         PERFORM session_sync.session_sync_enqueue(v_ids);
     END IF;
@@ -47,8 +73,11 @@ $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_flush IS 'session_sync_flush() -> void
 Contract (internal; the COMMIT trigger and the bulk statement triggers call it): syncs the
-purchases this transaction noted in session_sync.pending (session_sync_trigger_sync) and
-clears the notes. With session_sync.enabled off, or under SERIALIZABLE (where the sync''s
-reads would add 40001 failures to commits that succeed without it), it queues them instead.
-A token that is not a purchase id (set by hand) is ignored with one WARNING; a value of
-session_sync.enabled that is not a boolean raises 22023.';
+purchases this transaction noted in session_sync.pending, in that transaction
+(session_sync_write, source ''trigger''), and clears the notes. A purchase that cannot be
+synced is recorded in session_sync_failures and the transaction commits, unless
+session_sync.strict is on: then the first such failure fails the COMMIT. With
+session_sync.enabled off, or under SERIALIZABLE (where the sync''s reads would add 40001
+failures to commits that succeed without it), it queues them instead. A token that is not a
+purchase id (set by hand) is ignored with one WARNING; a value of session_sync.enabled that is
+not a boolean raises 22023.';

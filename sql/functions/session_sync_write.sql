@@ -16,20 +16,23 @@ VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '50ms'
+SET work_mem = '256MB'
+SET random_page_cost = 1.1
 AS $$
 DECLARE
     v_ids uuid[];
     v_snapshot pg_snapshot;
+    v_batch uuid[];
+    v_round integer := 0;
+    v_table text;
     v_result record;
     v_failed_ids uuid[] := '{}'::uuid[];
     v_failed_reasons text[] := '{}'::text[];
     v_failed_details text[] := '{}'::text[];
     v_deferred_ids uuid[] := '{}'::uuid[];
     v_racing_ids uuid[] := '{}'::uuid[];
-    v_id uuid;
     v_sqlstate text;
     v_error text;
-    v_written boolean := false;
 BEGIN
     purchases_synced := 0;
     purchases_failed := 0;
@@ -80,75 +83,236 @@ BEGIN
         END IF;
     END IF;
 
-    BEGIN
-        IF cardinality(v_ids) > 0 THEN
-            SELECT * INTO v_result FROM session_sync.session_sync_write_batch(v_ids);
-        ELSE
-            SELECT 0 AS purchases_synced, 0 AS sessions_created, 0 AS sessions_updated,
-                   '{}'::uuid[] AS failed_ids, '{}'::text[] AS failed_reasons,
-                   '{}'::uuid[] AS deferred_ids, '{}'::uuid[] AS racing_ids INTO v_result;
-        END IF;
-        v_written := true;
-    EXCEPTION
-        WHEN query_canceled THEN
-            RAISE;
-        WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
-            retry_reason := v_sqlstate || ': ' || v_error;
-    END;
-    IF NOT v_written AND v_sqlstate = '55P03' THEN
-        -- Another transaction's uncommitted insert of one of these sessions or allocations (an
-        -- operator's open run, say) held the set-based write for its lock_timeout: retrying each
-        -- purchase would wait that long again per purchase. All are deferred (queued) instead.
-        v_deferred_ids := v_deferred_ids || v_ids;
-        RAISE NOTICE 'session-sync: the set-based write of % purchases waited for another transaction''s uncommitted write (%); all deferred (left queued)',
-            cardinality(v_ids), retry_reason;
-    ELSIF v_written THEN
-        purchases_synced := v_result.purchases_synced;
-        sessions_created := v_result.sessions_created;
-        sessions_updated := v_result.sessions_updated;
-        v_failed_ids := v_result.failed_ids;
-        v_failed_reasons := v_result.failed_reasons;
-        v_failed_details := array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
-        v_deferred_ids := v_deferred_ids || v_result.deferred_ids;
-        v_racing_ids := v_result.racing_ids;
-    ELSE
-        -- The slow way: each purchase alone, under its own savepoint.
-        FOREACH v_id IN ARRAY v_ids LOOP
-            purchases_retried := purchases_retried + 1;
-            BEGIN
-                SELECT * INTO v_result FROM session_sync.session_sync_write_batch(ARRAY[v_id]);
-                purchases_synced := purchases_synced + v_result.purchases_synced;
-                sessions_created := sessions_created + v_result.sessions_created;
-                sessions_updated := sessions_updated + v_result.sessions_updated;
-                v_failed_ids := v_failed_ids || v_result.failed_ids;
-                v_failed_reasons := v_failed_reasons || v_result.failed_reasons;
-                v_failed_details := v_failed_details
-                                    || array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
-                v_deferred_ids := v_deferred_ids || v_result.deferred_ids;
-                v_racing_ids := v_racing_ids || v_result.racing_ids;
-            EXCEPTION
-                WHEN query_canceled THEN
-                    RAISE;
-                WHEN OTHERS THEN
-                    GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT;
-                    IF v_sqlstate IN ('SS007', 'SS009') THEN
-                        v_failed_ids := v_failed_ids || v_id;
-                        v_failed_reasons := v_failed_reasons
-                            || CASE v_sqlstate WHEN 'SS007' THEN 'ALLOCATION_FAILED' ELSE 'SESSION_WRITE_FAILED' END;
-                        v_failed_details := v_failed_details || v_error;
-                    ELSE
-                        -- a concurrent writer (SS010), a serialization failure, a lock timeout:
-                        -- nothing is wrong with the purchase; it is left for the next run
-                        v_deferred_ids := v_deferred_ids || v_id;
+    -- The set-based write (round 0) under one savepoint. Should it fail, each purchase is
+    -- written alone under its own (rounds 1..n): a failing purchase is recorded and rolled back
+    -- whole, the others synced.
+    WHILE cardinality(v_ids) > 0 AND v_round <= cardinality(v_ids) LOOP
+        v_batch := CASE WHEN v_round = 0 THEN v_ids ELSE ARRAY[v_ids[v_round]] END;
+        purchases_retried := purchases_retried + sign(v_round)::integer;
+        BEGIN
+            PERFORM set_config('session_sync.applying', pg_current_xact_id()::text, true);
+            WITH st AS MATERIALIZED (
+                SELECT s.session_id, s.purchase_id, s.reason, s.state, s.tutoring_xmin,
+                       s.allocation_id,
+                       s.student_id,
+                       s.trainer_id,
+                       s.course_id,
+                       s.scheduled_date,
+                       s.scheduled_time,
+                       s.duration,
+                       s.status,
+                       s.student_home_location,
+                       s.metadata, s.dropped_keys
+                FROM public.session_sync_session_state s
+                WHERE s.purchase_id = ANY (v_batch)
+                  AND s.state IN ('missing', 'drifted', 'conflict')
+            ), locked AS MATERIALIZED (
+                -- Never wait: a row another transaction holds leaves its purchase for later.
+                SELECT t.id, t.xmin AS tutoring_xmin
+                FROM public.tutoring_sessions t
+                -- (= ANY of an array: an index scan of the ids, whatever the planner expects of st)
+                WHERE t.id = ANY (ARRAY(SELECT st.session_id FROM st WHERE st.state = 'drifted' AND st.reason IS NULL))
+                ORDER BY t.id
+                FOR UPDATE SKIP LOCKED
+            ), locked_xmin AS MATERIALIZED (
+                -- The rows locked, as one jsonb object (id -> xmin), and below the purchases to write,
+                -- as one jsonb set: looked up per session (a binary search), never joined. Before
+                -- PostgreSQL 17 a CTE is estimated without its columns' statistics, and a join to it
+                -- became a nested loop rescanning it for every session: time growing with the square
+                -- of the batch even with statistics.
+                SELECT jsonb_object_agg(l.id::text, l.tutoring_xmin::text) AS m FROM locked l
+            ), verdict AS MATERIALIZED (
+                SELECT st.purchase_id, st.student_id, st.trainer_id, st.course_id, st.allocation_id,
+                       coalesce(min(st.reason),
+                                CASE WHEN bool_or(st.state = 'conflict') THEN 'SESSION_CONFLICT' END) AS reason,
+                       bool_or(st.state = 'drifted'
+                               AND ((SELECT x.m FROM locked_xmin x) ->> st.session_id::text)
+                                   IS DISTINCT FROM st.tutoring_xmin::text) AS busy,
+                       count(*) FILTER (WHERE st.state = 'missing') AS missing
+                FROM st
+                GROUP BY st.purchase_id, st.student_id, st.trainer_id, st.course_id, st.allocation_id
+            ), created AS (
+                -- The approved allocation of each (student, trainer, course) that a purchase to
+                -- write lacks, with the oldest purchase's details. A concurrent transaction's
+                -- allocation for the same key wins (waited for within lock_timeout); the purchase
+                -- is then deferred. The sessions below point at the new ids; the foreign key is
+                -- checked at the end of the statement.
+                INSERT INTO public.trainer_allocations
+                    (student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
+                SELECT DISTINCT ON (v.student_id, v.trainer_id, v.course_id)
+                       v.student_id, v.trainer_id, v.course_id, v.student_id, 'approved', now(),
+                       jsonb_build_object(
+                           'sessionCount', p.total_sessions,
+                           'isSundayOnly', p.delivery_mode = 'SUNDAY_ONLY',
+                           'schedule', jsonb_build_object('timeSlot', p.preferred_time_slot, 'date', p.start_date),
+                           'purchaseId', p.id,
+                           'bookingId', p.booking_id)
+                FROM verdict v
+                CROSS JOIN LATERAL (SELECT * FROM public.course_purchases cp WHERE cp.id = v.purchase_id) p
+                WHERE v.reason IS NULL AND v.allocation_id IS NULL AND NOT v.busy
+                ORDER BY v.student_id, v.trainer_id, v.course_id, p.created_at, p.id
+                ON CONFLICT DO NOTHING
+                RETURNING id, student_id, trainer_id, course_id
+            ), created_ids AS MATERIALIZED (
+                SELECT jsonb_object_agg(concat_ws('/', c.student_id, c.trainer_id, c.course_id), c.id) AS m
+                FROM created c
+            ), ok AS MATERIALIZED (
+                -- the purchases to write (no reason, rows held as classified, an allocation),
+                -- each with its allocation's id
+                SELECT jsonb_object_agg(v.purchase_id::text, a.id) AS m
+                FROM verdict v
+                CROSS JOIN LATERAL (
+                    SELECT coalesce(v.allocation_id::text,
+                                    (SELECT c.m FROM created_ids c)
+                                        ->> concat_ws('/', v.student_id, v.trainer_id, v.course_id)) AS id) a
+                WHERE v.reason IS NULL AND NOT v.busy AND a.id IS NOT NULL
+            ), w AS (
+                SELECT st.session_id, st.purchase_id, st.state,
+                       ((SELECT ok.m FROM ok) ->> st.purchase_id::text)::uuid AS allocation_id,
+                       st.student_id,
+                       st.trainer_id,
+                       st.course_id,
+                       st.scheduled_date,
+                       st.scheduled_time,
+                       st.duration,
+                       st.status,
+                       st.student_home_location,
+                       st.metadata, st.dropped_keys
+                FROM st
+                WHERE st.state IN ('missing', 'drifted')
+                  AND coalesce((SELECT ok.m FROM ok) ? st.purchase_id::text, false)
+            ), updated AS (
+                UPDATE public.tutoring_sessions t
+                SET
+                    allocation_id = s.allocation_id,
+                    student_id = s.student_id,
+                    trainer_id = s.trainer_id,
+                    course_id = s.course_id,
+                    scheduled_date = s.scheduled_date,
+                    scheduled_time = s.scheduled_time,
+                    duration = s.duration,
+                    status = s.status,
+                    student_home_location = s.student_home_location,
+                    -- merged onto the row as it is: keys the apps added stay, keys the purchase
+                    -- session dropped (the sync's own, copied earlier) go
+                    metadata = (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
+                                - coalesce(s.dropped_keys, '{}'::text[]))
+                               || s.metadata,
+                    updated_at = now()
+                FROM w s
+                WHERE s.state = 'drifted'
+                  AND t.id = s.session_id
+                  AND session_sync.session_sync_owned_by(t.metadata, s.purchase_id)
+                  AND NOT session_sync.session_sync_protected(t.status)
+                RETURNING t.id
+            ), inserted AS (
+                INSERT INTO public.tutoring_sessions
+                    (id,
+                     allocation_id,
+                     student_id,
+                     trainer_id,
+                     course_id,
+                     scheduled_date,
+                     scheduled_time,
+                     duration,
+                     status,
+                     student_home_location,
+                     metadata)
+                SELECT s.session_id,
+                       s.allocation_id,
+                       s.student_id,
+                       s.trainer_id,
+                       s.course_id,
+                       s.scheduled_date,
+                       s.scheduled_time,
+                       s.duration,
+                       s.status,
+                       s.student_home_location,
+                       s.metadata
+                FROM w s
+                WHERE s.state = 'missing'
+                ORDER BY s.session_id
+                ON CONFLICT (id) DO NOTHING
+                RETURNING id
+            ), forgotten AS (
+                -- the dropped keys are gone from the sessions written now (rows appended after this
+                -- statement's snapshot stay for the next write): in the same statement, so that a
+                -- record goes exactly when its key does
+                DELETE FROM public.session_sync_dropped_keys d
+                WHERE d.ctid IN (
+                    SELECT k.ctid FROM public.session_sync_dropped_keys k
+                    WHERE k.session_id = ANY (ARRAY(SELECT u.id FROM updated u UNION ALL SELECT i.id FROM inserted i))
+                    FOR UPDATE OF k SKIP LOCKED)
+            )
+            -- one pass over the verdicts (ok is those with no reason and not busy)
+            SELECT count(*) FILTER (WHERE v.ok) AS synced,
+                   coalesce(sum(v.missing) FILTER (WHERE v.ok), 0) AS intended,
+                   (SELECT count(*) FROM inserted) AS created,
+                   (SELECT count(*) FROM updated) AS updated,
+                   coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}') AS failed_ids,
+                   coalesce(array_agg(v.reason ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}') AS failed_reasons,
+                   coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NULL AND NOT v.ok),
+                            '{}') AS deferred_ids,
+                   CASE WHEN current_setting('transaction_isolation') = 'read committed' THEN '{}'::uuid[]
+                        -- one snapshot for the whole transaction: a session another transaction inserted
+                        -- since it was taken cannot be seen here, so what it wrote gets another look
+                        ELSE coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.ok), '{}') END AS racing_ids
+            FROM (SELECT v.purchase_id, v.reason, v.missing, coalesce((SELECT ok.m FROM ok) ? v.purchase_id::text, false) AS ok
+                  FROM verdict v) v
+            INTO v_result;
+            IF v_result.created < v_result.intended THEN
+                RAISE EXCEPTION USING ERRCODE = 'SS010', MESSAGE = format(
+                    '%s of %s sessions were inserted by a concurrent transaction first',
+                    v_result.intended - v_result.created, v_result.intended);
+            END IF;
+            purchases_synced := purchases_synced + v_result.synced;
+            sessions_created := sessions_created + v_result.created;
+            sessions_updated := sessions_updated + v_result.updated;
+            v_failed_ids := v_failed_ids || v_result.failed_ids;
+            v_failed_reasons := v_failed_reasons || v_result.failed_reasons;
+            v_failed_details := v_failed_details || array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
+            v_deferred_ids := v_deferred_ids || v_result.deferred_ids;
+            v_racing_ids := v_racing_ids || v_result.racing_ids;
+            EXIT WHEN v_round = 0;
+        EXCEPTION
+            WHEN query_canceled THEN
+                RAISE;
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT,
+                                        v_table = TABLE_NAME;
+                IF v_sqlstate NOT IN ('55P03', '40P01', '40001', 'SS010') THEN
+                    -- the platform's tables rejected the write (a constraint names its table)
+                    v_sqlstate := CASE WHEN v_table = 'trainer_allocations' THEN 'SS007' ELSE 'SS009' END;
+                END IF;
+                IF v_round = 0 THEN
+                    retry_reason := v_sqlstate || ': ' || v_error;
+                    IF v_sqlstate = '55P03' THEN
+                        -- Another transaction's uncommitted insert of one of these sessions or
+                        -- allocations (an operator's open run, say) held the write for its
+                        -- lock_timeout: retrying each purchase would wait that long again per
+                        -- purchase. All are deferred (queued) instead.
+                        v_deferred_ids := v_deferred_ids || v_ids;
+                        RAISE NOTICE 'session-sync: the set-based write of % purchases waited for another transaction''s uncommitted write (%); all deferred (left queued)',
+                            cardinality(v_ids), retry_reason;
+                        EXIT;
                     END IF;
-            END;
-        END LOOP;
-        IF retry_reason IS NOT NULL THEN
-            RAISE NOTICE 'session-sync: the set-based write of % purchases failed (%); retried one by one: % synced, % failed, % deferred (left queued)',
-                cardinality(v_ids), retry_reason, purchases_synced, cardinality(v_failed_ids),
-                cardinality(v_deferred_ids);
-        END IF;
+                ELSIF v_sqlstate IN ('SS007', 'SS009') THEN
+                    v_failed_ids := v_failed_ids || v_batch;
+                    v_failed_reasons := v_failed_reasons
+                        || CASE v_sqlstate WHEN 'SS007' THEN 'ALLOCATION_FAILED' ELSE 'SESSION_WRITE_FAILED' END;
+                    v_failed_details := v_failed_details || v_error;
+                ELSE
+                    -- a concurrent writer (SS010), a serialization failure, a lock timeout:
+                    -- nothing is wrong with the purchase; it is left for the next run
+                    v_deferred_ids := v_deferred_ids || v_batch;
+                END IF;
+        END;
+        v_round := v_round + 1;
+    END LOOP;
+    IF purchases_retried > 0 THEN
+        RAISE NOTICE 'session-sync: the set-based write of % purchases failed (%); retried one by one: % synced, % failed, % deferred (left queued)',
+            cardinality(v_ids), retry_reason, purchases_synced, cardinality(v_failed_ids),
+            cardinality(v_deferred_ids);
     END IF;
     PERFORM set_config('session_sync.applying', 'off', true);
     purchases_failed := cardinality(v_failed_ids);
@@ -285,7 +449,13 @@ COMMENT ON FUNCTION session_sync.session_sync_write IS 'session_sync_write(p_pur
 Contract (internal; every path calls it: the sync at COMMIT of a platform transaction,
 sync_purchase_sessions, sync_all_sessions and the batched backfill): examines the given
 purchases, or with NULL every purchase in the change log (session_sync_queue), and syncs
-each one that needs it through session_sync_write_batch, set-based.
+each one that needs it, set-based: the one place that writes tutoring sessions and
+allocations. One statement creates the missing approved allocations (requested_by the
+student, metadata sessionCount, isSundayOnly, schedule, purchaseId, bookingId); the next
+classifies every session once (session_sync_session_state), locks the drifted ones it will
+update (FOR UPDATE SKIP LOCKED), and for each purchase that can be synced and whose rows it
+holds as classified inserts the missing sessions and updates the drifted ones (metadata
+merged onto the row as it is, the dropped keys removed and their records deleted).
   * Purchases that cannot be synced are recorded in session_sync_failures (run p_run_id,
     source p_source, reason code, a message that names ids and coordinates only) and left
     untouched; they stay queued, so every run reports them until their data is fixed.
