@@ -15,14 +15,12 @@ from typing import Any
 
 import psycopg
 
-FLOAT_PREFIX = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)")
+FLOAT_PREFIX = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def parse_float(value: Any) -> float | None:
-    """JavaScript's parseFloat: "12abc" is 12."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    match = FLOAT_PREFIX.match(str(value)) if value is not None else None
+    """JavaScript's parseFloat (of a JSON value): "12abc" is 12, null and true are NaN (None)."""
+    match = FLOAT_PREFIX.match(str(value))
     return float(match.group(0)) if match else None
 
 

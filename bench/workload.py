@@ -2,14 +2,33 @@
 
 Purchases of 10/20/30 sessions (20 on average). About half are fully synced already (with
 their allocations), a tenth half synced, the rest missing all their sessions; every tenth
-synced purchase was rescheduled afterwards (drifted); about 3% have bad coordinates; 20%
-have no trainer yet (WAITLISTED: 10,000 at 1M sessions, the trigger variant's bulk assignment). Students, trainers and courses repeat, so allocations are
-shared. Each purchase keeps its ordinal in metadata.bench_n.
+synced purchase was rescheduled afterwards (drifted); about 3% have bad coordinates; 20% have
+no trainer yet (WAITLISTED: 10,000 at 1M sessions, the trigger variant's bulk assignment).
+Students, trainers and courses repeat, so allocations are shared. Each purchase keeps its
+ordinal in metadata.bench_n. The platform's tables are PLATFORM.
 """
 
 from __future__ import annotations
 
 import psycopg
+
+PLATFORM = ("course_purchases", "purchase_sessions", "trainer_allocations", "tutoring_sessions")
+
+# What the sync writes into a tutoring session beyond the purchase's columns (the floors write it by hand).
+TUTORING_COLUMNS = """tutoring_sessions (id, allocation_id, student_id, trainer_id, course_id, scheduled_date,
+    scheduled_time, duration, status, student_home_location, metadata)"""
+HOME_AND_METADATA = """
+       jsonb_build_object('latitude', (p.student_location->>'latitude')::numeric,
+                          'longitude', (p.student_location->>'longitude')::numeric,
+                          'address', p.student_location->'address'),
+       coalesce(ps.metadata, '{}') || jsonb_build_object('purchaseId', p.id, 'bookingId', ps.booking_id,
+                                                        'sessionNumber', ps.session_number,
+                                                        'sessionType', ps.session_type)"""
+# An approved allocation for each (student, trainer, course) of the purchases c that the sync accepts.
+ALLOCATE = """
+INSERT INTO trainer_allocations (student_id, trainer_id, course_id, requested_by, status, allocated_at)
+SELECT DISTINCT c.student_id, c.trainer_id, c.course_id, c.student_id, 'approved', now()
+FROM session_sync_purchase_check c"""
 
 PURCHASES = """
 INSERT INTO course_purchases (id, booking_id, course_id, class_type, total_sessions, delivery_mode, start_date,
@@ -45,17 +64,13 @@ FROM course_purchases p, generate_series(1, p.total_sessions) AS s
 """
 
 # The synced part is written from the package's own mapping view, so that it is exactly in sync.
-ALLOCATIONS = """
-INSERT INTO trainer_allocations (student_id, trainer_id, course_id, requested_by, status, allocated_at)
-SELECT DISTINCT c.student_id, c.trainer_id, c.course_id, c.student_id, 'approved', now()
-FROM session_sync_purchase_check c
+ALLOCATIONS = ALLOCATE + """
 JOIN course_purchases p ON p.id = c.purchase_id
 WHERE c.eligible AND c.reason IS NULL AND (p.metadata->>'bench_n')::int %% 2 = 0
 """
 
-SYNCED = """
-INSERT INTO tutoring_sessions (id, allocation_id, student_id, trainer_id, course_id, scheduled_date, scheduled_time,
-                               duration, status, student_home_location, metadata)
+SYNCED = f"""
+INSERT INTO {TUTORING_COLUMNS}
 SELECT e.session_id, e.allocation_id, e.student_id, e.trainer_id, e.course_id, e.scheduled_date, e.scheduled_time,
        e.duration, e.status, e.student_home_location, e.metadata
 FROM session_sync_expected e
@@ -76,14 +91,7 @@ def generate(conn: psycopg.Connection, sessions: int) -> dict[str, int]:
     """Fill a migrated, empty database with about ``sessions`` purchase sessions; returns counts."""
     purchases = max(sessions // 20, 10)
     conn.execute("SET session_sync.enabled = off")
-    params = {"purchases": purchases, "students": max(purchases // 2, 1)}
-    conn.execute(PURCHASES, params)
-    conn.execute(SESSIONS, params)
-    conn.execute(ALLOCATIONS, params)
-    conn.execute(SYNCED, params)
-    conn.execute(DRIFT, params)
+    for statement in (PURCHASES, SESSIONS, ALLOCATIONS, SYNCED, DRIFT):
+        conn.execute(statement, {"purchases": purchases, "students": max(purchases // 2, 1)})
     conn.execute("RESET session_sync.enabled")
-    counts = {}
-    for table in ("course_purchases", "purchase_sessions", "trainer_allocations", "tutoring_sessions"):
-        counts[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    return counts
+    return {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in PLATFORM}
