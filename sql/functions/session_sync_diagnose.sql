@@ -64,11 +64,7 @@ BEGIN
             'Fix the checks above first.'::text;
     ELSE
         SELECT al.id, al.status INTO v_allocation
-        FROM public.trainer_allocations al
-        WHERE al.student_id = v_check.student_id AND al.trainer_id = v_purchase.trainer_id
-          AND al.course_id = v_purchase.course_id AND session_sync.session_sync_allocation_usable(al.status)
-        ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
-        LIMIT 1;
+        FROM public.trainer_allocations al WHERE al.id = v_check.allocation_id;
         IF FOUND THEN
             RETURN QUERY SELECT 'allocation', true,
                 format('allocation %s (%s) will be used', v_allocation.id, v_allocation.status), NULL::text;
