@@ -28,11 +28,7 @@ BEGIN
         )
         SELECT string_agg(DISTINCT c.id::text, ',') INTO v_ids FROM changed c;
     END IF;
-    IF v_ids IS NOT NULL THEN
-        PERFORM set_config('session_sync.pending',
-                           coalesce(current_setting('session_sync.pending', true), '') || ',' || v_ids, true);
-    END IF;
-    PERFORM session_sync.session_sync_flush();
+    PERFORM session_sync.session_sync_flush(v_ids);
     RETURN NULL;
 END;
 $$;
@@ -40,7 +36,7 @@ $$;
 COMMENT ON FUNCTION session_sync.session_sync_course_purchases_trigger IS 'session_sync_course_purchases_trigger() -- statement-level AFTER INSERT / UPDATE on
 course_purchases (transition tables new_rows, old_rows), for a statement past 64 KB of notes
 (see the trigger session_sync_note_purchases_insert).
-Contract: adds to the notes every purchase inserted eligible, and every purchase (old and new
-id) an UPDATE changed in a value the mapping reads, then syncs them at once, set-based
-(session_sync_flush; queued instead with session_sync.enabled off).
+Contract: syncs at once, set-based, with the transaction''s notes (session_sync_flush; queued
+instead with session_sync.enabled off), every purchase inserted eligible and every purchase
+(old and new id) an UPDATE changed in a value the mapping reads.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';

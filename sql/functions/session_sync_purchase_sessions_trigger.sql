@@ -27,11 +27,7 @@ BEGIN
         )
         SELECT string_agg(DISTINCT c.purchase_id::text, ',') INTO v_ids FROM changed c;
     END IF;
-    IF v_ids IS NOT NULL THEN
-        PERFORM set_config('session_sync.pending',
-                           coalesce(current_setting('session_sync.pending', true), '') || ',' || v_ids, true);
-    END IF;
-    PERFORM session_sync.session_sync_flush();
+    PERFORM session_sync.session_sync_flush(v_ids);
     RETURN NULL;
 END;
 $$;
@@ -39,8 +35,8 @@ $$;
 COMMENT ON FUNCTION session_sync.session_sync_purchase_sessions_trigger IS 'session_sync_purchase_sessions_trigger() -- statement-level AFTER INSERT / UPDATE on
 purchase_sessions (transition tables new_rows, old_rows), for a statement past 64 KB of notes
 (see the trigger session_sync_note_purchases_insert).
-Contract: adds to the notes the purchases whose sessions were inserted, or changed in a value
-the mapping reads (both purchases when a session moved), then syncs them at once, set-based
-(session_sync_flush; queued instead with session_sync.enabled off). Deleting purchase
+Contract: syncs at once, set-based, with the transaction''s notes (session_sync_flush; queued
+instead with session_sync.enabled off), the purchases whose sessions were inserted, or changed
+in a value the mapping reads (both purchases when a session moved). Deleting purchase
 sessions fires nothing: tutoring sessions are never deleted.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
