@@ -328,19 +328,15 @@ END;
 $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_backfill_start IS 'session_sync_backfill_start(p_batch_size integer, p_quiet boolean DEFAULT false) -> bigint
-Contract (the first step of CALL sync_all_sessions_batched(), which calls it; not meant to
-be called alone): checks p_batch_size (1 or more, else SQLSTATE 22023), makes sure no
-other backfill is running, and records a new run in session_sync_runs (source ''batched'',
-outcome ''running'', this backend''s pid) whose id it returns.
-  * A backfill whose backend still runs it refuses the new one: SQLSTATE 55P03, naming the
-    run, the backend''s pid, its role and since when, with the one-liner that stops it
-    (SELECT pg_cancel_backend(<pid>);).
-  * A backfill that was cut off (statement_timeout, Ctrl-C, a lost client) blocks nothing:
-    once its statement has ended its run is marked ''interrupted'' and the new run works
-    through the queue it left (session_sync_reap_backfills).
-Starts are serialized by a row lock in session_sync_locks, which only the package can take,
-taken without waiting: a start that finds it taken (another start, or a session that
-called this function in a transaction it keeps open) is refused with 55P03.
+Contract (the first step of CALL sync_all_sessions_batched(); not meant to be called alone):
+checks p_batch_size (1 or more, else 22023) and records a new run in session_sync_runs
+(source ''batched'', outcome ''running'', this backend''s pid), whose id it returns.
+A backfill whose backend still runs it refuses the new one with 55P03, naming the run, the
+backend''s pid, its role and since when, and the SELECT pg_cancel_backend(<pid>); that stops
+it; one that was cut off blocks nothing (session_sync_reap_backfills marks it
+''interrupted'', and the new run works through the queue it left). Starts are serialized by
+a row lock in session_sync_locks, taken without waiting: a start that finds it taken (another
+start, or a transaction left open after one) is refused with 55P03.
 A NOTICE says how many purchases are queued (p_quiet => true silences it).
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
 
@@ -499,11 +495,7 @@ BEGIN
         )
         SELECT string_agg(DISTINCT c.id::text, ',') INTO v_ids FROM changed c;
     END IF;
-    IF v_ids IS NOT NULL THEN
-        PERFORM set_config('session_sync.pending',
-                           coalesce(current_setting('session_sync.pending', true), '') || ',' || v_ids, true);
-    END IF;
-    PERFORM session_sync.session_sync_flush();
+    PERFORM session_sync.session_sync_flush(v_ids);
     RETURN NULL;
 END;
 $$;
@@ -511,9 +503,9 @@ $$;
 COMMENT ON FUNCTION session_sync.session_sync_course_purchases_trigger IS 'session_sync_course_purchases_trigger() -- statement-level AFTER INSERT / UPDATE on
 course_purchases (transition tables new_rows, old_rows), for a statement past 64 KB of notes
 (see the trigger session_sync_note_purchases_insert).
-Contract: adds to the notes every purchase inserted eligible, and every purchase (old and new
-id) an UPDATE changed in a value the mapping reads, then syncs them at once, set-based
-(session_sync_flush; queued instead with session_sync.enabled off).
+Contract: syncs at once, set-based, with the transaction''s notes (session_sync_flush; queued
+instead with session_sync.enabled off), every purchase inserted eligible and every purchase
+(old and new id) an UPDATE changed in a value the mapping reads.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
 
 -- sql/functions/session_sync_diagnose.sql
@@ -527,7 +519,6 @@ AS $$
 DECLARE
     v_purchase public.course_purchases%ROWTYPE;
     v_check record;
-    v_allocation record;
     v_counts record;
     v_failure record;
     v_sessions integer;
@@ -581,32 +572,28 @@ BEGIN
         RETURN QUERY SELECT 'allocation', false,
             'no allocation can be looked up without a primary student and a trainer'::text,
             'Fix the checks above first.'::text;
-    ELSE
-        SELECT al.id, al.status INTO v_allocation
+    ELSIF v_check.allocation_id IS NOT NULL THEN
+        RETURN QUERY SELECT 'allocation', true, format('allocation %s (%s) will be used', al.id, al.status), NULL::text
         FROM public.trainer_allocations al WHERE al.id = v_check.allocation_id;
-        IF FOUND THEN
-            RETURN QUERY SELECT 'allocation', true,
-                format('allocation %s (%s) will be used', v_allocation.id, v_allocation.status), NULL::text;
-        ELSE
-            BEGIN
-                INSERT INTO public.trainer_allocations (student_id, trainer_id, course_id, requested_by, status,
-                                                        allocated_at)
-                VALUES (v_check.student_id, v_purchase.trainer_id, v_purchase.course_id, v_check.student_id,
-                        'approved', now());
-                RAISE EXCEPTION USING ERRCODE = 'SS999', MESSAGE = 'roll back the trial allocation';
-            EXCEPTION
-                WHEN SQLSTATE 'SS999' THEN
-                    v_error := NULL;
-                WHEN OTHERS THEN
-                    GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
-            END;
-            RETURN QUERY SELECT 'allocation', v_error IS NULL,
-                CASE WHEN v_error IS NULL
-                     THEN 'none yet: an approved allocation will be created (tried and rolled back)'
-                     ELSE 'none yet, and trainer_allocations refuses a new one: ' || v_error END,
-                CASE WHEN v_error IS NOT NULL
-                     THEN session_sync.session_sync_hint('ALLOCATION_FAILED') END;
-        END IF;
+    ELSE
+        BEGIN
+            INSERT INTO public.trainer_allocations (student_id, trainer_id, course_id, requested_by, status,
+                                                    allocated_at)
+            VALUES (v_check.student_id, v_purchase.trainer_id, v_purchase.course_id, v_check.student_id,
+                    'approved', now());
+            RAISE EXCEPTION USING ERRCODE = 'SS999', MESSAGE = 'roll back the trial allocation';
+        EXCEPTION
+            WHEN SQLSTATE 'SS999' THEN
+                v_error := NULL;
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
+        END;
+        RETURN QUERY SELECT 'allocation', v_error IS NULL,
+            CASE WHEN v_error IS NULL
+                 THEN 'none yet: an approved allocation will be created (tried and rolled back)'
+                 ELSE 'none yet, and trainer_allocations refuses a new one: ' || v_error END,
+            CASE WHEN v_error IS NOT NULL
+                 THEN session_sync.session_sync_hint('ALLOCATION_FAILED') END;
     END IF;
 
     SELECT count(*) INTO v_sessions FROM public.purchase_sessions ps WHERE ps.purchase_id = p_purchase_id;
@@ -788,7 +775,7 @@ the shape of bad values only (session_sync_students_problem, session_sync_locati
 never a student''s name, contact details, address or usable coordinates. Changes nothing.';
 
 -- sql/functions/session_sync_flush.sql
-CREATE OR REPLACE FUNCTION session_sync.session_sync_flush()
+CREATE OR REPLACE FUNCTION session_sync.session_sync_flush(p_ids text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
@@ -796,7 +783,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_pending text := coalesce(current_setting('session_sync.pending', true), '');
+    v_pending text := coalesce(current_setting('session_sync.pending', true), '') || coalesce(',' || p_ids, '');
     v_ids uuid[];
     v_stray text;
     v_strict boolean;
@@ -838,9 +825,8 @@ BEGIN
         END IF;
         SELECT * INTO v_result FROM session_sync.session_sync_write(v_ids, NULL, 'trigger');
         IF current_setting('transaction_isolation') <> 'read committed' THEN
-            -- One snapshot for the whole transaction: a purchase session another transaction
-            -- inserted meanwhile (synced by that transaction before this one's writes were
-            -- visible to it) was not seen here. Every purchase noted gets another look.
+            -- one snapshot for the whole transaction: what another transaction inserted since
+            -- was not seen here, so every purchase noted gets another look
             PERFORM session_sync.session_sync_enqueue(v_ids);
         END IF;
         IF v_strict AND v_result.purchases_failed > 0 THEN
@@ -861,9 +847,10 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION session_sync.session_sync_flush IS 'session_sync_flush() -> void
+COMMENT ON FUNCTION session_sync.session_sync_flush IS 'session_sync_flush(p_ids text DEFAULT NULL) -> void
 Contract (internal; the COMMIT trigger and the bulk statement triggers call it): syncs the
-purchases this transaction noted in session_sync.pending, in that transaction
+purchases this transaction noted in session_sync.pending, and the comma-separated p_ids (a
+bulk statement''s), in that transaction
 (session_sync_write, source ''trigger''), and clears the notes. A purchase that cannot be
 synced is recorded in session_sync_failures and the transaction commits, unless
 session_sync.strict is on: then the first such failure fails the COMMIT. With
@@ -979,11 +966,7 @@ BEGIN
         )
         SELECT string_agg(DISTINCT c.purchase_id::text, ',') INTO v_ids FROM changed c;
     END IF;
-    IF v_ids IS NOT NULL THEN
-        PERFORM set_config('session_sync.pending',
-                           coalesce(current_setting('session_sync.pending', true), '') || ',' || v_ids, true);
-    END IF;
-    PERFORM session_sync.session_sync_flush();
+    PERFORM session_sync.session_sync_flush(v_ids);
     RETURN NULL;
 END;
 $$;
@@ -991,9 +974,9 @@ $$;
 COMMENT ON FUNCTION session_sync.session_sync_purchase_sessions_trigger IS 'session_sync_purchase_sessions_trigger() -- statement-level AFTER INSERT / UPDATE on
 purchase_sessions (transition tables new_rows, old_rows), for a statement past 64 KB of notes
 (see the trigger session_sync_note_purchases_insert).
-Contract: adds to the notes the purchases whose sessions were inserted, or changed in a value
-the mapping reads (both purchases when a session moved), then syncs them at once, set-based
-(session_sync_flush; queued instead with session_sync.enabled off). Deleting purchase
+Contract: syncs at once, set-based, with the transaction''s notes (session_sync_flush; queued
+instead with session_sync.enabled off), the purchases whose sessions were inserted, or changed
+in a value the mapping reads (both purchases when a session moved). Deleting purchase
 sessions fires nothing: tutoring sessions are never deleted.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
 
@@ -1265,14 +1248,11 @@ BEGIN
     IF p_source = 'trigger' THEN
         -- One sync at COMMIT of a purchase at a time (try-locks, never a wait); a write of more
         -- than 64 purchases locks one of 1,024 buckets per purchase instead, which a small one shares.
-        IF purchases_examined > 64 THEN
-            SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
-            WHERE NOT pg_try_advisory_xact_lock(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023);
-        ELSE
-            SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
-            WHERE NOT (pg_try_advisory_xact_lock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
-                       AND pg_try_advisory_xact_lock(hashtext('session_sync.purchase'), hashtext(i.id::text)));
-        END IF;
+        SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
+        WHERE NOT CASE WHEN purchases_examined > 64
+                       THEN pg_try_advisory_xact_lock(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                       ELSE pg_try_advisory_xact_lock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                            AND pg_try_advisory_xact_lock(hashtext('session_sync.purchase'), hashtext(i.id::text)) END;
         IF cardinality(v_deferred_ids) > 0 THEN
             v_ids := ARRAY(SELECT i.id FROM unnest(v_ids) AS i(id) WHERE NOT (i.id = ANY (v_deferred_ids)));
         END IF;
@@ -1458,9 +1438,7 @@ BEGIN
             v_requeued_ids := v_requeued_ids || v_result.requeued_ids;
             EXIT WHEN v_round = 0;
         EXCEPTION
-            WHEN query_canceled THEN
-                RAISE;
-            WHEN OTHERS THEN
+            WHEN OTHERS THEN  -- never a cancel or statement_timeout: OTHERS does not match them
                 GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT,
                                         v_table = TABLE_NAME;
                 IF v_sqlstate NOT IN ('55P03', '40P01', '40001', 'SS010') THEN
@@ -1828,12 +1806,12 @@ $$;
 COMMENT ON FUNCTION public.sync_purchase_sessions IS 'sync_purchase_sessions(p_purchase_id uuid)
   -> one row (purchase_id, allocation_id, sessions_created, sessions_updated,
               sessions_unchanged, sessions_protected)
-Contract: syncs one purchase, all or nothing. Creates each missing tutoring session and
-updates each drifted, non-protected one (session_sync_expected''s mapping); reuses the approved
-(else active) allocation for (primary student, trainer, course) or creates one; after a
-trainer change the non-protected sessions move to the new trainer and allocation.
-Protected sessions are counted, never changed. Idempotent: a second call reports 0
-created and 0 updated. A purchase with no sessions returns zeros.
+Contract: syncs one purchase, all or nothing (session_sync_expected''s mapping): creates each
+missing tutoring session, updates each drifted, non-protected one, reuses the approved (else
+active) allocation for (primary student, trainer, course) or creates one (after a trainer
+change the sessions move to the new trainer and allocation). Protected sessions are counted,
+never changed. Idempotent: a second call reports 0 created and 0 updated; a purchase with no
+sessions returns zeros.
 A purchase it cannot sync raises an error whose message begins with the reason code
 (session_sync_reasons() lists them with their SQLSTATEs and hints) and changes nothing.
 It never waits on another transaction''s lock: when one holds (or has just changed) one of

@@ -66,14 +66,11 @@ BEGIN
     IF p_source = 'trigger' THEN
         -- One sync at COMMIT of a purchase at a time (try-locks, never a wait); a write of more
         -- than 64 purchases locks one of 1,024 buckets per purchase instead, which a small one shares.
-        IF purchases_examined > 64 THEN
-            SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
-            WHERE NOT pg_try_advisory_xact_lock(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023);
-        ELSE
-            SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
-            WHERE NOT (pg_try_advisory_xact_lock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
-                       AND pg_try_advisory_xact_lock(hashtext('session_sync.purchase'), hashtext(i.id::text)));
-        END IF;
+        SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
+        WHERE NOT CASE WHEN purchases_examined > 64
+                       THEN pg_try_advisory_xact_lock(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                       ELSE pg_try_advisory_xact_lock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                            AND pg_try_advisory_xact_lock(hashtext('session_sync.purchase'), hashtext(i.id::text)) END;
         IF cardinality(v_deferred_ids) > 0 THEN
             v_ids := ARRAY(SELECT i.id FROM unnest(v_ids) AS i(id) WHERE NOT (i.id = ANY (v_deferred_ids)));
         END IF;
@@ -259,9 +256,7 @@ BEGIN
             v_requeued_ids := v_requeued_ids || v_result.requeued_ids;
             EXIT WHEN v_round = 0;
         EXCEPTION
-            WHEN query_canceled THEN
-                RAISE;
-            WHEN OTHERS THEN
+            WHEN OTHERS THEN  -- never a cancel or statement_timeout: OTHERS does not match them
                 GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT,
                                         v_table = TABLE_NAME;
                 IF v_sqlstate NOT IN ('55P03', '40P01', '40001', 'SS010') THEN

@@ -86,12 +86,12 @@ $$;
 COMMENT ON FUNCTION public.sync_purchase_sessions IS 'sync_purchase_sessions(p_purchase_id uuid)
   -> one row (purchase_id, allocation_id, sessions_created, sessions_updated,
               sessions_unchanged, sessions_protected)
-Contract: syncs one purchase, all or nothing. Creates each missing tutoring session and
-updates each drifted, non-protected one (session_sync_expected''s mapping); reuses the approved
-(else active) allocation for (primary student, trainer, course) or creates one; after a
-trainer change the non-protected sessions move to the new trainer and allocation.
-Protected sessions are counted, never changed. Idempotent: a second call reports 0
-created and 0 updated. A purchase with no sessions returns zeros.
+Contract: syncs one purchase, all or nothing (session_sync_expected''s mapping): creates each
+missing tutoring session, updates each drifted, non-protected one, reuses the approved (else
+active) allocation for (primary student, trainer, course) or creates one (after a trainer
+change the sessions move to the new trainer and allocation). Protected sessions are counted,
+never changed. Idempotent: a second call reports 0 created and 0 updated; a purchase with no
+sessions returns zeros.
 A purchase it cannot sync raises an error whose message begins with the reason code
 (session_sync_reasons() lists them with their SQLSTATEs and hints) and changes nothing.
 It never waits on another transaction''s lock: when one holds (or has just changed) one of
