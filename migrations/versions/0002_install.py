@@ -26,7 +26,7 @@ branch_labels = None
 depends_on = None
 
 HERE = Path(__file__).parent
-INSTALL_SHA256 = "dbe6af7a3de815fd9c9eabd80e5d762554dec68f4e54ddc21383a58a0a792bea"
+INSTALL_SHA256 = "bd4345bae3cc60acb1acf04aed256cc16bbdc5461ac345f328e4e68daa401814"
 UNINSTALL_SHA256 = "da7bf4f6241fcdac1576ea6066bba7f91908868baae468b27b7f20200c0bce5b"
 PLATFORM = ["public.course_purchases", "public.purchase_sessions", "public.tutoring_sessions",
             "public.trainer_allocations"]

@@ -328,19 +328,15 @@ END;
 $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_backfill_start IS 'session_sync_backfill_start(p_batch_size integer, p_quiet boolean DEFAULT false) -> bigint
-Contract (the first step of CALL sync_all_sessions_batched(), which calls it; not meant to
-be called alone): checks p_batch_size (1 or more, else SQLSTATE 22023), makes sure no
-other backfill is running, and records a new run in session_sync_runs (source ''batched'',
-outcome ''running'', this backend''s pid) whose id it returns.
-  * A backfill whose backend still runs it refuses the new one: SQLSTATE 55P03, naming the
-    run, the backend''s pid, its role and since when, with the one-liner that stops it
-    (SELECT pg_cancel_backend(<pid>);).
-  * A backfill that was cut off (statement_timeout, Ctrl-C, a lost client) blocks nothing:
-    once its statement has ended its run is marked ''interrupted'' and the new run works
-    through the queue it left (session_sync_reap_backfills).
-Starts are serialized by a row lock in session_sync_locks, which only the package can take,
-taken without waiting: a start that finds it taken (another start, or a session that
-called this function in a transaction it keeps open) is refused with 55P03.
+Contract (the first step of CALL sync_all_sessions_batched(); not meant to be called alone):
+checks p_batch_size (1 or more, else 22023) and records a new run in session_sync_runs
+(source ''batched'', outcome ''running'', this backend''s pid), whose id it returns.
+A backfill whose backend still runs it refuses the new one with 55P03, naming the run, the
+backend''s pid, its role and since when, and the SELECT pg_cancel_backend(<pid>); that stops
+it; one that was cut off blocks nothing (session_sync_reap_backfills marks it
+''interrupted'', and the new run works through the queue it left). Starts are serialized by
+a row lock in session_sync_locks, taken without waiting: a start that finds it taken (another
+start, or a transaction left open after one) is refused with 55P03.
 A NOTICE says how many purchases are queued (p_quiet => true silences it).
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
 
@@ -499,25 +495,17 @@ BEGIN
         )
         SELECT string_agg(DISTINCT c.id::text, ',') INTO v_ids FROM changed c;
     END IF;
-    IF v_ids IS NOT NULL THEN
-        PERFORM set_config('session_sync.pending',
-                           coalesce(current_setting('session_sync.pending', true), '') || ',' || v_ids, true);
-    END IF;
-    PERFORM session_sync.session_sync_flush();
+    PERFORM session_sync.session_sync_flush(v_ids);
     RETURN NULL;
 END;
 $$;
 
-COMMENT ON FUNCTION session_sync.session_sync_course_purchases_trigger IS 'session_sync_course_purchases_trigger() -- statement-level AFTER INSERT / AFTER UPDATE on
-course_purchases, with transition tables new_rows (and old_rows for UPDATE).
-Contract: fires only for a statement that filled the transaction''s notes past 64 KB (a bulk
-write; its WHEN clause), and syncs at once, set-based (session_sync_flush), the notes and every purchase inserted eligible
-(trainer_id set, status ASSIGNED), and every purchase an UPDATE changed in a value the
-mapping reads: id, booking_id, trainer_id, status, students, student_location, course_id,
-delivery_mode, total_sessions, start_date, preferred_time_slot, created_at (both the old and
-the new id when the id itself changed). With session_sync.enabled off they are queued
-for the next sync_all_sessions() instead. Smaller statements are noted by the row-level
-triggers'' WHEN clauses and synced at COMMIT.
+COMMENT ON FUNCTION session_sync.session_sync_course_purchases_trigger IS 'session_sync_course_purchases_trigger() -- statement-level AFTER INSERT / UPDATE on
+course_purchases (transition tables new_rows, old_rows), for a statement past 64 KB of notes
+(see the trigger session_sync_note_purchases_insert).
+Contract: syncs at once, set-based, with the transaction''s notes (session_sync_flush; queued
+instead with session_sync.enabled off), every purchase inserted eligible and every purchase
+(old and new id) an UPDATE changed in a value the mapping reads.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
 
 -- sql/functions/session_sync_diagnose.sql
@@ -531,7 +519,6 @@ AS $$
 DECLARE
     v_purchase public.course_purchases%ROWTYPE;
     v_check record;
-    v_allocation record;
     v_counts record;
     v_failure record;
     v_sessions integer;
@@ -585,36 +572,28 @@ BEGIN
         RETURN QUERY SELECT 'allocation', false,
             'no allocation can be looked up without a primary student and a trainer'::text,
             'Fix the checks above first.'::text;
+    ELSIF v_check.allocation_id IS NOT NULL THEN
+        RETURN QUERY SELECT 'allocation', true, format('allocation %s (%s) will be used', al.id, al.status), NULL::text
+        FROM public.trainer_allocations al WHERE al.id = v_check.allocation_id;
     ELSE
-        SELECT al.id, al.status INTO v_allocation
-        FROM public.trainer_allocations al
-        WHERE al.student_id = v_check.student_id AND al.trainer_id = v_purchase.trainer_id
-          AND al.course_id = v_purchase.course_id AND session_sync.session_sync_allocation_usable(al.status)
-        ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
-        LIMIT 1;
-        IF FOUND THEN
-            RETURN QUERY SELECT 'allocation', true,
-                format('allocation %s (%s) will be used', v_allocation.id, v_allocation.status), NULL::text;
-        ELSE
-            BEGIN
-                INSERT INTO public.trainer_allocations (student_id, trainer_id, course_id, requested_by, status,
-                                                        allocated_at)
-                VALUES (v_check.student_id, v_purchase.trainer_id, v_purchase.course_id, v_check.student_id,
-                        'approved', now());
-                RAISE EXCEPTION USING ERRCODE = 'SS999', MESSAGE = 'roll back the trial allocation';
-            EXCEPTION
-                WHEN SQLSTATE 'SS999' THEN
-                    v_error := NULL;
-                WHEN OTHERS THEN
-                    GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
-            END;
-            RETURN QUERY SELECT 'allocation', v_error IS NULL,
-                CASE WHEN v_error IS NULL
-                     THEN 'none yet: an approved allocation will be created (tried and rolled back)'
-                     ELSE 'none yet, and trainer_allocations refuses a new one: ' || v_error END,
-                CASE WHEN v_error IS NOT NULL
-                     THEN session_sync.session_sync_hint('ALLOCATION_FAILED') END;
-        END IF;
+        BEGIN
+            INSERT INTO public.trainer_allocations (student_id, trainer_id, course_id, requested_by, status,
+                                                    allocated_at)
+            VALUES (v_check.student_id, v_purchase.trainer_id, v_purchase.course_id, v_check.student_id,
+                    'approved', now());
+            RAISE EXCEPTION USING ERRCODE = 'SS999', MESSAGE = 'roll back the trial allocation';
+        EXCEPTION
+            WHEN SQLSTATE 'SS999' THEN
+                v_error := NULL;
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
+        END;
+        RETURN QUERY SELECT 'allocation', v_error IS NULL,
+            CASE WHEN v_error IS NULL
+                 THEN 'none yet: an approved allocation will be created (tried and rolled back)'
+                 ELSE 'none yet, and trainer_allocations refuses a new one: ' || v_error END,
+            CASE WHEN v_error IS NOT NULL
+                 THEN session_sync.session_sync_hint('ALLOCATION_FAILED') END;
     END IF;
 
     SELECT count(*) INTO v_sessions FROM public.purchase_sessions ps WHERE ps.purchase_id = p_purchase_id;
@@ -796,7 +775,7 @@ the shape of bad values only (session_sync_students_problem, session_sync_locati
 never a student''s name, contact details, address or usable coordinates. Changes nothing.';
 
 -- sql/functions/session_sync_flush.sql
-CREATE OR REPLACE FUNCTION session_sync.session_sync_flush()
+CREATE OR REPLACE FUNCTION session_sync.session_sync_flush(p_ids text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
@@ -804,7 +783,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_pending text := coalesce(current_setting('session_sync.pending', true), '');
+    v_pending text := coalesce(current_setting('session_sync.pending', true), '') || coalesce(',' || p_ids, '');
     v_ids uuid[];
     v_stray text;
     v_strict boolean;
@@ -846,9 +825,8 @@ BEGIN
         END IF;
         SELECT * INTO v_result FROM session_sync.session_sync_write(v_ids, NULL, 'trigger');
         IF current_setting('transaction_isolation') <> 'read committed' THEN
-            -- One snapshot for the whole transaction: a purchase session another transaction
-            -- inserted meanwhile (synced by that transaction before this one's writes were
-            -- visible to it) was not seen here. Every purchase noted gets another look.
+            -- one snapshot for the whole transaction: what another transaction inserted since
+            -- was not seen here, so every purchase noted gets another look
             PERFORM session_sync.session_sync_enqueue(v_ids);
         END IF;
         IF v_strict AND v_result.purchases_failed > 0 THEN
@@ -869,9 +847,10 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION session_sync.session_sync_flush IS 'session_sync_flush() -> void
+COMMENT ON FUNCTION session_sync.session_sync_flush IS 'session_sync_flush(p_ids text DEFAULT NULL) -> void
 Contract (internal; the COMMIT trigger and the bulk statement triggers call it): syncs the
-purchases this transaction noted in session_sync.pending, in that transaction
+purchases this transaction noted in session_sync.pending, and the comma-separated p_ids (a
+bulk statement''s), in that transaction
 (session_sync_write, source ''trigger''), and clears the notes. A purchase that cannot be
 synced is recorded in session_sync_failures and the transaction commits, unless
 session_sync.strict is on: then the first such failure fails the COMMIT. With
@@ -987,26 +966,18 @@ BEGIN
         )
         SELECT string_agg(DISTINCT c.purchase_id::text, ',') INTO v_ids FROM changed c;
     END IF;
-    IF v_ids IS NOT NULL THEN
-        PERFORM set_config('session_sync.pending',
-                           coalesce(current_setting('session_sync.pending', true), '') || ',' || v_ids, true);
-    END IF;
-    PERFORM session_sync.session_sync_flush();
+    PERFORM session_sync.session_sync_flush(v_ids);
     RETURN NULL;
 END;
 $$;
 
-COMMENT ON FUNCTION session_sync.session_sync_purchase_sessions_trigger IS 'session_sync_purchase_sessions_trigger() -- statement-level AFTER INSERT / AFTER UPDATE on
-purchase_sessions, with transition tables new_rows (and old_rows for UPDATE).
-Contract: fires only for a statement that filled the transaction''s notes past 64 KB (a bulk
-write; its WHEN clause), and syncs at once, set-based (session_sync_flush), the notes and the purchases whose sessions
-were inserted, or changed in a value the mapping reads: id, purchase_id, booking_id,
-session_number, session_date, session_time, session_type, status, metadata (both purchases
-when a session moved, and a session whose id changed is synced under its new id). Purchases
-that are not eligible are skipped by the sync; protected tutoring sessions are never
-changed. Deleting purchase sessions fires nothing: tutoring sessions are never deleted.
-With session_sync.enabled off the purchases are queued for the next sync_all_sessions().
-Smaller statements are noted by the row-level triggers'' WHEN clauses and synced at COMMIT.
+COMMENT ON FUNCTION session_sync.session_sync_purchase_sessions_trigger IS 'session_sync_purchase_sessions_trigger() -- statement-level AFTER INSERT / UPDATE on
+purchase_sessions (transition tables new_rows, old_rows), for a statement past 64 KB of notes
+(see the trigger session_sync_note_purchases_insert).
+Contract: syncs at once, set-based, with the transaction''s notes (session_sync_flush; queued
+instead with session_sync.enabled off), the purchases whose sessions were inserted, or changed
+in a value the mapping reads (both purchases when a session moved). Deleting purchase
+sessions fires nothing: tutoring sessions are never deleted.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
 
 -- sql/functions/session_sync_quote.sql
@@ -1241,7 +1212,7 @@ DECLARE
     v_failed_reasons text[] := '{}'::text[];
     v_failed_details text[] := '{}'::text[];
     v_deferred_ids uuid[] := '{}'::uuid[];
-    v_racing_ids uuid[] := '{}'::uuid[];
+    v_requeued_ids uuid[] := '{}'::uuid[];
     v_sqlstate text;
     v_error text;
 BEGIN
@@ -1275,28 +1246,19 @@ BEGIN
         RETURN;
     END IF;
     IF p_source = 'trigger' THEN
-        -- One sync at COMMIT of a purchase at a time. Two transactions writing one purchase at
-        -- once (its purchase in one, its sessions in the other; a trainer change beside a new
-        -- session) cannot see each other's rows: the second sync to get here leaves the purchase
-        -- queued, written by neither, for the next run. Try-locks held to the end of the
-        -- transaction: never a wait. A write of more than 64 purchases (a bulk statement) locks
-        -- one of 1,024 buckets per purchase instead, which a small write shares.
-        IF purchases_examined > 64 THEN
-            SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
-            WHERE NOT pg_try_advisory_xact_lock(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023);
-        ELSE
-            SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
-            WHERE NOT (pg_try_advisory_xact_lock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
-                       AND pg_try_advisory_xact_lock(hashtext('session_sync.purchase'), hashtext(i.id::text)));
-        END IF;
+        -- One sync at COMMIT of a purchase at a time (try-locks, never a wait); a write of more
+        -- than 64 purchases locks one of 1,024 buckets per purchase instead, which a small one shares.
+        SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
+        WHERE NOT CASE WHEN purchases_examined > 64
+                       THEN pg_try_advisory_xact_lock(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                       ELSE pg_try_advisory_xact_lock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                            AND pg_try_advisory_xact_lock(hashtext('session_sync.purchase'), hashtext(i.id::text)) END;
         IF cardinality(v_deferred_ids) > 0 THEN
             v_ids := ARRAY(SELECT i.id FROM unnest(v_ids) AS i(id) WHERE NOT (i.id = ANY (v_deferred_ids)));
         END IF;
     END IF;
 
-    -- The set-based write (round 0) under one savepoint. Should it fail, each purchase is
-    -- written alone under its own (rounds 1..n): a failing purchase is recorded and rolled back
-    -- whole, the others synced.
+    -- Round 0 writes the set under one savepoint; should it fail, rounds 1..n each purchase alone.
     WHILE cardinality(v_ids) > 0 AND v_round <= cardinality(v_ids) LOOP
         v_batch := CASE WHEN v_round = 0 THEN v_ids ELSE ARRAY[v_ids[v_round]] END;
         purchases_retried := purchases_retried + sign(v_round)::integer;
@@ -1326,11 +1288,8 @@ BEGIN
                 ORDER BY t.id
                 FOR UPDATE SKIP LOCKED
             ), locked_xmin AS MATERIALIZED (
-                -- The rows locked, as one jsonb object (id -> xmin), and below the purchases to write,
-                -- as one jsonb set: looked up per session (a binary search), never joined. Before
-                -- PostgreSQL 17 a CTE is estimated without its columns' statistics, and a join to it
-                -- became a nested loop rescanning it for every session: time growing with the square
-                -- of the batch even with statistics.
+                -- The rows locked (id -> xmin), and below the purchases to write, as jsonb looked up
+                -- per session, never joined: before PostgreSQL 17 a join to a CTE became a nested loop.
                 SELECT jsonb_object_agg(l.id::text, l.tutoring_xmin::text) AS m FROM locked l
             ), verdict AS MATERIALIZED (
                 SELECT st.purchase_id, st.student_id, st.trainer_id, st.course_id, st.allocation_id,
@@ -1343,11 +1302,8 @@ BEGIN
                 FROM st
                 GROUP BY st.purchase_id, st.student_id, st.trainer_id, st.course_id, st.allocation_id
             ), created AS (
-                -- The approved allocation of each (student, trainer, course) that a purchase to
-                -- write lacks, with the oldest purchase's details. A concurrent transaction's
-                -- allocation for the same key wins (waited for within lock_timeout); the purchase
-                -- is then deferred. The sessions below point at the new ids; the foreign key is
-                -- checked at the end of the statement.
+                -- The oldest purchase's details win a shared key; a concurrent transaction's
+                -- allocation for the key wins too (ON CONFLICT), and the purchase is deferred.
                 INSERT INTO public.trainer_allocations
                     (student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
                 SELECT DISTINCT ON (v.student_id, v.trainer_id, v.course_id)
@@ -1368,8 +1324,7 @@ BEGIN
                 SELECT jsonb_object_agg(concat_ws('/', c.student_id, c.trainer_id, c.course_id), c.id) AS m
                 FROM created c
             ), ok AS MATERIALIZED (
-                -- the purchases to write (no reason, rows held as classified, an allocation),
-                -- each with its allocation's id
+                -- the purchases to write (no reason, rows held as classified), with their allocation
                 SELECT jsonb_object_agg(v.purchase_id::text, a.id) AS m
                 FROM verdict v
                 CROSS JOIN LATERAL (
@@ -1404,8 +1359,7 @@ BEGIN
                     duration = s.duration,
                     status = s.status,
                     student_home_location = s.student_home_location,
-                    -- merged onto the row as it is: keys the apps added stay, keys the purchase
-                    -- session dropped (the sync's own, copied earlier) go
+                    -- merged onto the row as it is: the apps' keys stay, the dropped keys go
                     metadata = (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
                                 - coalesce(s.dropped_keys, '{}'::text[]))
                                || s.metadata,
@@ -1446,9 +1400,7 @@ BEGIN
                 ON CONFLICT (id) DO NOTHING
                 RETURNING id
             ), forgotten AS (
-                -- the dropped keys are gone from the sessions written now (rows appended after this
-                -- statement's snapshot stay for the next write): in the same statement, so that a
-                -- record goes exactly when its key does
+                -- in the same statement, so that a dropped key's record goes exactly when the key does
                 DELETE FROM public.session_sync_dropped_keys d
                 WHERE d.ctid IN (
                     SELECT k.ctid FROM public.session_sync_dropped_keys k
@@ -1464,10 +1416,10 @@ BEGIN
                    coalesce(array_agg(v.reason ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}') AS failed_reasons,
                    coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NULL AND NOT v.ok),
                             '{}') AS deferred_ids,
+                   -- outside READ COMMITTED a session inserted since the transaction's snapshot is not
+                   -- seen here: what was written stays queued for another look
                    CASE WHEN current_setting('transaction_isolation') = 'read committed' THEN '{}'::uuid[]
-                        -- one snapshot for the whole transaction: a session another transaction inserted
-                        -- since it was taken cannot be seen here, so what it wrote gets another look
-                        ELSE coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.ok), '{}') END AS racing_ids
+                        ELSE coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.ok), '{}') END AS requeued_ids
             FROM (SELECT v.purchase_id, v.reason, v.missing, coalesce((SELECT ok.m FROM ok) ? v.purchase_id::text, false) AS ok
                   FROM verdict v) v
             INTO v_result;
@@ -1483,12 +1435,10 @@ BEGIN
             v_failed_reasons := v_failed_reasons || v_result.failed_reasons;
             v_failed_details := v_failed_details || array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
             v_deferred_ids := v_deferred_ids || v_result.deferred_ids;
-            v_racing_ids := v_racing_ids || v_result.racing_ids;
+            v_requeued_ids := v_requeued_ids || v_result.requeued_ids;
             EXIT WHEN v_round = 0;
         EXCEPTION
-            WHEN query_canceled THEN
-                RAISE;
-            WHEN OTHERS THEN
+            WHEN OTHERS THEN  -- never a cancel or statement_timeout: OTHERS does not match them
                 GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT,
                                         v_table = TABLE_NAME;
                 IF v_sqlstate NOT IN ('55P03', '40P01', '40001', 'SS010') THEN
@@ -1498,10 +1448,7 @@ BEGIN
                 IF v_round = 0 THEN
                     retry_reason := v_sqlstate || ': ' || v_error;
                     IF v_sqlstate = '55P03' THEN
-                        -- Another transaction's uncommitted insert of one of these sessions or
-                        -- allocations (an operator's open run, say) held the write for its
-                        -- lock_timeout: retrying each purchase would wait that long again per
-                        -- purchase. All are deferred (queued) instead.
+                        -- retrying each purchase would wait lock_timeout again per purchase
                         v_deferred_ids := v_deferred_ids || v_ids;
                         RAISE NOTICE 'session-sync: the set-based write of % purchases waited for another transaction''s uncommitted write (%); all deferred (left queued)',
                             cardinality(v_ids), retry_reason;
@@ -1513,8 +1460,7 @@ BEGIN
                         || CASE v_sqlstate WHEN 'SS007' THEN 'ALLOCATION_FAILED' ELSE 'SESSION_WRITE_FAILED' END;
                     v_failed_details := v_failed_details || v_error;
                 ELSE
-                    -- a concurrent writer (SS010), a serialization failure, a lock timeout:
-                    -- nothing is wrong with the purchase; it is left for the next run
+                    -- SS010, 40001, 40P01, 55P03: nothing is wrong with the purchase
                     v_deferred_ids := v_deferred_ids || v_batch;
                 END IF;
         END;
@@ -1528,17 +1474,11 @@ BEGIN
     PERFORM set_config('session_sync.applying', 'off', true);
     purchases_failed := cardinality(v_failed_ids);
 
-    -- Records of dropped keys with nothing left to do (the write deletes the records of the keys
-    -- it removes): the purchase session has the key again, or its tutoring session no longer
-    -- has it, is protected (never changed) or is not the purchase's (a conflict, never written).
-    -- Rows another transaction holds are skipped, never waited for: a record, or a tutoring
-    -- session another transaction is writing (a sync copying the key onto it right now would
-    -- leave the key with no record); one written since this statement's snapshot is read as
-    -- it is now (the row lock rechecks it). Only looked at while the table has rows.
-    -- Here and for the change log below: in REPEATABLE READ, a row another transaction deleted
-    -- after this one's snapshot would raise 40001 and fail the caller's COMMIT; such a delete is
-    -- given up (the rows stay for the next run), never the caller's transaction; so is one that
-    -- meets a table lock (a migration's) past lock_timeout.
+    -- Records of dropped keys with nothing left to do: the purchase session has the key again,
+    -- or its tutoring session lacks it, is protected or is not the purchase's; a run also forgets
+    -- those of purchase sessions that are gone. Rows another transaction holds (a record, or a
+    -- tutoring session a sync may be copying the key onto) are skipped. A 40001 (REPEATABLE READ)
+    -- or a table lock past lock_timeout gives the cleanup up, never the caller's transaction.
     IF EXISTS (SELECT 1 FROM public.session_sync_dropped_keys) THEN
         BEGIN
         DELETE FROM public.session_sync_dropped_keys d
@@ -1558,16 +1498,13 @@ BEGIN
               AND (NOT coalesce(jsonb_typeof(t.metadata) = 'object' AND t.metadata ? k.key, false)
                    OR session_sync.session_sync_protected(t.status)
                    OR NOT session_sync.session_sync_owned_by(t.metadata, ps.purchase_id))
-            FOR UPDATE OF k FOR SHARE OF t SKIP LOCKED));
-        IF p_source <> 'trigger' THEN
-            -- a run, a backfill batch or sync_purchase_sessions() also forgets the records of
-            -- purchase sessions that are gone
-            DELETE FROM public.session_sync_dropped_keys d
-            WHERE d.ctid IN (
-                SELECT k.ctid FROM public.session_sync_dropped_keys k
-                WHERE NOT EXISTS (SELECT 1 FROM public.purchase_sessions ps WHERE ps.id = k.session_id)
-                FOR UPDATE OF k SKIP LOCKED);
-        END IF;
+            FOR UPDATE OF k FOR SHARE OF t SKIP LOCKED)
+          || ARRAY(
+            SELECT k.ctid
+            FROM public.session_sync_dropped_keys k
+            WHERE p_source <> 'trigger'
+              AND NOT EXISTS (SELECT 1 FROM public.purchase_sessions ps WHERE ps.id = k.session_id)
+            FOR UPDATE OF k SKIP LOCKED));
         EXCEPTION
             WHEN serialization_failure OR lock_not_available THEN
                 NULL;
@@ -1576,11 +1513,8 @@ BEGIN
     purchases_deferred := cardinality(v_deferred_ids);
 
     IF purchases_failed > 0 THEN
-        -- One row per purchase and reason: the earlier rows of the same failure are replaced by
-        -- the new one, which adds up their occurrences. A row another transaction holds (it is
-        -- replacing it right now) is skipped, never waited for; the next failure folds it in.
-        -- Only in READ COMMITTED: in a transaction with one snapshot, replacing a row that a
-        -- concurrent transaction has replaced since would fail the caller's COMMIT with 40001.
+        -- The earlier rows of the same failure are folded in; one another transaction holds is
+        -- skipped (the next failure folds it). Only in READ COMMITTED, where it cannot raise 40001.
         WITH failed AS (
             SELECT f.purchase_id, f.reason, f.detail
             FROM unnest(v_failed_ids, v_failed_reasons, v_failed_details) AS f(purchase_id, reason, detail)
@@ -1606,50 +1540,27 @@ BEGIN
         FROM failed f;
     END IF;
 
-    -- The change log: rows this call saw go for the purchases that are in sync now; failed,
-    -- deferred and racing purchases stay queued (or join the queue).
-    -- A row another transaction is deleting right now (an open run that examined the purchase
-    -- too) is skipped, never waited for: the purchase is only examined once more. The rows it
-    -- locked are deleted by their ctid (a TID scan: a run's half a million rows are not joined
-    -- back by change_id, which spilled to disk).
-    IF current_setting('transaction_isolation') = 'read committed' THEN
+    -- The change log: the rows this call saw go for the purchases left in sync. A row another
+    -- transaction is deleting is skipped; the rest go by ctid (a TID scan, not a join back by
+    -- change_id). In REPEATABLE READ a row deleted since this snapshot raises 40001: given up.
+    BEGIN
         DELETE FROM public.session_sync_changes c
         WHERE c.ctid = ANY (ARRAY(
             SELECT q.ctid FROM public.session_sync_changes q
             WHERE q.purchase_id = ANY (v_ids)
-              AND NOT (q.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_racing_ids))
+              AND NOT (q.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_requeued_ids))
               AND pg_visible_in_snapshot(q.xact, v_snapshot)
             FOR UPDATE OF q SKIP LOCKED));
-    ELSE
-        -- The same, in a savepoint: in REPEATABLE READ a row another transaction deleted after
-        -- this one's snapshot raises 40001, and the delete is given up (left for the next run).
-        -- (In READ COMMITTED it cannot, and a savepoint on every platform COMMIT is not free.)
-        BEGIN
-            DELETE FROM public.session_sync_changes c
-            WHERE c.ctid = ANY (ARRAY(
-                SELECT q.ctid FROM public.session_sync_changes q
-                WHERE q.purchase_id = ANY (v_ids)
-                  AND NOT (q.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_racing_ids))
-                  AND pg_visible_in_snapshot(q.xact, v_snapshot)
-                FOR UPDATE OF q SKIP LOCKED));
-        EXCEPTION
-            WHEN serialization_failure THEN
-                NULL;
-        END;
-    END IF;
-    IF purchases_failed + purchases_deferred + cardinality(v_racing_ids) > 0 THEN
-        -- Deferred and racing purchases always get a row of their own (a run that examines them at
-        -- the same moment may delete the ones it saw); a failing one only when it has none, so
-        -- that the log does not grow by a row per run while its data stays wrong.
-        INSERT INTO public.session_sync_changes (purchase_id)
-        SELECT q.id FROM (
-            SELECT DISTINCT f.id FROM unnest(v_failed_ids) AS f(id)
-            WHERE NOT (f.id = ANY (v_deferred_ids || v_racing_ids))
-              AND NOT EXISTS (SELECT 1 FROM public.session_sync_changes c WHERE c.purchase_id = f.id)
-            UNION
-            SELECT d.id FROM unnest(v_deferred_ids || v_racing_ids) AS d(id)
-        ) q
-        ORDER BY q.id;
+    EXCEPTION
+        WHEN serialization_failure THEN
+            NULL;
+    END;
+    IF purchases_failed + purchases_deferred + cardinality(v_requeued_ids) > 0 THEN
+        -- Deferred and requeued purchases always get a row of their own (a concurrent run may
+        -- delete the ones it saw); a failing one only when it has none, so the log does not grow.
+        PERFORM session_sync.session_sync_enqueue(v_deferred_ids || v_requeued_ids || ARRAY(
+            SELECT f.id FROM unnest(v_failed_ids) AS f(id)
+            WHERE NOT EXISTS (SELECT 1 FROM public.session_sync_changes c WHERE c.purchase_id = f.id)));
     END IF;
 END;
 $$;
@@ -1657,40 +1568,28 @@ $$;
 COMMENT ON FUNCTION session_sync.session_sync_write IS 'session_sync_write(p_purchase_ids uuid[], p_run_id bigint, p_source text)
   -> (purchases_synced, purchases_failed, purchases_deferred, purchases_retried,
       sessions_created, sessions_updated, retry_reason, purchases_examined)
-Contract (internal; every path calls it: the sync at COMMIT of a platform transaction,
-sync_purchase_sessions, sync_all_sessions and the batched backfill): examines the given
-purchases, or with NULL every purchase in the change log (session_sync_queue), and syncs
-each one that needs it, set-based: the one place that writes tutoring sessions and
-allocations. One statement creates the missing approved allocations (requested_by the
-student, metadata sessionCount, isSundayOnly, schedule, purchaseId, bookingId); the next
-classifies every session once (session_sync_session_state), locks the drifted ones it will
-update (FOR UPDATE SKIP LOCKED), and for each purchase that can be synced and whose rows it
-holds as classified inserts the missing sessions and updates the drifted ones (metadata
-merged onto the row as it is, the dropped keys removed and their records deleted).
-  * Purchases that cannot be synced are recorded in session_sync_failures (run p_run_id,
-    source p_source, reason code, a message that names ids and coordinates only) and left
-    untouched; they stay queued, so every run reports them until their data is fixed.
-  * Purchases whose tutoring sessions another transaction holds or has just changed are
-    deferred: nothing of them is written, they are queued, and the next run syncs them.
-    Nothing here ever waits for a platform transaction''s row.
-  * At COMMIT (source ''trigger'') a purchase another transaction''s sync holds (advisory
-    try-locks to the end of the transaction) is deferred: neither may see the other''s rows.
-  * No statement waits longer than lock_timeout 50ms (a migration holding a platform table):
-    the write is then deferred, a cleanup of dropped-key records skipped.
-  * Should the set-based write fail (ALLOCATION_FAILED, SESSION_WRITE_FAILED, or a concurrent
-    insert of the same session), its savepoint undoes it and each purchase is retried alone
-    under its own savepoint: a failing purchase is recorded and rolled back whole, the others
-    synced. purchases_retried and retry_reason say that this slow way was taken, and why.
-  * purchases_examined counts every purchase it looked at: synced + failed + deferred +
-    the ones with nothing to write (already in sync, or not eligible), so a summary accounts
-    for each.
-  * A purchase that fails again for the same reason keeps one row in session_sync_failures:
-    the new row carries the count (occurrences) and first_failed_at of the rows it replaces,
-    so a purchase failing on every run does not grow the table.
-  * The change-log rows this call read (visible in its snapshot) are deleted for the
-    purchases it examined and found or left in sync; a row appended meanwhile stays.
-Never raises for bad data. A statement_timeout or cancel raises and the caller''s
-transaction undoes all of it.
+Contract (internal; the sync at COMMIT, sync_purchase_sessions, sync_all_sessions and the
+backfill call it): the one place that writes tutoring sessions and allocations. Examines the
+given purchases (NULL: every queued one) and, in one statement, classifies their sessions
+(session_sync_session_state), locks the drifted ones (FOR UPDATE SKIP LOCKED), creates the
+missing approved allocations (requested_by the student; metadata sessionCount, isSundayOnly,
+schedule, purchaseId, bookingId), inserts the missing sessions and updates the drifted ones
+(metadata merged onto the row as it is, the dropped keys and their records removed).
+  * A purchase that cannot be synced is recorded in session_sync_failures (run p_run_id,
+    source p_source, a message naming ids and coordinates only), left untouched and queued.
+    A repeated failure keeps one row per purchase and reason (occurrences, first_failed_at).
+  * Deferred (nothing written, queued): a purchase whose tutoring sessions another transaction
+    holds or has changed since they were classified; at COMMIT (source ''trigger''), one
+    another transaction''s sync holds (advisory try-locks); any write that waits past
+    lock_timeout 50ms. Nothing waits for a platform transaction.
+  * Should the set-based write fail, each purchase is retried alone under its own savepoint:
+    a failing one is rolled back whole and recorded, the others synced (purchases_retried,
+    retry_reason).
+  * purchases_examined = synced + failed + deferred + those with nothing to write.
+  * The change-log rows it read are deleted for the purchases left in sync (outside READ
+    COMMITTED, a written purchase stays queued for another look); a row appended meanwhile stays.
+Never raises for bad data; a run, backfill or sync_purchase_sessions() refuses SERIALIZABLE
+(25001). A cancel raises and the caller''s transaction undoes all of it.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
 
 -- sql/functions/sync_all_sessions.sql
@@ -1716,6 +1615,7 @@ AS $$
 DECLARE
     v_run_id bigint;
     v_result record;
+    v_in_sync integer;
 BEGIN
     IF p_dry_run IS NULL OR p_source IS NULL OR p_source = '' THEN
         RAISE EXCEPTION USING
@@ -1728,20 +1628,6 @@ BEGIN
             ERRCODE = '22023',
             MESSAGE = 'sync_all_sessions: p_source must be a short lowercase label (letters, digits, _ and -, at most 32), and not trigger or batched, which name the package''s own runs',
             HINT = 'e.g. sync_all_sessions(p_source => ''cron'').';
-    END IF;
-
-    -- One run at a time: a row lock on the package's own table (held to the end of the
-    -- transaction), which no role without the package's rights can take. A dry run writes
-    -- nothing to sync and takes no lock.
-    IF NOT p_dry_run THEN
-        PERFORM 1 FROM public.session_sync_locks l WHERE l.name = 'run' FOR UPDATE;
-        PERFORM session_sync.session_sync_reap_backfills();
-    END IF;
-
-    IF NOT p_dry_run THEN
-        INSERT INTO public.session_sync_runs (source, dry_run, outcome, backend_pid)
-        VALUES (p_source, p_dry_run, 'running', pg_backend_pid())
-        RETURNING session_sync_runs.run_id INTO v_run_id;
     END IF;
 
     IF p_dry_run THEN
@@ -1761,16 +1647,24 @@ BEGIN
         )
         SELECT (count(*) FILTER (WHERE w.reason IS NULL))::integer AS purchases_synced,
                (count(*) FILTER (WHERE w.reason IS NOT NULL))::integer AS purchases_failed,
-               0 AS purchases_deferred, 0 AS purchases_retried,
+               0 AS purchases_deferred,
                (coalesce(sum(w.missing) FILTER (WHERE w.reason IS NULL), 0))::integer AS sessions_created,
                (coalesce(sum(w.drifted) FILTER (WHERE w.reason IS NULL), 0))::integer AS sessions_updated,
-               NULL::text AS retry_reason,
                (SELECT count(*) FROM queued)::integer AS purchases_examined
         INTO v_result
         FROM work w;
     ELSE
+        -- One run at a time: a row lock on the package's own table, held to the end of the
+        -- transaction, which no role without the package's rights can take.
+        PERFORM 1 FROM public.session_sync_locks l WHERE l.name = 'run' FOR UPDATE;
+        PERFORM session_sync.session_sync_reap_backfills();
+        INSERT INTO public.session_sync_runs (source, dry_run, outcome, backend_pid)
+        VALUES (p_source, p_dry_run, 'running', pg_backend_pid())
+        RETURNING session_sync_runs.run_id INTO v_run_id;
         SELECT * INTO v_result FROM session_sync.session_sync_write(NULL, v_run_id, p_source);
     END IF;
+    v_in_sync := v_result.purchases_examined - v_result.purchases_synced - v_result.purchases_failed
+                 - v_result.purchases_deferred;
 
     IF NOT p_dry_run THEN
         UPDATE public.session_sync_runs r
@@ -1784,25 +1678,19 @@ BEGIN
             sessions_created = v_result.sessions_created,
             sessions_updated = v_result.sessions_updated,
             purchases_examined = v_result.purchases_examined,
-            purchases_in_sync = v_result.purchases_examined - v_result.purchases_synced
-                                - v_result.purchases_failed - v_result.purchases_deferred
+            purchases_in_sync = v_in_sync
         WHERE r.run_id = v_run_id;
     END IF;
 
     RAISE NOTICE '%: % purchases examined: % synced, % with nothing to write, % failed, % deferred (another transaction held their sessions; still queued); % sessions created, % updated%',
         CASE WHEN p_dry_run THEN 'session-sync dry run' ELSE 'session-sync run ' || v_run_id END,
-        v_result.purchases_examined, v_result.purchases_synced,
-        v_result.purchases_examined - v_result.purchases_synced - v_result.purchases_failed
-            - v_result.purchases_deferred,
-        v_result.purchases_failed, v_result.purchases_deferred,
-        v_result.sessions_created, v_result.sessions_updated,
+        v_result.purchases_examined, v_result.purchases_synced, v_in_sync, v_result.purchases_failed,
+        v_result.purchases_deferred, v_result.sessions_created, v_result.sessions_updated,
         CASE WHEN p_dry_run THEN ' (dry run: nothing written)' ELSE '' END;
 
     RETURN QUERY SELECT v_run_id, v_result.purchases_synced, v_result.purchases_failed,
                         v_result.sessions_created, v_result.sessions_updated, v_result.purchases_examined,
-                        v_result.purchases_examined - v_result.purchases_synced - v_result.purchases_failed
-                            - v_result.purchases_deferred,
-                        v_result.purchases_deferred;
+                        v_in_sync, v_result.purchases_deferred;
 END;
 $$;
 
@@ -1810,24 +1698,19 @@ COMMENT ON FUNCTION public.sync_all_sessions IS 'sync_all_sessions(p_dry_run boo
   -> one row (run_id, purchases_synced, purchases_failed, sessions_created, sessions_updated,
               purchases_examined, purchases_in_sync, purchases_deferred)
 Contract: syncs every purchase in session_sync_queue that is eligible (trainer_id set,
-status ASSIGNED) and has a missing or drifted tutoring session; no cap on how many. The
-tracking triggers queue every purchase a write to course_purchases, purchase_sessions,
-tutoring_sessions or trainer_allocations may have put out of sync, so a run examines only
-those; SELECT session_sync_enqueue() first makes it examine every eligible purchase (after
-writes made with triggers disabled). A purchase that cannot be synced
-is recorded in session_sync_failures with its reason and left untouched; it never stops
-the others, and none is ever half synced. A purchase whose tutoring sessions another
-transaction holds is deferred (never waited for) and stays queued; the run''s row counts it
-(purchases_deferred). Set-based: a few statements for the whole run (session_sync_write).
-The summary accounts for every purchase the run examined: purchases_examined =
-purchases_synced + purchases_in_sync (nothing to write: already in sync, or not eligible)
+status ASSIGNED) and has a missing or drifted tutoring session; no cap on how many, a few
+statements for the whole run (session_sync_write). The tracking triggers queue every purchase
+a write may have put out of sync; SELECT session_sync_enqueue() first makes a run examine
+every eligible purchase (after writes made with triggers disabled). A purchase that cannot
+be synced is recorded in session_sync_failures and left untouched; it never stops the others,
+and none is ever half synced. A purchase whose tutoring sessions another transaction holds is
+deferred (never waited for) and stays queued. The summary accounts for every purchase
+examined: purchases_examined = purchases_synced + purchases_in_sync (nothing to write)
 + purchases_failed + purchases_deferred. The run is recorded in session_sync_runs.
-p_dry_run => true reports what a real run would do and writes nothing at all (run_id is
-NULL): it works in a READ ONLY transaction, on a hot standby and for a role that may only
-read. Runs of this
-function and the backfill''s batches queue behind one another (a row lock in the package''s
-table session_sync_locks, which no role without the package''s rights can take), so two
-never race over the same rows.
+p_dry_run => true reports what a real run would do and writes nothing (run_id NULL): it works
+in a READ ONLY transaction, on a hot standby and for a role that may only read.
+Runs and the backfill''s batches queue behind one another (a row lock in session_sync_locks,
+which no role without the package''s rights can take), so two never race over the same rows.
 A NOTICE reports the outcome; SET client_min_messages = warning silences it.
 p_source labels the run and its failure records (''manual'', ''cli'', ''cron'', ...): a short
 lowercase label; ''trigger'' and ''batched'' are the package''s own and refused (22023).
@@ -1882,8 +1765,7 @@ BEGIN
                    v_conflicts, p_purchase_id, 'conflict'));
     END IF;
 
-    -- Another transaction holding one of its sessions (often another sync of the same purchase)
-    -- is waited out politely: up to 20 tries, 50 ms apart, never a lock wait.
+    -- another transaction holding one of its sessions: up to 20 tries, 50 ms apart, never a lock wait
     FOR v_attempt IN 1 .. 20 LOOP
         SELECT * INTO v_result FROM session_sync.session_sync_write(ARRAY[p_purchase_id], NULL, 'manual');
         EXIT WHEN v_result.purchases_deferred = 0;
@@ -1913,19 +1795,8 @@ BEGIN
     WHERE s.purchase_id = p_purchase_id;
     v_in_sync := v_in_sync - v_result.sessions_created - v_result.sessions_updated;
 
-    SELECT e.allocation_id INTO v_allocation_id
-    FROM public.session_sync_expected e WHERE e.purchase_id = p_purchase_id LIMIT 1;
-    IF NOT FOUND THEN
-        -- No sessions: report the allocation the purchase would use, if there is one.
-        SELECT al.id INTO v_allocation_id
-        FROM public.session_sync_purchase_check c
-        JOIN public.trainer_allocations al
-          ON al.student_id = c.student_id AND al.trainer_id = c.trainer_id AND al.course_id = c.course_id
-         AND session_sync.session_sync_allocation_usable(al.status)
-        WHERE c.purchase_id = p_purchase_id
-        ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
-        LIMIT 1;
-    END IF;
+    SELECT c.allocation_id INTO v_allocation_id
+    FROM public.session_sync_purchase_check c WHERE c.purchase_id = p_purchase_id;
 
     RETURN QUERY SELECT p_purchase_id, v_allocation_id, v_result.sessions_created, v_result.sessions_updated,
                         v_in_sync, v_protected;
@@ -1935,12 +1806,12 @@ $$;
 COMMENT ON FUNCTION public.sync_purchase_sessions IS 'sync_purchase_sessions(p_purchase_id uuid)
   -> one row (purchase_id, allocation_id, sessions_created, sessions_updated,
               sessions_unchanged, sessions_protected)
-Contract: syncs one purchase, all or nothing. Creates each missing tutoring session and
-updates each drifted, non-protected one (session_sync_expected''s mapping); reuses the approved
-(else active) allocation for (primary student, trainer, course) or creates one; after a
-trainer change the non-protected sessions move to the new trainer and allocation.
-Protected sessions are counted, never changed. Idempotent: a second call reports 0
-created and 0 updated. A purchase with no sessions returns zeros.
+Contract: syncs one purchase, all or nothing (session_sync_expected''s mapping): creates each
+missing tutoring session, updates each drifted, non-protected one, reuses the approved (else
+active) allocation for (primary student, trainer, course) or creates one (after a trainer
+change the sessions move to the new trainer and allocation). Protected sessions are counted,
+never changed. Idempotent: a second call reports 0 created and 0 updated; a purchase with no
+sessions returns zeros.
 A purchase it cannot sync raises an error whose message begins with the reason code
 (session_sync_reasons() lists them with their SQLSTATEs and hints) and changes nothing.
 It never waits on another transaction''s lock: when one holds (or has just changed) one of
@@ -2274,19 +2145,13 @@ JOIN public.purchase_sessions ps ON ps.purchase_id = c.purchase_id
 WHERE c.eligible;
 
 COMMENT ON VIEW public.session_sync_expected IS 'session_sync_expected: one row per purchase session of an eligible purchase.
-Contract: the tutoring session the mapping prescribes for it:
-  id = the purchase session''s id; allocation_id = the purchase''s approved (else active)
-  allocation for (primary student, trainer, course), NULL while none exists; duration 80
-  for SUNDAY_ONLY else 40; status completed/cancelled kept, anything else scheduled;
-  metadata = the purchase session''s metadata with purchaseId, bookingId, sessionNumber and
-  sessionType on top. `reason` is the purchase''s (NULL when it can be synced).
-  The purchase session''s own booking_id, session_number, session_type and metadata follow
-  (session_sync_session_state tests drift against them without building the JSON).
-The mapped columns are this view''s columns from allocation_id to student_home_location, each
-the tutoring_sessions column of that name (metadata is merged, not mapped). The drift test of
-session_sync_session_state, the write''s column lists and the triggers'' WHEN clauses list them
-again, written out; tests/test_mapping.py checks every list against this view and names the
-file to change.';
+Contract: the tutoring session the mapping prescribes for it (see the columns); `reason` is
+the purchase''s (NULL when it can be synced); the purchase session''s own booking_id,
+session_number, session_type and metadata follow, for the drift test.
+The mapped columns are those from allocation_id to student_home_location, each the
+tutoring_sessions column of that name (metadata is merged, not mapped). The drift test, the
+write''s column lists and the triggers'' WHEN clauses list them again; tests/test_mapping.py
+checks every list against this view.';
 COMMENT ON COLUMN public.session_sync_expected.session_id IS 'the purchase session''s id: the tutoring session''s id';
 COMMENT ON COLUMN public.session_sync_expected.purchase_id IS 'its purchase';
 COMMENT ON COLUMN public.session_sync_expected.reason IS 'the purchase''s reason code (NULL when it can be synced)';
@@ -2331,10 +2196,8 @@ SELECT
     e.student_home_location
 FROM public.session_sync_expected e
 LEFT JOIN public.tutoring_sessions t ON t.id = e.session_id
--- The dropped keys of this session, looked up by index, and only while the table has rows at
--- all (the uncorrelated EXISTS is evaluated once per query): an empty table costs nothing per
--- row, a large one no more than an index probe per session. OFFSET 0 keeps it one subquery
--- (planned once, not copied into every expression that reads dk.keys).
+-- The session's dropped keys, by index, only while the table has rows (the uncorrelated EXISTS
+-- runs once per query). OFFSET 0 here and below: computed once per row, not once per use.
 CROSS JOIN LATERAL (
     SELECT CASE WHEN EXISTS (SELECT 1 FROM public.session_sync_dropped_keys)
                 THEN (SELECT array_agg(DISTINCT d.key) FROM public.session_sync_dropped_keys d
@@ -2342,8 +2205,6 @@ CROSS JOIN LATERAL (
            END AS keys
     OFFSET 0
 ) dk
--- OFFSET 0 keeps this subquery whole, so `state` is computed once per row, however many
--- times a query filters or aggregates on it.
 CROSS JOIN LATERAL (
     SELECT
         CASE
@@ -2382,25 +2243,17 @@ CROSS JOIN LATERAL (
 COMMENT ON VIEW public.session_sync_session_state IS 'session_sync_session_state: session_sync_expected beside the tutoring session it maps to.
 Contract: `state` of each purchase session of an eligible purchase:
   missing    no tutoring session has its id
-  conflict   a tutoring session has its id but does not belong to this purchase: its
-             metadata.purchaseId is absent or names another purchase (only the sessions
-             the sync, or the platform''s own sync, wrote carry it; any other row with that
-             id is someone else''s and is never taken over)
+  conflict   a tutoring session has its id but its metadata.purchaseId is absent or names
+             another purchase: someone else''s row, never taken over
   protected  the tutoring session has happened or is happening (pending_verification,
              in_progress, pending_confirmation, completed, disputed): never changed
-  drifted    a mapped column differs from what the mapping prescribes (or no allocation
-             exists yet); metadata drifts when merging the expected keys would change it
+  drifted    a mapped column differs from the mapping (or no allocation exists yet), merging
+             the expected metadata keys would change its metadata, or it still has a key its
+             purchase session has dropped since the sync copied it (session_sync_dropped_keys)
   in_sync    nothing to do
-             or it still has a key its purchase session''s metadata has dropped
-             since the sync copied it (session_sync_dropped_keys)
-`merged_metadata` is what an update writes: the tutoring session''s own metadata keys are kept
-but for `dropped_keys` (the keys its purchase session dropped, the sync''s to remove), the
-expected keys put on top (the write itself merges onto the row as it is when locked).
-`tutoring_xmin` is the version of the tutoring session that was classified: the write
-locks the row and leaves the purchase for later when the row changed since.
-The metadata test reads the four canonical keys and tests containment of the purchase
-session''s own keys instead of building and merging JSON per row; where those keys hold
-arrays or objects (containment is not equality there) it compares the merge exactly.';
+`merged_metadata` is what an update writes (the write itself merges onto the row as locked).
+The metadata test checks the four canonical keys and contains the purchase session''s own
+keys; where those hold arrays or objects it compares the merge exactly.';
 COMMENT ON COLUMN public.session_sync_session_state.session_id IS 'the purchase session (and tutoring session) id';
 COMMENT ON COLUMN public.session_sync_session_state.purchase_id IS 'its purchase';
 COMMENT ON COLUMN public.session_sync_session_state.reason IS 'the purchase''s reason code (NULL when it can be synced)';
@@ -2584,21 +2437,12 @@ CREATE CONSTRAINT TRIGGER session_sync_commit_sessions
     EXECUTE FUNCTION session_sync.session_sync_commit_trigger();
 
 COMMENT ON TRIGGER session_sync_commit_purchases ON public.course_purchases IS 'The sync at COMMIT: one deferred constraint trigger per platform table the booking service
-writes. Row-level (constraint triggers have no statement level), but the WHEN clause lets
-only the first row a transaction writes to either table queue an event: it sets the
-transaction-local session_sync.commit_armed as it lets that row through (evaluated when the
-row is written, not at COMMIT). A rolled-back savepoint takes both the event and the setting
-with it. The statement-level triggers (session_sync_course_purchases_trigger,
-session_sync_purchase_sessions_trigger) note which purchases to sync; this one syncs them
-once, at COMMIT, inside the transaction.';
-COMMENT ON TRIGGER session_sync_commit_sessions ON public.purchase_sessions IS 'The sync at COMMIT: one deferred constraint trigger per platform table the booking service
-writes. Row-level (constraint triggers have no statement level), but the WHEN clause lets
-only the first row a transaction writes to either table queue an event: it sets the
-transaction-local session_sync.commit_armed as it lets that row through (evaluated when the
-row is written, not at COMMIT). A rolled-back savepoint takes both the event and the setting
-with it. The statement-level triggers (session_sync_course_purchases_trigger,
-session_sync_purchase_sessions_trigger) note which purchases to sync; this one syncs them
-once, at COMMIT, inside the transaction.';
+writes (row-level: constraint triggers have no statement level). Its WHEN clause lets only the
+first row a transaction writes to either table queue an event, setting the transaction-local
+session_sync.commit_armed as it lets it through; a rolled-back savepoint takes both with it.
+The note triggers say which purchases to sync; this one syncs them once, at COMMIT, inside
+the transaction (session_sync_commit_trigger).';
+COMMENT ON TRIGGER session_sync_commit_sessions ON public.purchase_sessions IS 'The sync at COMMIT: see session_sync_commit_purchases.';
 
 -- sql/triggers/session_sync_dropped_keys_note.sql
 CREATE OR REPLACE TRIGGER session_sync_dropped_keys_note
@@ -2661,8 +2505,6 @@ CREATE OR REPLACE TRIGGER session_sync_note_sessions_update
                                     CASE WHEN OLD.purchase_id <> NEW.purchase_id THEN ',' || OLD.purchase_id::text END), true) IS NULL)
     EXECUTE FUNCTION session_sync.session_sync_never_trigger();
 
--- The statement-level triggers (transition tables) fire only for a statement that filled the
--- notes past 64 KB (a bulk write): they sync its purchases at once, set-based.
 CREATE OR REPLACE TRIGGER session_sync_purchases_insert
     AFTER INSERT ON public.course_purchases
     REFERENCING NEW TABLE AS new_rows
@@ -2688,118 +2530,26 @@ CREATE OR REPLACE TRIGGER session_sync_sessions_update
     WHEN (pg_catalog.length(COALESCE(pg_catalog.current_setting('session_sync.pending', true), '')) > 65536)
     EXECUTE FUNCTION session_sync.session_sync_purchase_sessions_trigger();
 
-COMMENT ON TRIGGER session_sync_note_purchases_insert ON public.course_purchases IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
-COMMENT ON TRIGGER session_sync_note_purchases_update ON public.course_purchases IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
-COMMENT ON TRIGGER session_sync_note_sessions_insert ON public.purchase_sessions IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
-COMMENT ON TRIGGER session_sync_note_sessions_update ON public.purchase_sessions IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
-COMMENT ON TRIGGER session_sync_purchases_insert ON public.course_purchases IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
-COMMENT ON TRIGGER session_sync_purchases_update ON public.course_purchases IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
-COMMENT ON TRIGGER session_sync_sessions_insert ON public.purchase_sessions IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
-COMMENT ON TRIGGER session_sync_sessions_update ON public.purchase_sessions IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
+COMMENT ON TRIGGER session_sync_note_purchases_insert ON public.course_purchases IS 'Note triggers: noting the purchases a transaction writes, for the sync at its COMMIT, costs
+no function call. Each row-level trigger''s WHEN clause appends the purchase''s id to the
+transaction-local setting session_sync.pending (set_config) and is always false, so its
+function never runs. Its conditions stop at the first false one: a row of a purchase already
+noted reads the setting twice (its size, then a strpos); past 64 KB of notes (about 1,700
+purchases), once, never searching it. Only the rows that change a value the mapping reads are
+noted: an inserted purchase that is eligible, an updated purchase or purchase session whose
+mapped values (its id included) changed (old and new purchase when a session moves or an id
+changes), every inserted purchase session. Past 64 KB nothing more is appended, and the
+statement-level triggers (session_sync_purchases_insert, ..._update, session_sync_sessions_insert,
+..._update), whose WHEN clause sees that, sync the statement''s purchases from its transition
+table at once. A rolled-back savepoint takes its notes with it. WHEN clauses are bound when
+created (under the migration''s pinned search_path) and name pg_catalog''s functions.';
+COMMENT ON TRIGGER session_sync_note_purchases_update ON public.course_purchases IS 'Note trigger: see session_sync_note_purchases_insert.';
+COMMENT ON TRIGGER session_sync_note_sessions_insert ON public.purchase_sessions IS 'Note trigger: see session_sync_note_purchases_insert.';
+COMMENT ON TRIGGER session_sync_note_sessions_update ON public.purchase_sessions IS 'Note trigger: see session_sync_note_purchases_insert.';
+COMMENT ON TRIGGER session_sync_purchases_insert ON public.course_purchases IS 'Bulk trigger (past 64 KB of notes): see session_sync_note_purchases_insert.';
+COMMENT ON TRIGGER session_sync_purchases_update ON public.course_purchases IS 'Bulk trigger (past 64 KB of notes): see session_sync_note_purchases_insert.';
+COMMENT ON TRIGGER session_sync_sessions_insert ON public.purchase_sessions IS 'Bulk trigger (past 64 KB of notes): see session_sync_note_purchases_insert.';
+COMMENT ON TRIGGER session_sync_sessions_update ON public.purchase_sessions IS 'Bulk trigger (past 64 KB of notes): see session_sync_note_purchases_insert.';
 
 -- sql/triggers/session_sync_tracking_triggers.sql
 CREATE OR REPLACE TRIGGER session_sync_tutoring_insert_delete

@@ -66,18 +66,14 @@ END;
 $$;
 
 COMMENT ON FUNCTION session_sync.session_sync_backfill_start IS 'session_sync_backfill_start(p_batch_size integer, p_quiet boolean DEFAULT false) -> bigint
-Contract (the first step of CALL sync_all_sessions_batched(), which calls it; not meant to
-be called alone): checks p_batch_size (1 or more, else SQLSTATE 22023), makes sure no
-other backfill is running, and records a new run in session_sync_runs (source ''batched'',
-outcome ''running'', this backend''s pid) whose id it returns.
-  * A backfill whose backend still runs it refuses the new one: SQLSTATE 55P03, naming the
-    run, the backend''s pid, its role and since when, with the one-liner that stops it
-    (SELECT pg_cancel_backend(<pid>);).
-  * A backfill that was cut off (statement_timeout, Ctrl-C, a lost client) blocks nothing:
-    once its statement has ended its run is marked ''interrupted'' and the new run works
-    through the queue it left (session_sync_reap_backfills).
-Starts are serialized by a row lock in session_sync_locks, which only the package can take,
-taken without waiting: a start that finds it taken (another start, or a session that
-called this function in a transaction it keeps open) is refused with 55P03.
+Contract (the first step of CALL sync_all_sessions_batched(); not meant to be called alone):
+checks p_batch_size (1 or more, else 22023) and records a new run in session_sync_runs
+(source ''batched'', outcome ''running'', this backend''s pid), whose id it returns.
+A backfill whose backend still runs it refuses the new one with 55P03, naming the run, the
+backend''s pid, its role and since when, and the SELECT pg_cancel_backend(<pid>); that stops
+it; one that was cut off blocks nothing (session_sync_reap_backfills marks it
+''interrupted'', and the new run works through the queue it left). Starts are serialized by
+a row lock in session_sync_locks, taken without waiting: a start that finds it taken (another
+start, or a transaction left open after one) is refused with 55P03.
 A NOTICE says how many purchases are queued (p_quiet => true silences it).
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';

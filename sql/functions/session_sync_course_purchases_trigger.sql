@@ -28,23 +28,15 @@ BEGIN
         )
         SELECT string_agg(DISTINCT c.id::text, ',') INTO v_ids FROM changed c;
     END IF;
-    IF v_ids IS NOT NULL THEN
-        PERFORM set_config('session_sync.pending',
-                           coalesce(current_setting('session_sync.pending', true), '') || ',' || v_ids, true);
-    END IF;
-    PERFORM session_sync.session_sync_flush();
+    PERFORM session_sync.session_sync_flush(v_ids);
     RETURN NULL;
 END;
 $$;
 
-COMMENT ON FUNCTION session_sync.session_sync_course_purchases_trigger IS 'session_sync_course_purchases_trigger() -- statement-level AFTER INSERT / AFTER UPDATE on
-course_purchases, with transition tables new_rows (and old_rows for UPDATE).
-Contract: fires only for a statement that filled the transaction''s notes past 64 KB (a bulk
-write; its WHEN clause), and syncs at once, set-based (session_sync_flush), the notes and every purchase inserted eligible
-(trainer_id set, status ASSIGNED), and every purchase an UPDATE changed in a value the
-mapping reads: id, booking_id, trainer_id, status, students, student_location, course_id,
-delivery_mode, total_sessions, start_date, preferred_time_slot, created_at (both the old and
-the new id when the id itself changed). With session_sync.enabled off they are queued
-for the next sync_all_sessions() instead. Smaller statements are noted by the row-level
-triggers'' WHEN clauses and synced at COMMIT.
+COMMENT ON FUNCTION session_sync.session_sync_course_purchases_trigger IS 'session_sync_course_purchases_trigger() -- statement-level AFTER INSERT / UPDATE on
+course_purchases (transition tables new_rows, old_rows), for a statement past 64 KB of notes
+(see the trigger session_sync_note_purchases_insert).
+Contract: syncs at once, set-based, with the transaction''s notes (session_sync_flush; queued
+instead with session_sync.enabled off), every purchase inserted eligible and every purchase
+(old and new id) an UPDATE changed in a value the mapping reads.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';

@@ -8,7 +8,6 @@ AS $$
 DECLARE
     v_purchase public.course_purchases%ROWTYPE;
     v_check record;
-    v_allocation record;
     v_counts record;
     v_failure record;
     v_sessions integer;
@@ -62,36 +61,28 @@ BEGIN
         RETURN QUERY SELECT 'allocation', false,
             'no allocation can be looked up without a primary student and a trainer'::text,
             'Fix the checks above first.'::text;
+    ELSIF v_check.allocation_id IS NOT NULL THEN
+        RETURN QUERY SELECT 'allocation', true, format('allocation %s (%s) will be used', al.id, al.status), NULL::text
+        FROM public.trainer_allocations al WHERE al.id = v_check.allocation_id;
     ELSE
-        SELECT al.id, al.status INTO v_allocation
-        FROM public.trainer_allocations al
-        WHERE al.student_id = v_check.student_id AND al.trainer_id = v_purchase.trainer_id
-          AND al.course_id = v_purchase.course_id AND session_sync.session_sync_allocation_usable(al.status)
-        ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
-        LIMIT 1;
-        IF FOUND THEN
-            RETURN QUERY SELECT 'allocation', true,
-                format('allocation %s (%s) will be used', v_allocation.id, v_allocation.status), NULL::text;
-        ELSE
-            BEGIN
-                INSERT INTO public.trainer_allocations (student_id, trainer_id, course_id, requested_by, status,
-                                                        allocated_at)
-                VALUES (v_check.student_id, v_purchase.trainer_id, v_purchase.course_id, v_check.student_id,
-                        'approved', now());
-                RAISE EXCEPTION USING ERRCODE = 'SS999', MESSAGE = 'roll back the trial allocation';
-            EXCEPTION
-                WHEN SQLSTATE 'SS999' THEN
-                    v_error := NULL;
-                WHEN OTHERS THEN
-                    GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
-            END;
-            RETURN QUERY SELECT 'allocation', v_error IS NULL,
-                CASE WHEN v_error IS NULL
-                     THEN 'none yet: an approved allocation will be created (tried and rolled back)'
-                     ELSE 'none yet, and trainer_allocations refuses a new one: ' || v_error END,
-                CASE WHEN v_error IS NOT NULL
-                     THEN session_sync.session_sync_hint('ALLOCATION_FAILED') END;
-        END IF;
+        BEGIN
+            INSERT INTO public.trainer_allocations (student_id, trainer_id, course_id, requested_by, status,
+                                                    allocated_at)
+            VALUES (v_check.student_id, v_purchase.trainer_id, v_purchase.course_id, v_check.student_id,
+                    'approved', now());
+            RAISE EXCEPTION USING ERRCODE = 'SS999', MESSAGE = 'roll back the trial allocation';
+        EXCEPTION
+            WHEN SQLSTATE 'SS999' THEN
+                v_error := NULL;
+            WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
+        END;
+        RETURN QUERY SELECT 'allocation', v_error IS NULL,
+            CASE WHEN v_error IS NULL
+                 THEN 'none yet: an approved allocation will be created (tried and rolled back)'
+                 ELSE 'none yet, and trainer_allocations refuses a new one: ' || v_error END,
+            CASE WHEN v_error IS NOT NULL
+                 THEN session_sync.session_sync_hint('ALLOCATION_FAILED') END;
     END IF;
 
     SELECT count(*) INTO v_sessions FROM public.purchase_sessions ps WHERE ps.purchase_id = p_purchase_id;

@@ -1,4 +1,4 @@
-CREATE OR REPLACE FUNCTION session_sync.session_sync_flush()
+CREATE OR REPLACE FUNCTION session_sync.session_sync_flush(p_ids text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql
 VOLATILE
@@ -6,7 +6,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_pending text := coalesce(current_setting('session_sync.pending', true), '');
+    v_pending text := coalesce(current_setting('session_sync.pending', true), '') || coalesce(',' || p_ids, '');
     v_ids uuid[];
     v_stray text;
     v_strict boolean;
@@ -48,9 +48,8 @@ BEGIN
         END IF;
         SELECT * INTO v_result FROM session_sync.session_sync_write(v_ids, NULL, 'trigger');
         IF current_setting('transaction_isolation') <> 'read committed' THEN
-            -- One snapshot for the whole transaction: a purchase session another transaction
-            -- inserted meanwhile (synced by that transaction before this one's writes were
-            -- visible to it) was not seen here. Every purchase noted gets another look.
+            -- one snapshot for the whole transaction: what another transaction inserted since
+            -- was not seen here, so every purchase noted gets another look
             PERFORM session_sync.session_sync_enqueue(v_ids);
         END IF;
         IF v_strict AND v_result.purchases_failed > 0 THEN
@@ -71,9 +70,10 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION session_sync.session_sync_flush IS 'session_sync_flush() -> void
+COMMENT ON FUNCTION session_sync.session_sync_flush IS 'session_sync_flush(p_ids text DEFAULT NULL) -> void
 Contract (internal; the COMMIT trigger and the bulk statement triggers call it): syncs the
-purchases this transaction noted in session_sync.pending, in that transaction
+purchases this transaction noted in session_sync.pending, and the comma-separated p_ids (a
+bulk statement''s), in that transaction
 (session_sync_write, source ''trigger''), and clears the notes. A purchase that cannot be
 synced is recorded in session_sync_failures and the transaction commits, unless
 session_sync.strict is on: then the first such failure fails the COMMIT. With

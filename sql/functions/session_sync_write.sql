@@ -30,7 +30,7 @@ DECLARE
     v_failed_reasons text[] := '{}'::text[];
     v_failed_details text[] := '{}'::text[];
     v_deferred_ids uuid[] := '{}'::uuid[];
-    v_racing_ids uuid[] := '{}'::uuid[];
+    v_requeued_ids uuid[] := '{}'::uuid[];
     v_sqlstate text;
     v_error text;
 BEGIN
@@ -64,28 +64,19 @@ BEGIN
         RETURN;
     END IF;
     IF p_source = 'trigger' THEN
-        -- One sync at COMMIT of a purchase at a time. Two transactions writing one purchase at
-        -- once (its purchase in one, its sessions in the other; a trainer change beside a new
-        -- session) cannot see each other's rows: the second sync to get here leaves the purchase
-        -- queued, written by neither, for the next run. Try-locks held to the end of the
-        -- transaction: never a wait. A write of more than 64 purchases (a bulk statement) locks
-        -- one of 1,024 buckets per purchase instead, which a small write shares.
-        IF purchases_examined > 64 THEN
-            SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
-            WHERE NOT pg_try_advisory_xact_lock(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023);
-        ELSE
-            SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
-            WHERE NOT (pg_try_advisory_xact_lock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
-                       AND pg_try_advisory_xact_lock(hashtext('session_sync.purchase'), hashtext(i.id::text)));
-        END IF;
+        -- One sync at COMMIT of a purchase at a time (try-locks, never a wait); a write of more
+        -- than 64 purchases locks one of 1,024 buckets per purchase instead, which a small one shares.
+        SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
+        WHERE NOT CASE WHEN purchases_examined > 64
+                       THEN pg_try_advisory_xact_lock(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                       ELSE pg_try_advisory_xact_lock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                            AND pg_try_advisory_xact_lock(hashtext('session_sync.purchase'), hashtext(i.id::text)) END;
         IF cardinality(v_deferred_ids) > 0 THEN
             v_ids := ARRAY(SELECT i.id FROM unnest(v_ids) AS i(id) WHERE NOT (i.id = ANY (v_deferred_ids)));
         END IF;
     END IF;
 
-    -- The set-based write (round 0) under one savepoint. Should it fail, each purchase is
-    -- written alone under its own (rounds 1..n): a failing purchase is recorded and rolled back
-    -- whole, the others synced.
+    -- Round 0 writes the set under one savepoint; should it fail, rounds 1..n each purchase alone.
     WHILE cardinality(v_ids) > 0 AND v_round <= cardinality(v_ids) LOOP
         v_batch := CASE WHEN v_round = 0 THEN v_ids ELSE ARRAY[v_ids[v_round]] END;
         purchases_retried := purchases_retried + sign(v_round)::integer;
@@ -115,11 +106,8 @@ BEGIN
                 ORDER BY t.id
                 FOR UPDATE SKIP LOCKED
             ), locked_xmin AS MATERIALIZED (
-                -- The rows locked, as one jsonb object (id -> xmin), and below the purchases to write,
-                -- as one jsonb set: looked up per session (a binary search), never joined. Before
-                -- PostgreSQL 17 a CTE is estimated without its columns' statistics, and a join to it
-                -- became a nested loop rescanning it for every session: time growing with the square
-                -- of the batch even with statistics.
+                -- The rows locked (id -> xmin), and below the purchases to write, as jsonb looked up
+                -- per session, never joined: before PostgreSQL 17 a join to a CTE became a nested loop.
                 SELECT jsonb_object_agg(l.id::text, l.tutoring_xmin::text) AS m FROM locked l
             ), verdict AS MATERIALIZED (
                 SELECT st.purchase_id, st.student_id, st.trainer_id, st.course_id, st.allocation_id,
@@ -132,11 +120,8 @@ BEGIN
                 FROM st
                 GROUP BY st.purchase_id, st.student_id, st.trainer_id, st.course_id, st.allocation_id
             ), created AS (
-                -- The approved allocation of each (student, trainer, course) that a purchase to
-                -- write lacks, with the oldest purchase's details. A concurrent transaction's
-                -- allocation for the same key wins (waited for within lock_timeout); the purchase
-                -- is then deferred. The sessions below point at the new ids; the foreign key is
-                -- checked at the end of the statement.
+                -- The oldest purchase's details win a shared key; a concurrent transaction's
+                -- allocation for the key wins too (ON CONFLICT), and the purchase is deferred.
                 INSERT INTO public.trainer_allocations
                     (student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
                 SELECT DISTINCT ON (v.student_id, v.trainer_id, v.course_id)
@@ -157,8 +142,7 @@ BEGIN
                 SELECT jsonb_object_agg(concat_ws('/', c.student_id, c.trainer_id, c.course_id), c.id) AS m
                 FROM created c
             ), ok AS MATERIALIZED (
-                -- the purchases to write (no reason, rows held as classified, an allocation),
-                -- each with its allocation's id
+                -- the purchases to write (no reason, rows held as classified), with their allocation
                 SELECT jsonb_object_agg(v.purchase_id::text, a.id) AS m
                 FROM verdict v
                 CROSS JOIN LATERAL (
@@ -193,8 +177,7 @@ BEGIN
                     duration = s.duration,
                     status = s.status,
                     student_home_location = s.student_home_location,
-                    -- merged onto the row as it is: keys the apps added stay, keys the purchase
-                    -- session dropped (the sync's own, copied earlier) go
+                    -- merged onto the row as it is: the apps' keys stay, the dropped keys go
                     metadata = (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
                                 - coalesce(s.dropped_keys, '{}'::text[]))
                                || s.metadata,
@@ -235,9 +218,7 @@ BEGIN
                 ON CONFLICT (id) DO NOTHING
                 RETURNING id
             ), forgotten AS (
-                -- the dropped keys are gone from the sessions written now (rows appended after this
-                -- statement's snapshot stay for the next write): in the same statement, so that a
-                -- record goes exactly when its key does
+                -- in the same statement, so that a dropped key's record goes exactly when the key does
                 DELETE FROM public.session_sync_dropped_keys d
                 WHERE d.ctid IN (
                     SELECT k.ctid FROM public.session_sync_dropped_keys k
@@ -253,10 +234,10 @@ BEGIN
                    coalesce(array_agg(v.reason ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}') AS failed_reasons,
                    coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NULL AND NOT v.ok),
                             '{}') AS deferred_ids,
+                   -- outside READ COMMITTED a session inserted since the transaction's snapshot is not
+                   -- seen here: what was written stays queued for another look
                    CASE WHEN current_setting('transaction_isolation') = 'read committed' THEN '{}'::uuid[]
-                        -- one snapshot for the whole transaction: a session another transaction inserted
-                        -- since it was taken cannot be seen here, so what it wrote gets another look
-                        ELSE coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.ok), '{}') END AS racing_ids
+                        ELSE coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.ok), '{}') END AS requeued_ids
             FROM (SELECT v.purchase_id, v.reason, v.missing, coalesce((SELECT ok.m FROM ok) ? v.purchase_id::text, false) AS ok
                   FROM verdict v) v
             INTO v_result;
@@ -272,12 +253,10 @@ BEGIN
             v_failed_reasons := v_failed_reasons || v_result.failed_reasons;
             v_failed_details := v_failed_details || array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
             v_deferred_ids := v_deferred_ids || v_result.deferred_ids;
-            v_racing_ids := v_racing_ids || v_result.racing_ids;
+            v_requeued_ids := v_requeued_ids || v_result.requeued_ids;
             EXIT WHEN v_round = 0;
         EXCEPTION
-            WHEN query_canceled THEN
-                RAISE;
-            WHEN OTHERS THEN
+            WHEN OTHERS THEN  -- never a cancel or statement_timeout: OTHERS does not match them
                 GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT,
                                         v_table = TABLE_NAME;
                 IF v_sqlstate NOT IN ('55P03', '40P01', '40001', 'SS010') THEN
@@ -287,10 +266,7 @@ BEGIN
                 IF v_round = 0 THEN
                     retry_reason := v_sqlstate || ': ' || v_error;
                     IF v_sqlstate = '55P03' THEN
-                        -- Another transaction's uncommitted insert of one of these sessions or
-                        -- allocations (an operator's open run, say) held the write for its
-                        -- lock_timeout: retrying each purchase would wait that long again per
-                        -- purchase. All are deferred (queued) instead.
+                        -- retrying each purchase would wait lock_timeout again per purchase
                         v_deferred_ids := v_deferred_ids || v_ids;
                         RAISE NOTICE 'session-sync: the set-based write of % purchases waited for another transaction''s uncommitted write (%); all deferred (left queued)',
                             cardinality(v_ids), retry_reason;
@@ -302,8 +278,7 @@ BEGIN
                         || CASE v_sqlstate WHEN 'SS007' THEN 'ALLOCATION_FAILED' ELSE 'SESSION_WRITE_FAILED' END;
                     v_failed_details := v_failed_details || v_error;
                 ELSE
-                    -- a concurrent writer (SS010), a serialization failure, a lock timeout:
-                    -- nothing is wrong with the purchase; it is left for the next run
+                    -- SS010, 40001, 40P01, 55P03: nothing is wrong with the purchase
                     v_deferred_ids := v_deferred_ids || v_batch;
                 END IF;
         END;
@@ -317,17 +292,11 @@ BEGIN
     PERFORM set_config('session_sync.applying', 'off', true);
     purchases_failed := cardinality(v_failed_ids);
 
-    -- Records of dropped keys with nothing left to do (the write deletes the records of the keys
-    -- it removes): the purchase session has the key again, or its tutoring session no longer
-    -- has it, is protected (never changed) or is not the purchase's (a conflict, never written).
-    -- Rows another transaction holds are skipped, never waited for: a record, or a tutoring
-    -- session another transaction is writing (a sync copying the key onto it right now would
-    -- leave the key with no record); one written since this statement's snapshot is read as
-    -- it is now (the row lock rechecks it). Only looked at while the table has rows.
-    -- Here and for the change log below: in REPEATABLE READ, a row another transaction deleted
-    -- after this one's snapshot would raise 40001 and fail the caller's COMMIT; such a delete is
-    -- given up (the rows stay for the next run), never the caller's transaction; so is one that
-    -- meets a table lock (a migration's) past lock_timeout.
+    -- Records of dropped keys with nothing left to do: the purchase session has the key again,
+    -- or its tutoring session lacks it, is protected or is not the purchase's; a run also forgets
+    -- those of purchase sessions that are gone. Rows another transaction holds (a record, or a
+    -- tutoring session a sync may be copying the key onto) are skipped. A 40001 (REPEATABLE READ)
+    -- or a table lock past lock_timeout gives the cleanup up, never the caller's transaction.
     IF EXISTS (SELECT 1 FROM public.session_sync_dropped_keys) THEN
         BEGIN
         DELETE FROM public.session_sync_dropped_keys d
@@ -347,16 +316,13 @@ BEGIN
               AND (NOT coalesce(jsonb_typeof(t.metadata) = 'object' AND t.metadata ? k.key, false)
                    OR session_sync.session_sync_protected(t.status)
                    OR NOT session_sync.session_sync_owned_by(t.metadata, ps.purchase_id))
-            FOR UPDATE OF k FOR SHARE OF t SKIP LOCKED));
-        IF p_source <> 'trigger' THEN
-            -- a run, a backfill batch or sync_purchase_sessions() also forgets the records of
-            -- purchase sessions that are gone
-            DELETE FROM public.session_sync_dropped_keys d
-            WHERE d.ctid IN (
-                SELECT k.ctid FROM public.session_sync_dropped_keys k
-                WHERE NOT EXISTS (SELECT 1 FROM public.purchase_sessions ps WHERE ps.id = k.session_id)
-                FOR UPDATE OF k SKIP LOCKED);
-        END IF;
+            FOR UPDATE OF k FOR SHARE OF t SKIP LOCKED)
+          || ARRAY(
+            SELECT k.ctid
+            FROM public.session_sync_dropped_keys k
+            WHERE p_source <> 'trigger'
+              AND NOT EXISTS (SELECT 1 FROM public.purchase_sessions ps WHERE ps.id = k.session_id)
+            FOR UPDATE OF k SKIP LOCKED));
         EXCEPTION
             WHEN serialization_failure OR lock_not_available THEN
                 NULL;
@@ -365,11 +331,8 @@ BEGIN
     purchases_deferred := cardinality(v_deferred_ids);
 
     IF purchases_failed > 0 THEN
-        -- One row per purchase and reason: the earlier rows of the same failure are replaced by
-        -- the new one, which adds up their occurrences. A row another transaction holds (it is
-        -- replacing it right now) is skipped, never waited for; the next failure folds it in.
-        -- Only in READ COMMITTED: in a transaction with one snapshot, replacing a row that a
-        -- concurrent transaction has replaced since would fail the caller's COMMIT with 40001.
+        -- The earlier rows of the same failure are folded in; one another transaction holds is
+        -- skipped (the next failure folds it). Only in READ COMMITTED, where it cannot raise 40001.
         WITH failed AS (
             SELECT f.purchase_id, f.reason, f.detail
             FROM unnest(v_failed_ids, v_failed_reasons, v_failed_details) AS f(purchase_id, reason, detail)
@@ -395,50 +358,27 @@ BEGIN
         FROM failed f;
     END IF;
 
-    -- The change log: rows this call saw go for the purchases that are in sync now; failed,
-    -- deferred and racing purchases stay queued (or join the queue).
-    -- A row another transaction is deleting right now (an open run that examined the purchase
-    -- too) is skipped, never waited for: the purchase is only examined once more. The rows it
-    -- locked are deleted by their ctid (a TID scan: a run's half a million rows are not joined
-    -- back by change_id, which spilled to disk).
-    IF current_setting('transaction_isolation') = 'read committed' THEN
+    -- The change log: the rows this call saw go for the purchases left in sync. A row another
+    -- transaction is deleting is skipped; the rest go by ctid (a TID scan, not a join back by
+    -- change_id). In REPEATABLE READ a row deleted since this snapshot raises 40001: given up.
+    BEGIN
         DELETE FROM public.session_sync_changes c
         WHERE c.ctid = ANY (ARRAY(
             SELECT q.ctid FROM public.session_sync_changes q
             WHERE q.purchase_id = ANY (v_ids)
-              AND NOT (q.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_racing_ids))
+              AND NOT (q.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_requeued_ids))
               AND pg_visible_in_snapshot(q.xact, v_snapshot)
             FOR UPDATE OF q SKIP LOCKED));
-    ELSE
-        -- The same, in a savepoint: in REPEATABLE READ a row another transaction deleted after
-        -- this one's snapshot raises 40001, and the delete is given up (left for the next run).
-        -- (In READ COMMITTED it cannot, and a savepoint on every platform COMMIT is not free.)
-        BEGIN
-            DELETE FROM public.session_sync_changes c
-            WHERE c.ctid = ANY (ARRAY(
-                SELECT q.ctid FROM public.session_sync_changes q
-                WHERE q.purchase_id = ANY (v_ids)
-                  AND NOT (q.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_racing_ids))
-                  AND pg_visible_in_snapshot(q.xact, v_snapshot)
-                FOR UPDATE OF q SKIP LOCKED));
-        EXCEPTION
-            WHEN serialization_failure THEN
-                NULL;
-        END;
-    END IF;
-    IF purchases_failed + purchases_deferred + cardinality(v_racing_ids) > 0 THEN
-        -- Deferred and racing purchases always get a row of their own (a run that examines them at
-        -- the same moment may delete the ones it saw); a failing one only when it has none, so
-        -- that the log does not grow by a row per run while its data stays wrong.
-        INSERT INTO public.session_sync_changes (purchase_id)
-        SELECT q.id FROM (
-            SELECT DISTINCT f.id FROM unnest(v_failed_ids) AS f(id)
-            WHERE NOT (f.id = ANY (v_deferred_ids || v_racing_ids))
-              AND NOT EXISTS (SELECT 1 FROM public.session_sync_changes c WHERE c.purchase_id = f.id)
-            UNION
-            SELECT d.id FROM unnest(v_deferred_ids || v_racing_ids) AS d(id)
-        ) q
-        ORDER BY q.id;
+    EXCEPTION
+        WHEN serialization_failure THEN
+            NULL;
+    END;
+    IF purchases_failed + purchases_deferred + cardinality(v_requeued_ids) > 0 THEN
+        -- Deferred and requeued purchases always get a row of their own (a concurrent run may
+        -- delete the ones it saw); a failing one only when it has none, so the log does not grow.
+        PERFORM session_sync.session_sync_enqueue(v_deferred_ids || v_requeued_ids || ARRAY(
+            SELECT f.id FROM unnest(v_failed_ids) AS f(id)
+            WHERE NOT EXISTS (SELECT 1 FROM public.session_sync_changes c WHERE c.purchase_id = f.id)));
     END IF;
 END;
 $$;
@@ -446,38 +386,26 @@ $$;
 COMMENT ON FUNCTION session_sync.session_sync_write IS 'session_sync_write(p_purchase_ids uuid[], p_run_id bigint, p_source text)
   -> (purchases_synced, purchases_failed, purchases_deferred, purchases_retried,
       sessions_created, sessions_updated, retry_reason, purchases_examined)
-Contract (internal; every path calls it: the sync at COMMIT of a platform transaction,
-sync_purchase_sessions, sync_all_sessions and the batched backfill): examines the given
-purchases, or with NULL every purchase in the change log (session_sync_queue), and syncs
-each one that needs it, set-based: the one place that writes tutoring sessions and
-allocations. One statement creates the missing approved allocations (requested_by the
-student, metadata sessionCount, isSundayOnly, schedule, purchaseId, bookingId); the next
-classifies every session once (session_sync_session_state), locks the drifted ones it will
-update (FOR UPDATE SKIP LOCKED), and for each purchase that can be synced and whose rows it
-holds as classified inserts the missing sessions and updates the drifted ones (metadata
-merged onto the row as it is, the dropped keys removed and their records deleted).
-  * Purchases that cannot be synced are recorded in session_sync_failures (run p_run_id,
-    source p_source, reason code, a message that names ids and coordinates only) and left
-    untouched; they stay queued, so every run reports them until their data is fixed.
-  * Purchases whose tutoring sessions another transaction holds or has just changed are
-    deferred: nothing of them is written, they are queued, and the next run syncs them.
-    Nothing here ever waits for a platform transaction''s row.
-  * At COMMIT (source ''trigger'') a purchase another transaction''s sync holds (advisory
-    try-locks to the end of the transaction) is deferred: neither may see the other''s rows.
-  * No statement waits longer than lock_timeout 50ms (a migration holding a platform table):
-    the write is then deferred, a cleanup of dropped-key records skipped.
-  * Should the set-based write fail (ALLOCATION_FAILED, SESSION_WRITE_FAILED, or a concurrent
-    insert of the same session), its savepoint undoes it and each purchase is retried alone
-    under its own savepoint: a failing purchase is recorded and rolled back whole, the others
-    synced. purchases_retried and retry_reason say that this slow way was taken, and why.
-  * purchases_examined counts every purchase it looked at: synced + failed + deferred +
-    the ones with nothing to write (already in sync, or not eligible), so a summary accounts
-    for each.
-  * A purchase that fails again for the same reason keeps one row in session_sync_failures:
-    the new row carries the count (occurrences) and first_failed_at of the rows it replaces,
-    so a purchase failing on every run does not grow the table.
-  * The change-log rows this call read (visible in its snapshot) are deleted for the
-    purchases it examined and found or left in sync; a row appended meanwhile stays.
-Never raises for bad data. A statement_timeout or cancel raises and the caller''s
-transaction undoes all of it.
+Contract (internal; the sync at COMMIT, sync_purchase_sessions, sync_all_sessions and the
+backfill call it): the one place that writes tutoring sessions and allocations. Examines the
+given purchases (NULL: every queued one) and, in one statement, classifies their sessions
+(session_sync_session_state), locks the drifted ones (FOR UPDATE SKIP LOCKED), creates the
+missing approved allocations (requested_by the student; metadata sessionCount, isSundayOnly,
+schedule, purchaseId, bookingId), inserts the missing sessions and updates the drifted ones
+(metadata merged onto the row as it is, the dropped keys and their records removed).
+  * A purchase that cannot be synced is recorded in session_sync_failures (run p_run_id,
+    source p_source, a message naming ids and coordinates only), left untouched and queued.
+    A repeated failure keeps one row per purchase and reason (occurrences, first_failed_at).
+  * Deferred (nothing written, queued): a purchase whose tutoring sessions another transaction
+    holds or has changed since they were classified; at COMMIT (source ''trigger''), one
+    another transaction''s sync holds (advisory try-locks); any write that waits past
+    lock_timeout 50ms. Nothing waits for a platform transaction.
+  * Should the set-based write fail, each purchase is retried alone under its own savepoint:
+    a failing one is rolled back whole and recorded, the others synced (purchases_retried,
+    retry_reason).
+  * purchases_examined = synced + failed + deferred + those with nothing to write.
+  * The change-log rows it read are deleted for the purchases left in sync (outside READ
+    COMMITTED, a written purchase stays queued for another look); a row appended meanwhile stays.
+Never raises for bad data; a run, backfill or sync_purchase_sessions() refuses SERIALIZABLE
+(25001). A cancel raises and the caller''s transaction undoes all of it.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';

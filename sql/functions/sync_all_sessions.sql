@@ -20,6 +20,7 @@ AS $$
 DECLARE
     v_run_id bigint;
     v_result record;
+    v_in_sync integer;
 BEGIN
     IF p_dry_run IS NULL OR p_source IS NULL OR p_source = '' THEN
         RAISE EXCEPTION USING
@@ -32,20 +33,6 @@ BEGIN
             ERRCODE = '22023',
             MESSAGE = 'sync_all_sessions: p_source must be a short lowercase label (letters, digits, _ and -, at most 32), and not trigger or batched, which name the package''s own runs',
             HINT = 'e.g. sync_all_sessions(p_source => ''cron'').';
-    END IF;
-
-    -- One run at a time: a row lock on the package's own table (held to the end of the
-    -- transaction), which no role without the package's rights can take. A dry run writes
-    -- nothing to sync and takes no lock.
-    IF NOT p_dry_run THEN
-        PERFORM 1 FROM public.session_sync_locks l WHERE l.name = 'run' FOR UPDATE;
-        PERFORM session_sync.session_sync_reap_backfills();
-    END IF;
-
-    IF NOT p_dry_run THEN
-        INSERT INTO public.session_sync_runs (source, dry_run, outcome, backend_pid)
-        VALUES (p_source, p_dry_run, 'running', pg_backend_pid())
-        RETURNING session_sync_runs.run_id INTO v_run_id;
     END IF;
 
     IF p_dry_run THEN
@@ -65,16 +52,24 @@ BEGIN
         )
         SELECT (count(*) FILTER (WHERE w.reason IS NULL))::integer AS purchases_synced,
                (count(*) FILTER (WHERE w.reason IS NOT NULL))::integer AS purchases_failed,
-               0 AS purchases_deferred, 0 AS purchases_retried,
+               0 AS purchases_deferred,
                (coalesce(sum(w.missing) FILTER (WHERE w.reason IS NULL), 0))::integer AS sessions_created,
                (coalesce(sum(w.drifted) FILTER (WHERE w.reason IS NULL), 0))::integer AS sessions_updated,
-               NULL::text AS retry_reason,
                (SELECT count(*) FROM queued)::integer AS purchases_examined
         INTO v_result
         FROM work w;
     ELSE
+        -- One run at a time: a row lock on the package's own table, held to the end of the
+        -- transaction, which no role without the package's rights can take.
+        PERFORM 1 FROM public.session_sync_locks l WHERE l.name = 'run' FOR UPDATE;
+        PERFORM session_sync.session_sync_reap_backfills();
+        INSERT INTO public.session_sync_runs (source, dry_run, outcome, backend_pid)
+        VALUES (p_source, p_dry_run, 'running', pg_backend_pid())
+        RETURNING session_sync_runs.run_id INTO v_run_id;
         SELECT * INTO v_result FROM session_sync.session_sync_write(NULL, v_run_id, p_source);
     END IF;
+    v_in_sync := v_result.purchases_examined - v_result.purchases_synced - v_result.purchases_failed
+                 - v_result.purchases_deferred;
 
     IF NOT p_dry_run THEN
         UPDATE public.session_sync_runs r
@@ -88,25 +83,19 @@ BEGIN
             sessions_created = v_result.sessions_created,
             sessions_updated = v_result.sessions_updated,
             purchases_examined = v_result.purchases_examined,
-            purchases_in_sync = v_result.purchases_examined - v_result.purchases_synced
-                                - v_result.purchases_failed - v_result.purchases_deferred
+            purchases_in_sync = v_in_sync
         WHERE r.run_id = v_run_id;
     END IF;
 
     RAISE NOTICE '%: % purchases examined: % synced, % with nothing to write, % failed, % deferred (another transaction held their sessions; still queued); % sessions created, % updated%',
         CASE WHEN p_dry_run THEN 'session-sync dry run' ELSE 'session-sync run ' || v_run_id END,
-        v_result.purchases_examined, v_result.purchases_synced,
-        v_result.purchases_examined - v_result.purchases_synced - v_result.purchases_failed
-            - v_result.purchases_deferred,
-        v_result.purchases_failed, v_result.purchases_deferred,
-        v_result.sessions_created, v_result.sessions_updated,
+        v_result.purchases_examined, v_result.purchases_synced, v_in_sync, v_result.purchases_failed,
+        v_result.purchases_deferred, v_result.sessions_created, v_result.sessions_updated,
         CASE WHEN p_dry_run THEN ' (dry run: nothing written)' ELSE '' END;
 
     RETURN QUERY SELECT v_run_id, v_result.purchases_synced, v_result.purchases_failed,
                         v_result.sessions_created, v_result.sessions_updated, v_result.purchases_examined,
-                        v_result.purchases_examined - v_result.purchases_synced - v_result.purchases_failed
-                            - v_result.purchases_deferred,
-                        v_result.purchases_deferred;
+                        v_in_sync, v_result.purchases_deferred;
 END;
 $$;
 
@@ -114,24 +103,19 @@ COMMENT ON FUNCTION public.sync_all_sessions IS 'sync_all_sessions(p_dry_run boo
   -> one row (run_id, purchases_synced, purchases_failed, sessions_created, sessions_updated,
               purchases_examined, purchases_in_sync, purchases_deferred)
 Contract: syncs every purchase in session_sync_queue that is eligible (trainer_id set,
-status ASSIGNED) and has a missing or drifted tutoring session; no cap on how many. The
-tracking triggers queue every purchase a write to course_purchases, purchase_sessions,
-tutoring_sessions or trainer_allocations may have put out of sync, so a run examines only
-those; SELECT session_sync_enqueue() first makes it examine every eligible purchase (after
-writes made with triggers disabled). A purchase that cannot be synced
-is recorded in session_sync_failures with its reason and left untouched; it never stops
-the others, and none is ever half synced. A purchase whose tutoring sessions another
-transaction holds is deferred (never waited for) and stays queued; the run''s row counts it
-(purchases_deferred). Set-based: a few statements for the whole run (session_sync_write).
-The summary accounts for every purchase the run examined: purchases_examined =
-purchases_synced + purchases_in_sync (nothing to write: already in sync, or not eligible)
+status ASSIGNED) and has a missing or drifted tutoring session; no cap on how many, a few
+statements for the whole run (session_sync_write). The tracking triggers queue every purchase
+a write may have put out of sync; SELECT session_sync_enqueue() first makes a run examine
+every eligible purchase (after writes made with triggers disabled). A purchase that cannot
+be synced is recorded in session_sync_failures and left untouched; it never stops the others,
+and none is ever half synced. A purchase whose tutoring sessions another transaction holds is
+deferred (never waited for) and stays queued. The summary accounts for every purchase
+examined: purchases_examined = purchases_synced + purchases_in_sync (nothing to write)
 + purchases_failed + purchases_deferred. The run is recorded in session_sync_runs.
-p_dry_run => true reports what a real run would do and writes nothing at all (run_id is
-NULL): it works in a READ ONLY transaction, on a hot standby and for a role that may only
-read. Runs of this
-function and the backfill''s batches queue behind one another (a row lock in the package''s
-table session_sync_locks, which no role without the package''s rights can take), so two
-never race over the same rows.
+p_dry_run => true reports what a real run would do and writes nothing (run_id NULL): it works
+in a READ ONLY transaction, on a hot standby and for a role that may only read.
+Runs and the backfill''s batches queue behind one another (a row lock in session_sync_locks,
+which no role without the package''s rights can take), so two never race over the same rows.
 A NOTICE reports the outcome; SET client_min_messages = warning silences it.
 p_source labels the run and its failure records (''manual'', ''cli'', ''cron'', ...): a short
 lowercase label; ''trigger'' and ''batched'' are the package''s own and refused (22023).

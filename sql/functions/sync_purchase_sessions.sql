@@ -45,8 +45,7 @@ BEGIN
                    v_conflicts, p_purchase_id, 'conflict'));
     END IF;
 
-    -- Another transaction holding one of its sessions (often another sync of the same purchase)
-    -- is waited out politely: up to 20 tries, 50 ms apart, never a lock wait.
+    -- another transaction holding one of its sessions: up to 20 tries, 50 ms apart, never a lock wait
     FOR v_attempt IN 1 .. 20 LOOP
         SELECT * INTO v_result FROM session_sync.session_sync_write(ARRAY[p_purchase_id], NULL, 'manual');
         EXIT WHEN v_result.purchases_deferred = 0;
@@ -76,19 +75,8 @@ BEGIN
     WHERE s.purchase_id = p_purchase_id;
     v_in_sync := v_in_sync - v_result.sessions_created - v_result.sessions_updated;
 
-    SELECT e.allocation_id INTO v_allocation_id
-    FROM public.session_sync_expected e WHERE e.purchase_id = p_purchase_id LIMIT 1;
-    IF NOT FOUND THEN
-        -- No sessions: report the allocation the purchase would use, if there is one.
-        SELECT al.id INTO v_allocation_id
-        FROM public.session_sync_purchase_check c
-        JOIN public.trainer_allocations al
-          ON al.student_id = c.student_id AND al.trainer_id = c.trainer_id AND al.course_id = c.course_id
-         AND session_sync.session_sync_allocation_usable(al.status)
-        WHERE c.purchase_id = p_purchase_id
-        ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
-        LIMIT 1;
-    END IF;
+    SELECT c.allocation_id INTO v_allocation_id
+    FROM public.session_sync_purchase_check c WHERE c.purchase_id = p_purchase_id;
 
     RETURN QUERY SELECT p_purchase_id, v_allocation_id, v_result.sessions_created, v_result.sessions_updated,
                         v_in_sync, v_protected;
@@ -98,12 +86,12 @@ $$;
 COMMENT ON FUNCTION public.sync_purchase_sessions IS 'sync_purchase_sessions(p_purchase_id uuid)
   -> one row (purchase_id, allocation_id, sessions_created, sessions_updated,
               sessions_unchanged, sessions_protected)
-Contract: syncs one purchase, all or nothing. Creates each missing tutoring session and
-updates each drifted, non-protected one (session_sync_expected''s mapping); reuses the approved
-(else active) allocation for (primary student, trainer, course) or creates one; after a
-trainer change the non-protected sessions move to the new trainer and allocation.
-Protected sessions are counted, never changed. Idempotent: a second call reports 0
-created and 0 updated. A purchase with no sessions returns zeros.
+Contract: syncs one purchase, all or nothing (session_sync_expected''s mapping): creates each
+missing tutoring session, updates each drifted, non-protected one, reuses the approved (else
+active) allocation for (primary student, trainer, course) or creates one (after a trainer
+change the sessions move to the new trainer and allocation). Protected sessions are counted,
+never changed. Idempotent: a second call reports 0 created and 0 updated; a purchase with no
+sessions returns zeros.
 A purchase it cannot sync raises an error whose message begins with the reason code
 (session_sync_reasons() lists them with their SQLSTATEs and hints) and changes nothing.
 It never waits on another transaction''s lock: when one holds (or has just changed) one of

@@ -18,18 +18,9 @@ CREATE CONSTRAINT TRIGGER session_sync_commit_sessions
     EXECUTE FUNCTION session_sync.session_sync_commit_trigger();
 
 COMMENT ON TRIGGER session_sync_commit_purchases ON public.course_purchases IS 'The sync at COMMIT: one deferred constraint trigger per platform table the booking service
-writes. Row-level (constraint triggers have no statement level), but the WHEN clause lets
-only the first row a transaction writes to either table queue an event: it sets the
-transaction-local session_sync.commit_armed as it lets that row through (evaluated when the
-row is written, not at COMMIT). A rolled-back savepoint takes both the event and the setting
-with it. The statement-level triggers (session_sync_course_purchases_trigger,
-session_sync_purchase_sessions_trigger) note which purchases to sync; this one syncs them
-once, at COMMIT, inside the transaction.';
-COMMENT ON TRIGGER session_sync_commit_sessions ON public.purchase_sessions IS 'The sync at COMMIT: one deferred constraint trigger per platform table the booking service
-writes. Row-level (constraint triggers have no statement level), but the WHEN clause lets
-only the first row a transaction writes to either table queue an event: it sets the
-transaction-local session_sync.commit_armed as it lets that row through (evaluated when the
-row is written, not at COMMIT). A rolled-back savepoint takes both the event and the setting
-with it. The statement-level triggers (session_sync_course_purchases_trigger,
-session_sync_purchase_sessions_trigger) note which purchases to sync; this one syncs them
-once, at COMMIT, inside the transaction.';
+writes (row-level: constraint triggers have no statement level). Its WHEN clause lets only the
+first row a transaction writes to either table queue an event, setting the transaction-local
+session_sync.commit_armed as it lets it through; a rolled-back savepoint takes both with it.
+The note triggers say which purchases to sync; this one syncs them once, at COMMIT, inside
+the transaction (session_sync_commit_trigger).';
+COMMENT ON TRIGGER session_sync_commit_sessions ON public.purchase_sessions IS 'The sync at COMMIT: see session_sync_commit_purchases.';

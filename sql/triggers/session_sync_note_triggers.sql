@@ -44,8 +44,6 @@ CREATE OR REPLACE TRIGGER session_sync_note_sessions_update
                                     CASE WHEN OLD.purchase_id <> NEW.purchase_id THEN ',' || OLD.purchase_id::text END), true) IS NULL)
     EXECUTE FUNCTION session_sync.session_sync_never_trigger();
 
--- The statement-level triggers (transition tables) fire only for a statement that filled the
--- notes past 64 KB (a bulk write): they sync its purchases at once, set-based.
 CREATE OR REPLACE TRIGGER session_sync_purchases_insert
     AFTER INSERT ON public.course_purchases
     REFERENCING NEW TABLE AS new_rows
@@ -71,115 +69,23 @@ CREATE OR REPLACE TRIGGER session_sync_sessions_update
     WHEN (pg_catalog.length(COALESCE(pg_catalog.current_setting('session_sync.pending', true), '')) > 65536)
     EXECUTE FUNCTION session_sync.session_sync_purchase_sessions_trigger();
 
-COMMENT ON TRIGGER session_sync_note_purchases_insert ON public.course_purchases IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
-COMMENT ON TRIGGER session_sync_note_purchases_update ON public.course_purchases IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
-COMMENT ON TRIGGER session_sync_note_sessions_insert ON public.purchase_sessions IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
-COMMENT ON TRIGGER session_sync_note_sessions_update ON public.purchase_sessions IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
-COMMENT ON TRIGGER session_sync_purchases_insert ON public.course_purchases IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
-COMMENT ON TRIGGER session_sync_purchases_update ON public.course_purchases IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
-COMMENT ON TRIGGER session_sync_sessions_insert ON public.purchase_sessions IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
-COMMENT ON TRIGGER session_sync_sessions_update ON public.purchase_sessions IS 'Noting the purchases a transaction writes, for the sync at its COMMIT, costs no function call:
-each row-level trigger''s WHEN clause appends the purchase''s id to the transaction-local
-setting session_sync.pending (set_config) and is always false, so its function never runs.
-Its conditions are evaluated in order and stop at the first false one: a row of a purchase
-already noted costs two reads of the setting (its size, then a strpos), nothing more; past
-the 64 KB below, one read and its size (octet_length), never a search of the 64 KB (which
-made a 200,000-row INSERT spend 54 s in WHEN clauses). Only the rows that change a value the
-mapping reads are noted: an inserted purchase that is eligible, an updated purchase or
-purchase session whose mapped values (its id included) changed, every inserted purchase
-session (old and new purchase when a session moves or a purchase''s id changes). Past 64 KB of notes (about 1,700
-purchases) nothing more is appended, and the statement-level triggers below, whose WHEN
-clause sees that, sync the statement''s purchases from its transition table at once.
-A rolled-back savepoint takes its notes with it. WHEN clauses are bound when created (under
-the migration''s pinned search_path) and name pg_catalog''s functions.';
+COMMENT ON TRIGGER session_sync_note_purchases_insert ON public.course_purchases IS 'Note triggers: noting the purchases a transaction writes, for the sync at its COMMIT, costs
+no function call. Each row-level trigger''s WHEN clause appends the purchase''s id to the
+transaction-local setting session_sync.pending (set_config) and is always false, so its
+function never runs. Its conditions stop at the first false one: a row of a purchase already
+noted reads the setting twice (its size, then a strpos); past 64 KB of notes (about 1,700
+purchases), once, never searching it. Only the rows that change a value the mapping reads are
+noted: an inserted purchase that is eligible, an updated purchase or purchase session whose
+mapped values (its id included) changed (old and new purchase when a session moves or an id
+changes), every inserted purchase session. Past 64 KB nothing more is appended, and the
+statement-level triggers (session_sync_purchases_insert, ..._update, session_sync_sessions_insert,
+..._update), whose WHEN clause sees that, sync the statement''s purchases from its transition
+table at once. A rolled-back savepoint takes its notes with it. WHEN clauses are bound when
+created (under the migration''s pinned search_path) and name pg_catalog''s functions.';
+COMMENT ON TRIGGER session_sync_note_purchases_update ON public.course_purchases IS 'Note trigger: see session_sync_note_purchases_insert.';
+COMMENT ON TRIGGER session_sync_note_sessions_insert ON public.purchase_sessions IS 'Note trigger: see session_sync_note_purchases_insert.';
+COMMENT ON TRIGGER session_sync_note_sessions_update ON public.purchase_sessions IS 'Note trigger: see session_sync_note_purchases_insert.';
+COMMENT ON TRIGGER session_sync_purchases_insert ON public.course_purchases IS 'Bulk trigger (past 64 KB of notes): see session_sync_note_purchases_insert.';
+COMMENT ON TRIGGER session_sync_purchases_update ON public.course_purchases IS 'Bulk trigger (past 64 KB of notes): see session_sync_note_purchases_insert.';
+COMMENT ON TRIGGER session_sync_sessions_insert ON public.purchase_sessions IS 'Bulk trigger (past 64 KB of notes): see session_sync_note_purchases_insert.';
+COMMENT ON TRIGGER session_sync_sessions_update ON public.purchase_sessions IS 'Bulk trigger (past 64 KB of notes): see session_sync_note_purchases_insert.';

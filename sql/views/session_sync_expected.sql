@@ -31,19 +31,13 @@ JOIN public.purchase_sessions ps ON ps.purchase_id = c.purchase_id
 WHERE c.eligible;
 
 COMMENT ON VIEW public.session_sync_expected IS 'session_sync_expected: one row per purchase session of an eligible purchase.
-Contract: the tutoring session the mapping prescribes for it:
-  id = the purchase session''s id; allocation_id = the purchase''s approved (else active)
-  allocation for (primary student, trainer, course), NULL while none exists; duration 80
-  for SUNDAY_ONLY else 40; status completed/cancelled kept, anything else scheduled;
-  metadata = the purchase session''s metadata with purchaseId, bookingId, sessionNumber and
-  sessionType on top. `reason` is the purchase''s (NULL when it can be synced).
-  The purchase session''s own booking_id, session_number, session_type and metadata follow
-  (session_sync_session_state tests drift against them without building the JSON).
-The mapped columns are this view''s columns from allocation_id to student_home_location, each
-the tutoring_sessions column of that name (metadata is merged, not mapped). The drift test of
-session_sync_session_state, the write''s column lists and the triggers'' WHEN clauses list them
-again, written out; tests/test_mapping.py checks every list against this view and names the
-file to change.';
+Contract: the tutoring session the mapping prescribes for it (see the columns); `reason` is
+the purchase''s (NULL when it can be synced); the purchase session''s own booking_id,
+session_number, session_type and metadata follow, for the drift test.
+The mapped columns are those from allocation_id to student_home_location, each the
+tutoring_sessions column of that name (metadata is merged, not mapped). The drift test, the
+write''s column lists and the triggers'' WHEN clauses list them again; tests/test_mapping.py
+checks every list against this view.';
 COMMENT ON COLUMN public.session_sync_expected.session_id IS 'the purchase session''s id: the tutoring session''s id';
 COMMENT ON COLUMN public.session_sync_expected.purchase_id IS 'its purchase';
 COMMENT ON COLUMN public.session_sync_expected.reason IS 'the purchase''s reason code (NULL when it can be synced)';

@@ -23,10 +23,8 @@ SELECT
     e.student_home_location
 FROM public.session_sync_expected e
 LEFT JOIN public.tutoring_sessions t ON t.id = e.session_id
--- The dropped keys of this session, looked up by index, and only while the table has rows at
--- all (the uncorrelated EXISTS is evaluated once per query): an empty table costs nothing per
--- row, a large one no more than an index probe per session. OFFSET 0 keeps it one subquery
--- (planned once, not copied into every expression that reads dk.keys).
+-- The session's dropped keys, by index, only while the table has rows (the uncorrelated EXISTS
+-- runs once per query). OFFSET 0 here and below: computed once per row, not once per use.
 CROSS JOIN LATERAL (
     SELECT CASE WHEN EXISTS (SELECT 1 FROM public.session_sync_dropped_keys)
                 THEN (SELECT array_agg(DISTINCT d.key) FROM public.session_sync_dropped_keys d
@@ -34,8 +32,6 @@ CROSS JOIN LATERAL (
            END AS keys
     OFFSET 0
 ) dk
--- OFFSET 0 keeps this subquery whole, so `state` is computed once per row, however many
--- times a query filters or aggregates on it.
 CROSS JOIN LATERAL (
     SELECT
         CASE
@@ -74,25 +70,17 @@ CROSS JOIN LATERAL (
 COMMENT ON VIEW public.session_sync_session_state IS 'session_sync_session_state: session_sync_expected beside the tutoring session it maps to.
 Contract: `state` of each purchase session of an eligible purchase:
   missing    no tutoring session has its id
-  conflict   a tutoring session has its id but does not belong to this purchase: its
-             metadata.purchaseId is absent or names another purchase (only the sessions
-             the sync, or the platform''s own sync, wrote carry it; any other row with that
-             id is someone else''s and is never taken over)
+  conflict   a tutoring session has its id but its metadata.purchaseId is absent or names
+             another purchase: someone else''s row, never taken over
   protected  the tutoring session has happened or is happening (pending_verification,
              in_progress, pending_confirmation, completed, disputed): never changed
-  drifted    a mapped column differs from what the mapping prescribes (or no allocation
-             exists yet); metadata drifts when merging the expected keys would change it
+  drifted    a mapped column differs from the mapping (or no allocation exists yet), merging
+             the expected metadata keys would change its metadata, or it still has a key its
+             purchase session has dropped since the sync copied it (session_sync_dropped_keys)
   in_sync    nothing to do
-             or it still has a key its purchase session''s metadata has dropped
-             since the sync copied it (session_sync_dropped_keys)
-`merged_metadata` is what an update writes: the tutoring session''s own metadata keys are kept
-but for `dropped_keys` (the keys its purchase session dropped, the sync''s to remove), the
-expected keys put on top (the write itself merges onto the row as it is when locked).
-`tutoring_xmin` is the version of the tutoring session that was classified: the write
-locks the row and leaves the purchase for later when the row changed since.
-The metadata test reads the four canonical keys and tests containment of the purchase
-session''s own keys instead of building and merging JSON per row; where those keys hold
-arrays or objects (containment is not equality there) it compares the merge exactly.';
+`merged_metadata` is what an update writes (the write itself merges onto the row as locked).
+The metadata test checks the four canonical keys and contains the purchase session''s own
+keys; where those hold arrays or objects it compares the merge exactly.';
 COMMENT ON COLUMN public.session_sync_session_state.session_id IS 'the purchase session (and tutoring session) id';
 COMMENT ON COLUMN public.session_sync_session_state.purchase_id IS 'its purchase';
 COMMENT ON COLUMN public.session_sync_session_state.reason IS 'the purchase''s reason code (NULL when it can be synced)';
