@@ -149,8 +149,9 @@ _KINDS = {"function": ("function", "functions"), "procedure": ("procedure", "pro
           "index": ("index on the platform's tables", "indexes on the platform's tables")}
 
 
-def take_inventory(conn: psycopg.Connection) -> frozenset[tuple[str, str]]:
-    return frozenset(conn.execute(_OBJECTS, {"platform": list(PLATFORM_TABLES)}).fetchall())
+def take_inventory(url: str) -> frozenset[tuple[str, str]]:
+    with connect(url) as conn:
+        return frozenset(conn.execute(_OBJECTS, {"platform": list(PLATFORM_TABLES)}).fetchall())
 
 
 def platform_tables(objects: frozenset[tuple[str, str]]) -> list[str]:
@@ -173,13 +174,9 @@ def cmd_migrate(args: argparse.Namespace, out: Console) -> int:
             sys.stdout.write(migrate.upgrade_sql(from_revision=start))
         return EXIT_OK
     url, source = database(args)
-    with connect(url) as conn:
-        before = take_inventory(conn)
-    was = migrate.current(url)
+    before, was = take_inventory(url), migrate.current(url)
     migrate.upgrade(url, progress=True)
-    now = migrate.current(url)
-    with connect(url) as conn:
-        after = take_inventory(conn)
+    after, now = take_inventory(url), migrate.current(url)
     if was == now:
         out.print(f"session-sync is at {now} in the database from {source}: already up to date, nothing to do")
         return EXIT_OK
@@ -205,9 +202,7 @@ def cmd_uninstall(args: argparse.Namespace, out: Console) -> int:
             sys.stdout.write(migrate.downgrade_sql(from_revision=start))
         return EXIT_OK
     url, source = database(args)
-    with connect(url) as conn:
-        before = take_inventory(conn)
-    was = migrate.current(url)
+    before, was = take_inventory(url), migrate.current(url)
     if was is None:
         out.print(f"session-sync is not installed in the database from {source}: nothing to remove")
         return EXIT_OK
@@ -224,7 +219,7 @@ def cmd_uninstall(args: argparse.Namespace, out: Console) -> int:
     with connect(url) as conn:
         conn.execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM public.alembic_version) THEN "
                      "DROP TABLE public.alembic_version; END IF; END $$")
-        after = take_inventory(conn)
+    after = take_inventory(url)
     removed = before - after
     dropped = platform_tables(removed)
     out.print(f"session-sync is uninstalled from the database from {source}: removed {counts(removed)}.")
