@@ -63,18 +63,10 @@ $check$;
 """ % {"required": ", ".join(f"('{table}', '{column}', '{kind}')"
                              for table, columns in REQUIRED.items() for column, kind in columns.items())}
 
-UPGRADE = r"""
-CREATE TABLE IF NOT EXISTS public.session_sync_baseline_tables (
-    table_name text PRIMARY KEY,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE public.session_sync_baseline_tables IS
-    'session-sync: platform tables created by the baseline migration (a downgrade drops only these, only when empty)';
-
-DO $baseline$
-BEGIN
-    IF to_regclass('public.course_purchases') IS NULL THEN
-        CREATE TABLE public.course_purchases (
+# The platform tables this revision creates where missing, in this order (tutoring_sessions references
+# trainer_allocations).
+TABLES = {
+    "course_purchases": """(
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
             booking_id uuid NOT NULL UNIQUE,
             course_id uuid NOT NULL,
@@ -94,12 +86,8 @@ BEGIN
             metadata jsonb,
             created_at timestamptz NOT NULL DEFAULT now(),
             updated_at timestamptz NOT NULL DEFAULT now()
-        );
-        INSERT INTO public.session_sync_baseline_tables (table_name) VALUES ('course_purchases');
-    END IF;
-
-    IF to_regclass('public.purchase_sessions') IS NULL THEN
-        CREATE TABLE public.purchase_sessions (
+        )""",
+    "purchase_sessions": """(
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
             purchase_id uuid NOT NULL,
             booking_id uuid NOT NULL,
@@ -112,12 +100,8 @@ BEGIN
             metadata jsonb,
             created_at timestamptz NOT NULL DEFAULT now(),
             updated_at timestamptz NOT NULL DEFAULT now()
-        );
-        INSERT INTO public.session_sync_baseline_tables (table_name) VALUES ('purchase_sessions');
-    END IF;
-
-    IF to_regclass('public.trainer_allocations') IS NULL THEN
-        CREATE TABLE public.trainer_allocations (
+        )""",
+    "trainer_allocations": """(
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
             student_id uuid NOT NULL,
             trainer_id uuid,
@@ -139,12 +123,8 @@ BEGIN
         CREATE UNIQUE INDEX trainer_allocations_unique_approved
             ON public.trainer_allocations (student_id, trainer_id,
                 COALESCE(course_id, '00000000-0000-0000-0000-000000000000'::uuid))
-            WHERE status = 'approved';
-        INSERT INTO public.session_sync_baseline_tables (table_name) VALUES ('trainer_allocations');
-    END IF;
-
-    IF to_regclass('public.tutoring_sessions') IS NULL THEN
-        CREATE TABLE public.tutoring_sessions (
+            WHERE status = 'approved'""",
+    "tutoring_sessions": """(
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
             allocation_id uuid NOT NULL REFERENCES public.trainer_allocations (id) ON DELETE CASCADE,
             student_id uuid NOT NULL,
@@ -179,9 +159,23 @@ BEGIN
             metadata jsonb,
             created_at timestamptz NOT NULL DEFAULT now(),
             updated_at timestamptz NOT NULL DEFAULT now()
-        );
-        INSERT INTO public.session_sync_baseline_tables (table_name) VALUES ('tutoring_sessions');
-    END IF;
+        )""",
+}
+
+UPGRADE = r"""
+CREATE TABLE IF NOT EXISTS public.session_sync_baseline_tables (
+    table_name text PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE public.session_sync_baseline_tables IS
+    'session-sync: platform tables created by the baseline migration (a downgrade drops only these, only when empty)';
+
+DO $baseline$
+BEGIN""" + "".join(f"""
+    IF to_regclass('public.{name}') IS NULL THEN
+        CREATE TABLE public.{name} {definition};
+        INSERT INTO public.session_sync_baseline_tables (table_name) VALUES ('{name}');
+    END IF;""" for name, definition in TABLES.items()) + """
 END
 $baseline$;
 """

@@ -1,16 +1,12 @@
 """session-sync 1.0: install the package (its downgrade is the uninstall).
 
-Runs ``0002_install.sql``, built from ``sql/`` by ``python -m session_sync.build`` (the files of
-``sql/manifest.txt``, in order) and frozen here, checked by its SHA256. First it locks the four
-platform tables, all at once or none (the lock helper): ``SHARE ROW EXCLUSIVE``, which the
-triggers and indexes it creates need; the platform's writes wait for the install's transaction
-(a second or two, plus the index builds on large tables: build them first with ``CREATE INDEX
-CONCURRENTLY`` as docs/operations.md shows, and the install finds them), reads go on.
-
-The downgrade runs ``0002_uninstall.sql`` (``sql/uninstall.sql``) after locking the four platform
-tables ``ACCESS EXCLUSIVE`` (it drops their triggers and indexes) and the package's tables: every
-object of the package goes; the platform's tables, columns and rows are untouched; the role
-``session_sync_runner`` stays (cluster-wide).
+Runs ``0002_install.sql`` (built from ``sql/`` by ``python -m session_sync.build``, frozen, checked
+by its SHA256) after locking the four platform tables ``SHARE ROW EXCLUSIVE``, all at once or none
+(the lock helper): their writes wait for the install's transaction (a second or two, plus the index
+builds on large tables: docs/operations.md builds them first, CONCURRENTLY), reads go on. The
+downgrade runs ``0002_uninstall.sql`` after locking them and the package's tables ``ACCESS
+EXCLUSIVE``: the platform's tables, columns and rows are untouched; the role ``session_sync_runner``
+stays (cluster-wide).
 
 Revision ID: 0002_install
 Revises: 0001_platform_baseline

@@ -6,8 +6,7 @@ at its foot, so the script is plain SQL read top to bottom.
     python -m session_sync.build --freeze     # write it as revision 0002's frozen script (1.0 only)
 
 After 1.0 a change to ``sql/`` goes in a new update revision holding only what it changes
-(docs/development.md); ``tests/test_install.py`` checks that ``sql/`` installed fresh and the
-revisions up to head give the same database.
+(docs/development.md).
 """
 
 from __future__ import annotations

@@ -6,9 +6,8 @@ import sys
 
 import psycopg
 
-from session_sync import embedded
-from session_sync import urls
-from session_sync.urls import ConnectionStringError, describe, from_environment, libpq_conninfo, pg_environment
+from session_sync import embedded, urls
+from session_sync.urls import describe, from_environment, libpq_conninfo, pg_environment
 
 
 class UsageError(Exception):
@@ -25,23 +24,13 @@ NO_DATABASE = ("no database given: pass --database-url, or set DATABASE_URL or t
 
 
 def resolve(url: str | None, *, embedded_ok: bool = True) -> tuple[str, str]:
-    """Return (libpq conninfo, where it came from), in this order:
-
-    1. ``--database-url`` (any form libpq takes: URL or key=value);
-    2. ``DATABASE_URL``;
-    3. the libpq ``PG*`` variables, as psql uses them, when one that chooses a server, database or
-       role is set (PGHOST, PGHOSTADDR, PGPORT, PGDATABASE, PGUSER, PGSERVICE);
-    4. else the local embedded PostgreSQL kept in the user's data directory (started if needed),
-       when ``embedded_ok``; else NoDatabase.
-    """
-    try:
-        if url:
-            return libpq_conninfo(url), "--database-url"
-        env = from_environment()
-        if env:
-            return libpq_conninfo(env), "DATABASE_URL"
-    except ConnectionStringError as error:
-        raise UsageError(str(error)) from None
+    """(libpq conninfo, where it came from): ``url`` (--database-url), else DATABASE_URL, else the PG*
+    variables that choose a server, database or role, else, when ``embedded_ok``, the local embedded
+    PostgreSQL (started if needed); else NoDatabase."""
+    if url:
+        return libpq_conninfo(url), "--database-url"
+    if from_environment():
+        return libpq_conninfo(from_environment()), "DATABASE_URL"
     variables = pg_environment()
     if variables:
         return "", "the environment (" + ", ".join(variables) + ")"
@@ -59,11 +48,9 @@ def resolve(url: str | None, *, embedded_ok: bool = True) -> tuple[str, str]:
 
 
 def connect(conninfo: str) -> psycopg.Connection:
-    """An autocommit connection whose search_path the server fixed to ``pg_catalog,pg_temp`` when it
-    started (session_sync.urls.connect): a caller's schema cannot redirect an operator, function or
-    type the CLI uses; the CLI names the package's objects as public.<name>."""
+    """An autocommit connection, its search_path fixed when it starts (session_sync.urls.connect)."""
     try:
         return urls.connect(conninfo, autocommit=True, connect_timeout=10)
     except psycopg.Error as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first_line = (str(error).strip() or type(error).__name__).splitlines()[0]
         raise UsageError(f"cannot connect to {describe(conninfo)}: {first_line}") from error

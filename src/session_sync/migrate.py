@@ -1,11 +1,5 @@
-"""Run session-sync's Alembic migrations against a database, from a checkout or an installed wheel.
-
-The Alembic configuration is built here, not read from ``alembic.ini`` (which serves only the
-``alembic`` command run from a checkout): ``script_location`` is the wheel's
-``session_sync/migrations`` (mapped from ``migrations/`` by pyproject.toml), else the checkout's
-``migrations/``. The connection is psycopg's, made from any conninfo libpq takes with the
-search_path fixed when it starts (session_sync.urls.connect), and handed to env.py as
-``config.attributes["connection"]``.
+"""Run session-sync's Alembic migrations against a database, from a checkout or an installed wheel
+(the configuration is built here; ``alembic.ini`` serves only the ``alembic`` command in a checkout).
 """
 
 from __future__ import annotations
@@ -22,8 +16,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from psycopg.errors import Diagnostic
+
 from session_sync import urls
-from session_sync.notices import print_notice
 
 CHECKOUT_MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -47,9 +42,17 @@ def config() -> Config:
     return cfg
 
 
+def print_notice(diagnostic: Diagnostic) -> None:
+    """Print the server's WARNINGs and the package's own NOTICEs (the lock helper's "waiting to lock ...",
+    the uninstall's "keeping public.x") to stderr; other NOTICEs (``IF NOT EXISTS ... skipping``) are noise."""
+    severity, message = diagnostic.severity_nonlocalized, diagnostic.message_primary or ""
+    if severity == "WARNING" or (severity == "NOTICE" and message.startswith("session-sync")):
+        print(f"{severity}: {message}", file=sys.stderr, flush=True)
+
+
 def engine(url: str) -> sa.Engine:
-    """A SQLAlchemy engine whose connections psycopg makes from ``url`` as libpq takes it; the
-    server's WARNINGs and the package's NOTICEs are printed to stderr as they arrive."""
+    """A SQLAlchemy engine whose connections psycopg makes from ``url`` (session_sync.urls.connect),
+    printing notices as they arrive; env.py migrates its connection."""
     conninfo = urls.libpq_conninfo(url)
 
     def make() -> object:

@@ -39,16 +39,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def as_dicts(names: list[str], rows: list[tuple]) -> list[dict[str, Any]]:
-    return [{n: _plain(v) for n, v in zip(names, row)} for row in rows]
-
-
 def console(stderr: bool = False) -> Console:
     """A console for stdout (or stderr) that never wraps output off a terminal."""
     made = Console(stderr=stderr, highlight=False)
-    if not made.is_terminal:
-        made = Console(stderr=stderr, highlight=False, width=UNLIMITED)
-    return made
+    return made if made.is_terminal else Console(stderr=stderr, highlight=False, width=UNLIMITED)
 
 
 def _text(value: Any) -> str:

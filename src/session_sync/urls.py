@@ -1,12 +1,5 @@
-"""Connection strings, shared by Alembic's env.py, the command line and the tests.
-
-Every form libpq accepts is accepted (``postgresql://`` URLs, ``key=value`` pairs, the empty
-string for libpq's defaults and ``PG*`` variables), and SQLAlchemy's ``postgresql+psycopg://``;
-psycopg's conninfo helpers parse them. Messages describe a connection without its password.
-
-Every connection the package opens goes through :func:`connect` (:func:`pinned_conninfo`): the
-server fixes its search_path when the connection starts.
-"""
+"""Connection strings (every form libpq takes, and SQLAlchemy's ``postgresql+psycopg://``), described
+without their password; and :func:`connect`, through which every connection the package opens goes."""
 
 from __future__ import annotations
 
@@ -18,7 +11,6 @@ from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy.engine import make_url
 
-ENV_VAR = "DATABASE_URL"
 # The libpq variables that choose a server, a database or a role (psql's defaults come from them).
 PG_SELECTING_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
 
@@ -26,8 +18,7 @@ PG_SELECTING_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSE
 # (libpq's ``options``): it is in force before the first statement of the driver (psycopg's type
 # lookups, SQLAlchemy's first-connection queries) or of anything else, so no operator, function or
 # type a role planted in a schema it may write is resolved, even by those. pg_catalog comes first.
-PINNED_SEARCH_PATH = "pg_catalog,pg_temp"
-PIN_OPTION = f"-c search_path={PINNED_SEARCH_PATH}"
+PIN_OPTION = "-c search_path=pg_catalog,pg_temp"
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _LIBPQ_SCHEMES = ("postgresql", "postgres")
@@ -35,10 +26,8 @@ _SQLALCHEMY_DRIVERS = ("postgresql+psycopg", "postgresql+psycopg2", "postgresql+
 
 
 class ConnectionStringError(ValueError):
-    """A connection string that is neither a PostgreSQL URL nor libpq ``key=value`` pairs.
-
-    Its message never contains the string itself (it may hold a password).
-    """
+    """A connection string that is neither a PostgreSQL URL nor libpq ``key=value`` pairs (its message
+    never quotes the string: it may hold a password)."""
 
 
 def libpq_conninfo(text: str) -> str:
@@ -62,27 +51,15 @@ def libpq_conninfo(text: str) -> str:
     return text
 
 
-def pinned_conninfo(conninfo: str) -> str:
-    """``conninfo`` (as libpq takes it) with ``options=-c search_path=pg_catalog,pg_temp``.
-
-    Added after the options the conninfo gives, else after ``PGOPTIONS`` (which libpq reads only
-    when the conninfo gives none), so theirs are kept and a search_path among them is overridden.
-    """
-    given = conninfo_to_dict(conninfo).get("options")
-    if given is None:
-        given = os.environ.get("PGOPTIONS", "")
-    return make_conninfo(conninfo, options=f"{given} {PIN_OPTION}".strip())
-
-
 def connect(conninfo: str, **kwargs) -> psycopg.Connection:
-    """``psycopg.connect`` with the search_path fixed when the connection starts (pinned_conninfo)."""
-    if "options" in kwargs:  # merged, not replacing the pin
-        conninfo = make_conninfo(conninfo, options=kwargs.pop("options"))
-    return psycopg.connect(pinned_conninfo(conninfo), **kwargs)
+    """``psycopg.connect`` with PIN_OPTION added after the options ``conninfo`` gives, else after
+    PGOPTIONS (which libpq reads only when the conninfo gives none): theirs are kept, a search_path
+    among them overridden."""
+    given = conninfo_to_dict(conninfo).get("options", os.environ.get("PGOPTIONS", ""))
+    return psycopg.connect(make_conninfo(conninfo, options=f"{given} {PIN_OPTION}".strip()), **kwargs)
 
 
-# Kept for callers of the earlier name (tests, bench).
-libpq_url = libpq_conninfo
+libpq_url = libpq_conninfo  # the name tests/ and bench/ use
 
 
 def describe(conninfo: str) -> str:
@@ -101,8 +78,7 @@ def describe(conninfo: str) -> str:
 
 
 def from_environment() -> str | None:
-    value = os.environ.get(ENV_VAR, "").strip()
-    return value or None
+    return os.environ.get("DATABASE_URL", "").strip() or None
 
 
 def pg_environment() -> list[str]:
