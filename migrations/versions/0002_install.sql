@@ -1197,7 +1197,6 @@ LANGUAGE plpgsql
 VOLATILE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET lock_timeout = '50ms'
 SET work_mem = '256MB'
 SET random_page_cost = 1.1
 AS $$
@@ -1215,6 +1214,7 @@ DECLARE
     v_requeued_ids uuid[] := '{}'::uuid[];
     v_sqlstate text;
     v_error text;
+    v_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     purchases_synced := 0;
     purchases_failed := 0;
@@ -1263,6 +1263,8 @@ BEGIN
         v_batch := CASE WHEN v_round = 0 THEN v_ids ELSE ARRAY[v_ids[v_round]] END;
         purchases_retried := purchases_retried + sign(v_round)::integer;
         BEGIN
+            -- the write's bound: past 50 ms of a lock wait the purchases are deferred (queued)
+            PERFORM set_config('lock_timeout', '50ms', true);
             PERFORM set_config('session_sync.applying', pg_current_xact_id()::text, true);
             WITH st AS MATERIALIZED (
                 SELECT s.session_id, s.purchase_id, s.reason, s.state, s.tutoring_xmin,
@@ -1472,15 +1474,17 @@ BEGIN
             cardinality(v_deferred_ids);
     END IF;
     PERFORM set_config('session_sync.applying', 'off', true);
+    PERFORM set_config('lock_timeout', v_lock_timeout, true);
     purchases_failed := cardinality(v_failed_ids);
 
     -- Records of dropped keys with nothing left to do: the purchase session has the key again,
     -- or its tutoring session lacks it, is protected or is not the purchase's; a run also forgets
     -- those of purchase sessions that are gone. Rows another transaction holds (a record, or a
     -- tutoring session a sync may be copying the key onto) are skipped. A 40001 (REPEATABLE READ)
-    -- or a table lock past lock_timeout gives the cleanup up, never the caller's transaction.
-    IF EXISTS (SELECT 1 FROM public.session_sync_dropped_keys) THEN
-        BEGIN
+    -- or a lock wait past 50 ms gives the cleanup up, never the caller's transaction.
+    BEGIN
+        PERFORM set_config('lock_timeout', '50ms', true);
+        IF EXISTS (SELECT 1 FROM public.session_sync_dropped_keys) THEN
         DELETE FROM public.session_sync_dropped_keys d
         WHERE d.ctid = ANY (ARRAY(
             SELECT k.ctid
@@ -1505,11 +1509,12 @@ BEGIN
             WHERE p_source <> 'trigger'
               AND NOT EXISTS (SELECT 1 FROM public.purchase_sessions ps WHERE ps.id = k.session_id)
             FOR UPDATE OF k SKIP LOCKED));
-        EXCEPTION
-            WHEN serialization_failure OR lock_not_available THEN
-                NULL;
-        END;
-    END IF;
+        END IF;
+        PERFORM set_config('lock_timeout', v_lock_timeout, true);
+    EXCEPTION
+        WHEN serialization_failure OR lock_not_available THEN
+            NULL;  -- the savepoint's rollback restores lock_timeout too
+    END;
     purchases_deferred := cardinality(v_deferred_ids);
 
     IF purchases_failed > 0 THEN
@@ -1542,8 +1547,12 @@ BEGIN
 
     -- The change log: the rows this call saw go for the purchases left in sync. A row another
     -- transaction is deleting is skipped; the rest go by ctid (a TID scan, not a join back by
-    -- change_id). In REPEATABLE READ a row deleted since this snapshot raises 40001: given up.
+    -- change_id). In REPEATABLE READ a row deleted since this snapshot raises 40001, and a lock
+    -- wait past 50 ms (a DBA's maintenance of the table) ends it: given up, the rows stay.
+    -- The failures above and the queue below wait as any statement of the caller would: they
+    -- must not be lost.
     BEGIN
+        PERFORM set_config('lock_timeout', '50ms', true);
         DELETE FROM public.session_sync_changes c
         WHERE c.ctid = ANY (ARRAY(
             SELECT q.ctid FROM public.session_sync_changes q
@@ -1551,8 +1560,9 @@ BEGIN
               AND NOT (q.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_requeued_ids))
               AND pg_visible_in_snapshot(q.xact, v_snapshot)
             FOR UPDATE OF q SKIP LOCKED));
+        PERFORM set_config('lock_timeout', v_lock_timeout, true);
     EXCEPTION
-        WHEN serialization_failure THEN
+        WHEN serialization_failure OR lock_not_available THEN
             NULL;
     END;
     IF purchases_failed + purchases_deferred + cardinality(v_requeued_ids) > 0 THEN
@@ -1581,7 +1591,9 @@ schedule, purchaseId, bookingId), inserts the missing sessions and updates the d
   * Deferred (nothing written, queued): a purchase whose tutoring sessions another transaction
     holds or has changed since they were classified; at COMMIT (source ''trigger''), one
     another transaction''s sync holds (advisory try-locks); any write that waits past
-    lock_timeout 50ms. Nothing waits for a platform transaction.
+    50 ms for a lock. Nothing waits for a platform transaction; the clean-ups give up past
+    50 ms, and only the records of failures and the queue wait for a lock held on the
+    package''s own tables (a COMMIT never fails for it).
   * Should the set-based write fail, each purchase is retried alone under its own savepoint:
     a failing one is rolled back whole and recorded, the others synced (purchases_retried,
     retry_reason).
@@ -2586,7 +2598,7 @@ COMMENT ON TRIGGER session_sync_tutoring_insert_delete ON public.tutoring_sessio
 of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time),
 statement-level with transition tables on trainer_allocations. The sync marks its own
 writes by setting session_sync.applying to its transaction''s id, which the WHEN clauses
-skip; any other value (a session-level SET) is ignored.';
+skip; a value left from another transaction (a session-level SET) does not match.';
 COMMENT ON TRIGGER session_sync_tutoring_update ON public.tutoring_sessions IS 'Tracking trigger: see session_sync_tutoring_insert_delete (an update of a mapped column).';
 COMMENT ON TRIGGER session_sync_tutoring_truncate ON public.tutoring_sessions IS 'Tracking trigger: see session_sync_tutoring_insert_delete (queues every eligible purchase).';
 COMMENT ON TRIGGER session_sync_allocations_insert ON public.trainer_allocations IS 'Tracking trigger: see session_sync_tutoring_insert_delete.';

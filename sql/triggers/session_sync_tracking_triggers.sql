@@ -32,7 +32,7 @@ COMMENT ON TRIGGER session_sync_tutoring_insert_delete ON public.tutoring_sessio
 of sync. Row-level on tutoring_sessions (its writers are apps, a row at a time),
 statement-level with transition tables on trainer_allocations. The sync marks its own
 writes by setting session_sync.applying to its transaction''s id, which the WHEN clauses
-skip; any other value (a session-level SET) is ignored.';
+skip; a value left from another transaction (a session-level SET) does not match.';
 COMMENT ON TRIGGER session_sync_tutoring_update ON public.tutoring_sessions IS 'Tracking trigger: see session_sync_tutoring_insert_delete (an update of a mapped column).';
 COMMENT ON TRIGGER session_sync_tutoring_truncate ON public.tutoring_sessions IS 'Tracking trigger: see session_sync_tutoring_insert_delete (queues every eligible purchase).';
 COMMENT ON TRIGGER session_sync_allocations_insert ON public.trainer_allocations IS 'Tracking trigger: see session_sync_tutoring_insert_delete.';
