@@ -105,3 +105,26 @@ def test_a_commit_never_waits_for_a_migration_holding_a_platform_table(db, held)
     assert queued(db, pid)
     db.execute("SELECT * FROM sync_all_sessions()")
     assert db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)
+
+
+def test_a_run_keeps_queued_a_purchase_whose_sync_at_commit_is_still_open(db):
+    """An assignment syncs at SET CONSTRAINTS ALL IMMEDIATE and stays open; a reschedule of one
+    of its sessions commits meanwhile (its sync finds the purchase held and queues it); a run
+    then examines the purchase, which it still sees unassigned. The run must not consume the
+    queue row: neither it nor the assignment's sync saw the reschedule on an assigned purchase.
+    (test_concurrency's mixed test met this once in a few hundred rounds.)"""
+    pid = purchase(db, trainer_id=None, status="WAITLISTED")
+    [sid] = sessions(db, pid, 1)
+    db.execute("SELECT * FROM sync_all_sessions()")  # drains what arranging the rows queued
+    with db.connect() as assign, db.connect(autocommit=True) as booking, db.connect(autocommit=True) as cron:
+        assign.execute("UPDATE course_purchases SET trainer_id = %s, status = 'ASSIGNED' WHERE id = %s",
+                       (uuid.uuid4(), pid))
+        assign.execute("SET CONSTRAINTS ALL IMMEDIATE")  # its sync: the session at 16:00
+        booking.execute("UPDATE purchase_sessions SET session_time = '18:45' WHERE id = %s", (sid,))
+        assert queued(db, pid)
+        cron.execute("SELECT * FROM sync_all_sessions()")
+        assign.commit()
+    assert queued(db, pid)
+    db.execute("SELECT * FROM sync_all_sessions()")
+    assert db.value("SELECT scheduled_time FROM tutoring_sessions WHERE id = %s", sid) == "18:45"
+    assert db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)

@@ -22,7 +22,7 @@ branch_labels = None
 depends_on = None
 
 HERE = Path(__file__).parent
-INSTALL_SHA256 = "af635a5a028a679967796cac5086ca604053b9076fa3b574acbdd42026c742b8"
+INSTALL_SHA256 = "49f69dc31fbb8c290e78b443e97af4f3c73b7317ae4cea17bb8c9f207fec2326"
 UNINSTALL_SHA256 = "da7bf4f6241fcdac1576ea6066bba7f91908868baae468b27b7f20200c0bce5b"
 PLATFORM = ["public.course_purchases", "public.purchase_sessions", "public.tutoring_sessions",
             "public.trainer_allocations"]

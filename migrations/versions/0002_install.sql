@@ -1253,9 +1253,17 @@ BEGIN
                        THEN pg_try_advisory_xact_lock(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
                        ELSE pg_try_advisory_xact_lock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
                             AND pg_try_advisory_xact_lock(hashtext('session_sync.purchase'), hashtext(i.id::text)) END;
-        IF cardinality(v_deferred_ids) > 0 THEN
-            v_ids := ARRAY(SELECT i.id FROM unnest(v_ids) AS i(id) WHERE NOT (i.id = ANY (v_deferred_ids)));
-        END IF;
+    ELSE
+        -- A run: a purchase whose sync at COMMIT ran in a still open transaction is deferred (its
+        -- queue rows kept: this call cannot see what that sync saw). Probes: a run holds no lock.
+        SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
+        WHERE NOT (pg_try_advisory_lock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                   AND pg_advisory_unlock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                   AND pg_try_advisory_lock_shared(hashtext('session_sync.purchase'), hashtext(i.id::text))
+                   AND pg_advisory_unlock_shared(hashtext('session_sync.purchase'), hashtext(i.id::text)));
+    END IF;
+    IF cardinality(v_deferred_ids) > 0 THEN
+        v_ids := ARRAY(SELECT i.id FROM unnest(v_ids) AS i(id) WHERE NOT (i.id = ANY (v_deferred_ids)));
     END IF;
 
     -- Round 0 writes the set under one savepoint; should it fail, rounds 1..n each purchase alone.
@@ -1263,7 +1271,6 @@ BEGIN
         v_batch := CASE WHEN v_round = 0 THEN v_ids ELSE ARRAY[v_ids[v_round]] END;
         purchases_retried := purchases_retried + sign(v_round)::integer;
         BEGIN
-            -- the write's bound: past 50 ms of a lock wait the purchases are deferred (queued)
             PERFORM set_config('lock_timeout', '50ms', true);
             PERFORM set_config('session_sync.applying', pg_current_xact_id()::text, true);
             WITH st AS MATERIALIZED (
@@ -1285,7 +1292,6 @@ BEGIN
                 -- Never wait: a row another transaction holds leaves its purchase for later.
                 SELECT t.id, t.xmin AS tutoring_xmin
                 FROM public.tutoring_sessions t
-                -- (= ANY of an array: an index scan of the ids, whatever the planner expects of st)
                 WHERE t.id = ANY (ARRAY(SELECT st.session_id FROM st WHERE st.state = 'drifted' AND st.reason IS NULL))
                 ORDER BY t.id
                 FOR UPDATE SKIP LOCKED
@@ -1409,7 +1415,6 @@ BEGIN
                     WHERE k.session_id = ANY (ARRAY(SELECT u.id FROM updated u UNION ALL SELECT i.id FROM inserted i))
                     FOR UPDATE OF k SKIP LOCKED)
             )
-            -- one pass over the verdicts (ok is those with no reason and not busy)
             SELECT count(*) FILTER (WHERE v.ok) AS synced,
                    coalesce(sum(v.missing) FILTER (WHERE v.ok), 0) AS intended,
                    (SELECT count(*) FROM inserted) AS created,
@@ -1477,11 +1482,9 @@ BEGIN
     PERFORM set_config('lock_timeout', v_lock_timeout, true);
     purchases_failed := cardinality(v_failed_ids);
 
-    -- Records of dropped keys with nothing left to do: the purchase session has the key again,
-    -- or its tutoring session lacks it, is protected or is not the purchase's; a run also forgets
-    -- those of purchase sessions that are gone. Rows another transaction holds (a record, or a
-    -- tutoring session a sync may be copying the key onto) are skipped. A 40001 (REPEATABLE READ)
-    -- or a lock wait past 50 ms gives the cleanup up, never the caller's transaction.
+    -- Records of dropped keys with nothing left to do (the key is back, or gone from a session
+    -- it may stay on; a run also forgets those of deleted purchase sessions). Rows another
+    -- transaction holds are skipped; a 40001 or a lock wait past 50 ms gives the cleanup up.
     BEGIN
         PERFORM set_config('lock_timeout', '50ms', true);
         IF EXISTS (SELECT 1 FROM public.session_sync_dropped_keys) THEN
@@ -1545,12 +1548,9 @@ BEGIN
         FROM failed f;
     END IF;
 
-    -- The change log: the rows this call saw go for the purchases left in sync. A row another
-    -- transaction is deleting is skipped; the rest go by ctid (a TID scan, not a join back by
-    -- change_id). In REPEATABLE READ a row deleted since this snapshot raises 40001, and a lock
-    -- wait past 50 ms (a DBA's maintenance of the table) ends it: given up, the rows stay.
-    -- The failures above and the queue below wait as any statement of the caller would: they
-    -- must not be lost.
+    -- The change log: the rows this call saw go, by ctid, for the purchases left in sync; a row
+    -- another transaction holds is skipped, a 40001 or a lock wait past 50 ms gives it up. The
+    -- failures above and the queue below wait as the caller's statements would.
     BEGIN
         PERFORM set_config('lock_timeout', '50ms', true);
         DELETE FROM public.session_sync_changes c
@@ -1589,8 +1589,8 @@ schedule, purchaseId, bookingId), inserts the missing sessions and updates the d
     source p_source, a message naming ids and coordinates only), left untouched and queued.
     A repeated failure keeps one row per purchase and reason (occurrences, first_failed_at).
   * Deferred (nothing written, queued): a purchase whose tutoring sessions another transaction
-    holds or has changed since they were classified; at COMMIT (source ''trigger''), one
-    another transaction''s sync holds (advisory try-locks); any write that waits past
+    holds or has changed since they were classified; one another transaction''s sync at COMMIT
+    holds (advisory try-locks at COMMIT, probes in a run); any write that waits past
     50 ms for a lock. Nothing waits for a platform transaction; the clean-ups give up past
     50 ms, and only the records of failures and the queue wait for a lock held on the
     package''s own tables (a COMMIT never fails for it).
