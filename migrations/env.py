@@ -1,12 +1,9 @@
 """Alembic environment for session-sync: online, it migrates the connection session_sync.migrate
 hands over, else the database of ``-x url=...``, ``config.attributes["url"]``, ``DATABASE_URL`` or
-``sqlalchemy.url`` in alembic.ini, in that order; offline (``alembic upgrade head --sql``) it prints
-a script for psql.
-
-Every migration runs with ``search_path = pg_catalog, pg_temp`` (online fixed when the connection
-starts, session_sync.urls.connect; the ``--sql`` script sets it first), so that views, triggers' WHEN
-clauses and SQL-standard bodies never bind to a look-alike a role planted in ``public``. The
-revisions name every object by schema, ``public.alembic_version`` included.
+``sqlalchemy.url`` in alembic.ini; offline (``alembic upgrade head --sql``) it prints a psql script.
+Every migration runs with ``search_path = pg_catalog, pg_temp`` (fixed as the connection starts,
+session_sync.urls.connect; the ``--sql`` script sets it first), so views, WHEN clauses and SQL-standard
+bodies never bind to a look-alike planted in ``public``; the revisions name every object by schema.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 -- The uninstall (revision 0002's downgrade): every object of session-sync is dropped; the
 -- platform's tables, columns and rows stay, and so does the cluster-wide role session_sync_runner.
 
--- The triggers on the platform's tables.
 DROP TRIGGER IF EXISTS session_sync_commit_purchases ON public.course_purchases;
 DROP TRIGGER IF EXISTS session_sync_note_purchases_insert ON public.course_purchases;
 DROP TRIGGER IF EXISTS session_sync_note_purchases_update ON public.course_purchases;
@@ -19,7 +18,6 @@ DROP TRIGGER IF EXISTS session_sync_tutoring_truncate ON public.tutoring_session
 DROP TRIGGER IF EXISTS session_sync_allocations_insert ON public.trainer_allocations;
 DROP TRIGGER IF EXISTS session_sync_allocations_update ON public.trainer_allocations;
 
--- The indexes it added to the platform's tables.
 DROP INDEX IF EXISTS public.session_sync_course_purchases_trainer_idx;
 DROP INDEX IF EXISTS public.session_sync_purchase_sessions_purchase_idx;
 DROP INDEX IF EXISTS public.session_sync_trainer_allocations_lookup_idx;
@@ -45,8 +43,7 @@ DROP TABLE IF EXISTS public.session_sync_changes;
 DROP TABLE IF EXISTS public.session_sync_dropped_keys;
 DROP TABLE IF EXISTS public.session_sync_locks;
 
--- The internals: every routine in schema session_sync (nothing outside the package depends on
--- them once the objects above are gone).
+-- The internals: every routine in schema session_sync (nothing else depends on them by now).
 DROP SCHEMA IF EXISTS session_sync CASCADE;
 
 -- Revision 0001's table, described as 0001 left it (the install wrote its contract there).

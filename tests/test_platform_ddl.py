@@ -98,3 +98,16 @@ def test_maintenance_of_the_packages_own_tables_never_fails_a_platform_commit(db
     sync_all(db)
     assert db.value("SELECT count(*) FROM tutoring_sessions WHERE metadata->>'purchaseId' = %s", str(pid)) == 3
     assert db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)
+
+
+def test_an_allocation_write_does_not_wait_behind_a_migration_of_course_purchases(db):
+    """The allocation tracking trigger reads course_purchases to find the purchases an
+    allocation serves; while a migration holds that table it falls back, past 50 ms, to the
+    purchases the allocation's metadata names (as under SERIALIZABLE), never a longer wait."""
+    pid, _ = synced(db)
+    [aid] = db.one("SELECT allocation_id FROM tutoring_sessions LIMIT 1")
+    with db.connect() as migration, db.connect(autocommit=True, options=APP) as app:
+        migration.execute("ALTER TABLE course_purchases ADD COLUMN migrated boolean")
+        app.execute("UPDATE trainer_allocations SET status = 'active' WHERE id = %s", (aid,))
+        migration.rollback()
+    assert db.value("SELECT count(*) FROM session_sync_queue WHERE purchase_id = %s", pid) == 1

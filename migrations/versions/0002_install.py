@@ -22,8 +22,8 @@ branch_labels = None
 depends_on = None
 
 HERE = Path(__file__).parent
-INSTALL_SHA256 = "49f69dc31fbb8c290e78b443e97af4f3c73b7317ae4cea17bb8c9f207fec2326"
-UNINSTALL_SHA256 = "da7bf4f6241fcdac1576ea6066bba7f91908868baae468b27b7f20200c0bce5b"
+INSTALL_SHA256 = "ffaa0f712eb67ca35de1f7498f7655d8e5a93131d06a7aa52e4cc35aa30364e7"
+UNINSTALL_SHA256 = "c5cc542ed02522fb7d6e109a1fbe418fd7d441976c8c38fd6b25be048a93a75a"
 PLATFORM = ["public.course_purchases", "public.purchase_sessions", "public.tutoring_sessions",
             "public.trainer_allocations"]
 PACKAGE_TABLES = ["public.session_sync_changes", "public.session_sync_dropped_keys", "public.session_sync_failures",

@@ -1,11 +1,8 @@
--- Privileges, set from scratch (revoked, then granted), so a revision that changes one re-applies
--- this file whole. The role session_sync_runner (NOLOGIN; GRANT session_sync_runner TO app_backend)
--- gets EXECUTE on the API, SELECT on the package's tables and public views (never a student's
--- contact details or location), and the helpers the views call (EXECUTE is checked for the role
--- that reads a view). PUBLIC gets nothing; every other routine is the owner's: triggers fire
--- without an EXECUTE check, and the SECURITY DEFINER API calls them as owner. No trigger's WHEN
--- clause calls a package function (it would need EXECUTE for every writer). Roles are
--- cluster-wide: the role is created where missing and never dropped.
+-- Privileges, set from scratch (revoked, then granted): a revision that changes one re-applies this
+-- file. session_sync_runner (NOLOGIN; GRANT it TO app_backend) gets EXECUTE on the API and on the
+-- helpers the views call, SELECT on the package's tables and public views; PUBLIC gets nothing;
+-- every other routine is the owner's (triggers fire without an EXECUTE check). The role is
+-- cluster-wide: created where missing, never dropped.
 DO $role$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'session_sync_runner') THEN

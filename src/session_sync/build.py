@@ -1,12 +1,10 @@
 """Build the install script from ``sql/``: the files ``sql/manifest.txt`` lists, in its order,
 concatenated (pg_partman's way). Each file is one object, valid SQL as stored, its ``COMMENT ON``
-at its foot, so the script is plain SQL read top to bottom.
+at its foot, so the script is plain SQL read top to bottom. After 1.0 a change to ``sql/`` goes in
+an update revision holding only what it changes (docs/development.md).
 
     python -m session_sync.build              # the install script of sql/ as it is, to stdout
     python -m session_sync.build --freeze     # write it as revision 0002's frozen script (1.0 only)
-
-After 1.0 a change to ``sql/`` goes in a new update revision holding only what it changes
-(docs/development.md).
 """
 
 from __future__ import annotations
