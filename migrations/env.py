@@ -18,6 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
 
+import sqlalchemy as sa  # noqa: E402
+from alembic.runtime.migration import MigrationContext  # noqa: E402
+
+from session_sync.adoption import CHECK  # noqa: E402
 from session_sync.migrate import engine  # noqa: E402
 from session_sync.urls import from_environment  # noqa: E402
 
@@ -25,9 +29,16 @@ config = context.config
 
 
 def migrate(**options: Any) -> None:
+    connection = options.get("connection")
+    if connection is not None:  # nothing installed yet: check adopted tables before the baseline
+        if MigrationContext.configure(connection, opts={"version_table_schema": "public"}).get_current_revision() is None:
+            connection.execute(sa.text(CHECK.replace(":", r"\:")))
+        connection.commit()
     context.configure(transaction_per_migration=True, version_table_schema="public", **options)
-    if context.is_offline_mode():  # the script pins the search_path first
+    if context.is_offline_mode():  # the script pins the search_path first, checks from base
         context.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)")
+        if context.get_starting_revision_argument() is None:
+            context.execute(sa.text(CHECK.replace(":", r"\:")))
     with context.begin_transaction():
         context.run_migrations()
 

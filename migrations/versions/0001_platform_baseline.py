@@ -1,10 +1,9 @@
 """Platform baseline: the four platform tables, created only where missing.
 
-Tables the database already has (the platform's own) are adopted as they are, once checked:
-before anything is created, one error lists every column of ``REQUIRED`` that is missing or of
-another type (strings match strings, timestamps timestamps), and nothing is created. Tables
-this revision creates are listed in ``session_sync_baseline_tables``; a downgrade drops only
-those, and only while they are empty.
+On a database that already holds them (the platform's own), nothing is changed: the
+tables are adopted with all their columns and rows. Tables this revision creates are
+recorded in ``session_sync_baseline_tables`` so that a downgrade drops only those,
+and only while they are empty.
 
 Revision ID: 0001_platform_baseline
 Revises:
@@ -17,56 +16,18 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-# The columns the package reads or writes in each platform table, with their types.
-REQUIRED: dict[str, dict[str, str]] = {
-    "course_purchases": {
-        "id": "uuid", "booking_id": "uuid", "course_id": "uuid", "class_type": "text", "total_sessions": "integer",
-        "delivery_mode": "text", "start_date": "date", "preferred_time_slot": "text", "student_location": "jsonb",
-        "students": "jsonb", "trainer_id": "uuid", "status": "text", "created_at": "timestamptz"},
-    "purchase_sessions": {
-        "id": "uuid", "purchase_id": "uuid", "booking_id": "uuid", "session_number": "integer",
-        "session_date": "date", "session_time": "text", "session_type": "text", "status": "text",
-        "metadata": "jsonb"},
-    "trainer_allocations": {
-        "id": "uuid", "student_id": "uuid", "trainer_id": "uuid", "course_id": "uuid", "requested_by": "uuid",
-        "requested_at": "timestamptz", "status": "text", "allocated_at": "timestamptz", "metadata": "jsonb"},
-    "tutoring_sessions": {
-        "id": "uuid", "allocation_id": "uuid", "student_id": "uuid", "trainer_id": "uuid", "course_id": "uuid",
-        "scheduled_date": "date", "scheduled_time": "text", "duration": "integer", "status": "text",
-        "student_home_location": "jsonb", "metadata": "jsonb", "updated_at": "timestamptz"},
-}
+UPGRADE = r"""
+CREATE TABLE IF NOT EXISTS public.session_sync_baseline_tables (
+    table_name text PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE public.session_sync_baseline_tables IS
+    'session-sync: platform tables created by the baseline migration (a downgrade drops only these, only when empty)';
 
-CHECK = r"""
-DO $check$
-DECLARE v_problems text;
+DO $baseline$
 BEGIN
-    SELECT pg_catalog.string_agg(CASE WHEN a.attname IS NULL THEN pg_catalog.format('%%s lacks %%s (%%s)', r.tbl, r.col, r.typ)
-        ELSE pg_catalog.format('%%s.%%s is %%s, not %%s', r.tbl, r.col, pg_catalog.format_type(a.atttypid, NULL), r.typ) END,
-        '; ' ORDER BY r.tbl, r.col) INTO v_problems
-    FROM (VALUES %(required)s) AS r (tbl, col, typ)
-    JOIN pg_catalog.pg_type need ON need.oid OPERATOR(pg_catalog.=) r.typ::pg_catalog.regtype
-    LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('public.' OPERATOR(pg_catalog.||) r.tbl)
-        AND a.attname OPERATOR(pg_catalog.=) r.col AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
-    LEFT JOIN pg_catalog.pg_type got ON got.oid OPERATOR(pg_catalog.=) a.atttypid
-    WHERE pg_catalog.to_regclass('public.' OPERATOR(pg_catalog.||) r.tbl) IS NOT NULL
-      AND (a.attname IS NULL OR NOT (got.oid OPERATOR(pg_catalog.=) need.oid
-           OR (got.typcategory OPERATOR(pg_catalog.=) 'S' AND need.typcategory OPERATOR(pg_catalog.=) 'S')
-           OR (got.typname OPERATOR(pg_catalog.=) ANY ('{timestamp,timestamptz}'::pg_catalog.name[])
-               AND need.typname OPERATOR(pg_catalog.=) ANY ('{timestamp,timestamptz}'::pg_catalog.name[]))));
-    IF v_problems IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = '42703', MESSAGE = 'session-sync cannot adopt the platform''s tables: '
-            OPERATOR(pg_catalog.||) v_problems OPERATOR(pg_catalog.||) '; nothing was changed',
-            HINT = 'session-sync reads these columns: add them (or give them these types), then run the migration again.';
-    END IF;
-END
-$check$;
-""" % {"required": ", ".join(f"('{table}', '{column}', '{kind}')"
-                             for table, columns in REQUIRED.items() for column, kind in columns.items())}
-
-# The platform tables this revision creates where missing, in this order (tutoring_sessions references
-# trainer_allocations).
-TABLES = {
-    "course_purchases": """(
+    IF to_regclass('public.course_purchases') IS NULL THEN
+        CREATE TABLE public.course_purchases (
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
             booking_id uuid NOT NULL UNIQUE,
             course_id uuid NOT NULL,
@@ -86,8 +47,12 @@ TABLES = {
             metadata jsonb,
             created_at timestamptz NOT NULL DEFAULT now(),
             updated_at timestamptz NOT NULL DEFAULT now()
-        )""",
-    "purchase_sessions": """(
+        );
+        INSERT INTO public.session_sync_baseline_tables (table_name) VALUES ('course_purchases');
+    END IF;
+
+    IF to_regclass('public.purchase_sessions') IS NULL THEN
+        CREATE TABLE public.purchase_sessions (
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
             purchase_id uuid NOT NULL,
             booking_id uuid NOT NULL,
@@ -100,8 +65,12 @@ TABLES = {
             metadata jsonb,
             created_at timestamptz NOT NULL DEFAULT now(),
             updated_at timestamptz NOT NULL DEFAULT now()
-        )""",
-    "trainer_allocations": """(
+        );
+        INSERT INTO public.session_sync_baseline_tables (table_name) VALUES ('purchase_sessions');
+    END IF;
+
+    IF to_regclass('public.trainer_allocations') IS NULL THEN
+        CREATE TABLE public.trainer_allocations (
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
             student_id uuid NOT NULL,
             trainer_id uuid,
@@ -123,8 +92,12 @@ TABLES = {
         CREATE UNIQUE INDEX trainer_allocations_unique_approved
             ON public.trainer_allocations (student_id, trainer_id,
                 COALESCE(course_id, '00000000-0000-0000-0000-000000000000'::uuid))
-            WHERE status = 'approved'""",
-    "tutoring_sessions": """(
+            WHERE status = 'approved';
+        INSERT INTO public.session_sync_baseline_tables (table_name) VALUES ('trainer_allocations');
+    END IF;
+
+    IF to_regclass('public.tutoring_sessions') IS NULL THEN
+        CREATE TABLE public.tutoring_sessions (
             id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
             allocation_id uuid NOT NULL REFERENCES public.trainer_allocations (id) ON DELETE CASCADE,
             student_id uuid NOT NULL,
@@ -159,23 +132,9 @@ TABLES = {
             metadata jsonb,
             created_at timestamptz NOT NULL DEFAULT now(),
             updated_at timestamptz NOT NULL DEFAULT now()
-        )""",
-}
-
-UPGRADE = r"""
-CREATE TABLE IF NOT EXISTS public.session_sync_baseline_tables (
-    table_name text PRIMARY KEY,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE public.session_sync_baseline_tables IS
-    'session-sync: platform tables created by the baseline migration (a downgrade drops only these, only when empty)';
-
-DO $baseline$
-BEGIN""" + "".join(f"""
-    IF to_regclass('public.{name}') IS NULL THEN
-        CREATE TABLE public.{name} {definition};
-        INSERT INTO public.session_sync_baseline_tables (table_name) VALUES ('{name}');
-    END IF;""" for name, definition in TABLES.items()) + """
+        );
+        INSERT INTO public.session_sync_baseline_tables (table_name) VALUES ('tutoring_sessions');
+    END IF;
 END
 $baseline$;
 """
@@ -196,7 +155,8 @@ BEGIN
             RAISE NOTICE 'session-sync: keeping public.% (it existed before session-sync was installed)', v_table;
             CONTINUE;
         END IF;
-        -- Lock, then look: else a row committed in between would be dropped with the table.
+        -- Lock first, then look: a row committed between the check and the drop would be
+        -- dropped with the table.
         EXECUTE format('LOCK TABLE public.%I IN ACCESS EXCLUSIVE MODE', v_table);
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM public.%I)', v_table) INTO v_has_rows;
         IF v_has_rows THEN
@@ -212,7 +172,6 @@ DROP TABLE public.session_sync_baseline_tables;
 
 
 def upgrade() -> None:
-    execute(CHECK)
     execute(UPGRADE)
 
 

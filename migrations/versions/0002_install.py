@@ -22,7 +22,7 @@ branch_labels = None
 depends_on = None
 
 HERE = Path(__file__).parent
-INSTALL_SHA256 = "ffaa0f712eb67ca35de1f7498f7655d8e5a93131d06a7aa52e4cc35aa30364e7"
+INSTALL_SHA256 = "98c0d36993722e925da536296b1cee313d8c066845775328f779e47f1e6e8343"
 UNINSTALL_SHA256 = "c5cc542ed02522fb7d6e109a1fbe418fd7d441976c8c38fd6b25be048a93a75a"
 PLATFORM = ["public.course_purchases", "public.purchase_sessions", "public.tutoring_sessions",
             "public.trainer_allocations"]

@@ -18,9 +18,8 @@ CREATE TABLE IF NOT EXISTS public.session_sync_baseline_tables (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
-COMMENT ON TABLE public.session_sync_baseline_tables IS 'session_sync_baseline_tables: the platform tables revision 0001 created because the
-database lacked them. Downgrading past 0001 drops only these, and only while they are
-empty; tables the platform already had are adopted and never dropped.';
+COMMENT ON TABLE public.session_sync_baseline_tables IS 'the platform tables revision 0001 created (the database lacked them): downgrading
+past 0001 drops only these, and only while empty; adopted tables are never dropped.';
 COMMENT ON COLUMN public.session_sync_baseline_tables.table_name IS 'a platform table 0001 created';
 COMMENT ON COLUMN public.session_sync_baseline_tables.created_at IS 'when';
 
@@ -1596,21 +1595,17 @@ given purchases (NULL: every queued one) and, in one statement, classifies their
 missing approved allocations (requested_by the student; metadata sessionCount, isSundayOnly,
 schedule, purchaseId, bookingId), inserts the missing sessions and updates the drifted ones
 (metadata merged onto the row as it is, the dropped keys and their records removed).
-  * A purchase that cannot be synced is recorded in session_sync_failures (run p_run_id,
-    source p_source, a message naming ids and coordinates only), left untouched and queued.
-    A repeated failure keeps one row per purchase and reason (occurrences, first_failed_at).
+  * A purchase that cannot be synced is recorded in session_sync_failures (one row per purchase
+    and reason, occurrences counted; a message naming ids only), left untouched and queued.
   * Deferred (nothing written, queued): a purchase whose tutoring sessions another transaction
-    holds or has changed since they were classified; one another transaction''s sync at COMMIT
-    holds (advisory try-locks at COMMIT, probes in a run); any write that waits past
-    50 ms for a lock. Nothing waits for a platform transaction; the clean-ups give up past
-    50 ms, and only the records of failures and the queue wait for a lock held on the
-    package''s own tables (a COMMIT never fails for it).
-  * Should the set-based write fail, each purchase is retried alone under its own savepoint:
-    a failing one is rolled back whole and recorded, the others synced (purchases_retried,
-    retry_reason).
+    holds or changed since classified, or whose sync at COMMIT another transaction holds
+    (try-locks at COMMIT, probes in a run), or whose write waits past 50 ms for a lock. The
+    clean-ups give up past 50 ms; only recording failures and queuing wait (on the package''s
+    own tables), so a COMMIT never fails for a lock.
+  * Should the set-based write fail, each purchase is retried alone under its own savepoint.
   * purchases_examined = synced + failed + deferred + those with nothing to write.
-  * The change-log rows it read are deleted for the purchases left in sync (outside READ
-    COMMITTED, a written purchase stays queued for another look); a row appended meanwhile stays.
+  * The change-log rows it read go for the purchases left in sync (outside READ COMMITTED a
+    written one stays queued); a row appended meanwhile stays.
 Never raises for bad data; a run, backfill or sync_purchase_sessions() refuses SERIALIZABLE
 (25001). A cancel raises and the caller''s transaction undoes all of it.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
@@ -1720,25 +1715,17 @@ $$;
 COMMENT ON FUNCTION public.sync_all_sessions IS 'sync_all_sessions(p_dry_run boolean DEFAULT false, p_source text DEFAULT ''manual'')
   -> one row (run_id, purchases_synced, purchases_failed, sessions_created, sessions_updated,
               purchases_examined, purchases_in_sync, purchases_deferred)
-Contract: syncs every purchase in session_sync_queue that is eligible (trainer_id set,
-status ASSIGNED) and has a missing or drifted tutoring session; no cap on how many, a few
-statements for the whole run (session_sync_write). The tracking triggers queue every purchase
-a write may have put out of sync; SELECT session_sync_enqueue() first makes a run examine
-every eligible purchase (after writes made with triggers disabled). A purchase that cannot
-be synced is recorded in session_sync_failures and left untouched; it never stops the others,
-and none is ever half synced. A purchase whose tutoring sessions another transaction holds is
-deferred (never waited for) and stays queued. The summary accounts for every purchase
-examined: purchases_examined = purchases_synced + purchases_in_sync (nothing to write)
-+ purchases_failed + purchases_deferred. The run is recorded in session_sync_runs.
-p_dry_run => true reports what a real run would do and writes nothing (run_id NULL): it works
-in a READ ONLY transaction, on a hot standby and for a role that may only read.
-Runs and the backfill''s batches queue behind one another (a row lock in session_sync_locks,
-which no role without the package''s rights can take), so two never race over the same rows.
-A NOTICE reports the outcome; SET client_min_messages = warning silences it.
-p_source labels the run and its failure records (''manual'', ''cli'', ''cron'', ...): a short
-lowercase label; ''trigger'' and ''batched'' are the package''s own and refused (22023).
-Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
-(role session_sync_runner), not rights on the platform''s tables.';
+Contract: syncs every queued purchase (session_sync_queue; SELECT session_sync_enqueue() first
+queues every eligible one) that is eligible and has a missing or drifted tutoring session, with
+no cap, set-based (session_sync_write). A purchase that cannot be synced is recorded in
+session_sync_failures and left untouched, never half synced, never stopping the others; one
+whose rows another transaction holds is deferred and stays queued. purchases_examined =
+purchases_synced + purchases_in_sync + purchases_failed + purchases_deferred; the run is
+recorded in session_sync_runs. p_dry_run => true writes nothing (run_id NULL; works READ ONLY
+and on a standby). Runs and backfill batches queue behind one another (a row lock in
+session_sync_locks that only the package''s owner can take). A NOTICE reports the outcome.
+p_source labels the run (''manual'', ''cli'', ''cron'', ...; ''trigger'' and ''batched'' are
+refused, 22023). SECURITY DEFINER: callers need EXECUTE (session_sync_runner), no table rights.';
 
 -- sql/functions/sync_purchase_sessions.sql
 CREATE OR REPLACE FUNCTION public.sync_purchase_sessions(p_purchase_id uuid)
@@ -2171,10 +2158,9 @@ COMMENT ON VIEW public.session_sync_expected IS 'session_sync_expected: one row 
 Contract: the tutoring session the mapping prescribes for it (see the columns); `reason` is
 the purchase''s (NULL when it can be synced); the purchase session''s own booking_id,
 session_number, session_type and metadata follow, for the drift test.
-The mapped columns are those from allocation_id to student_home_location, each the
-tutoring_sessions column of that name (metadata is merged, not mapped). The drift test, the
-write''s column lists and the triggers'' WHEN clauses list them again; tests/test_mapping.py
-checks every list against this view.';
+The mapped columns (allocation_id to student_home_location, each the tutoring_sessions column
+of that name) are listed again by the drift test, the write and the triggers'' WHEN clauses:
+tests/test_mapping.py checks every list against this view.';
 COMMENT ON COLUMN public.session_sync_expected.session_id IS 'the purchase session''s id: the tutoring session''s id';
 COMMENT ON COLUMN public.session_sync_expected.purchase_id IS 'its purchase';
 COMMENT ON COLUMN public.session_sync_expected.reason IS 'the purchase''s reason code (NULL when it can be synced)';
@@ -2274,9 +2260,8 @@ Contract: `state` of each purchase session of an eligible purchase:
              the expected metadata keys would change its metadata, or it still has a key its
              purchase session has dropped since the sync copied it (session_sync_dropped_keys)
   in_sync    nothing to do
-`merged_metadata` is what an update writes (the write itself merges onto the row as locked).
-The metadata test checks the four canonical keys and contains the purchase session''s own
-keys; where those hold arrays or objects it compares the merge exactly.';
+The metadata test checks the four canonical keys and contains the purchase session''s own keys
+(where those hold arrays or objects it compares the merge exactly).';
 COMMENT ON COLUMN public.session_sync_session_state.session_id IS 'the purchase session (and tutoring session) id';
 COMMENT ON COLUMN public.session_sync_session_state.purchase_id IS 'its purchase';
 COMMENT ON COLUMN public.session_sync_session_state.reason IS 'the purchase''s reason code (NULL when it can be synced)';
@@ -2632,7 +2617,6 @@ $role$;
 GRANT USAGE ON SCHEMA session_sync TO session_sync_runner;
 REVOKE ALL ON ALL ROUTINES IN SCHEMA session_sync FROM PUBLIC, session_sync_runner;
 
--- The API.
 REVOKE ALL ON ROUTINE public.sync_all_sessions(boolean, text), public.sync_purchase_sessions(uuid),
     public.sync_all_sessions_batched(integer, boolean, bigint), public.session_sync_diagnose(uuid),
     public.session_sync_enqueue(uuid[]), public.session_sync_reasons() FROM PUBLIC;

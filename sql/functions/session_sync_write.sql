@@ -403,21 +403,17 @@ given purchases (NULL: every queued one) and, in one statement, classifies their
 missing approved allocations (requested_by the student; metadata sessionCount, isSundayOnly,
 schedule, purchaseId, bookingId), inserts the missing sessions and updates the drifted ones
 (metadata merged onto the row as it is, the dropped keys and their records removed).
-  * A purchase that cannot be synced is recorded in session_sync_failures (run p_run_id,
-    source p_source, a message naming ids and coordinates only), left untouched and queued.
-    A repeated failure keeps one row per purchase and reason (occurrences, first_failed_at).
+  * A purchase that cannot be synced is recorded in session_sync_failures (one row per purchase
+    and reason, occurrences counted; a message naming ids only), left untouched and queued.
   * Deferred (nothing written, queued): a purchase whose tutoring sessions another transaction
-    holds or has changed since they were classified; one another transaction''s sync at COMMIT
-    holds (advisory try-locks at COMMIT, probes in a run); any write that waits past
-    50 ms for a lock. Nothing waits for a platform transaction; the clean-ups give up past
-    50 ms, and only the records of failures and the queue wait for a lock held on the
-    package''s own tables (a COMMIT never fails for it).
-  * Should the set-based write fail, each purchase is retried alone under its own savepoint:
-    a failing one is rolled back whole and recorded, the others synced (purchases_retried,
-    retry_reason).
+    holds or changed since classified, or whose sync at COMMIT another transaction holds
+    (try-locks at COMMIT, probes in a run), or whose write waits past 50 ms for a lock. The
+    clean-ups give up past 50 ms; only recording failures and queuing wait (on the package''s
+    own tables), so a COMMIT never fails for a lock.
+  * Should the set-based write fail, each purchase is retried alone under its own savepoint.
   * purchases_examined = synced + failed + deferred + those with nothing to write.
-  * The change-log rows it read are deleted for the purchases left in sync (outside READ
-    COMMITTED, a written purchase stays queued for another look); a row appended meanwhile stays.
+  * The change-log rows it read go for the purchases left in sync (outside READ COMMITTED a
+    written one stays queued); a row appended meanwhile stays.
 Never raises for bad data; a run, backfill or sync_purchase_sessions() refuses SERIALIZABLE
 (25001). A cancel raises and the caller''s transaction undoes all of it.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';

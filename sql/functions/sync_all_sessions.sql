@@ -102,22 +102,14 @@ $$;
 COMMENT ON FUNCTION public.sync_all_sessions IS 'sync_all_sessions(p_dry_run boolean DEFAULT false, p_source text DEFAULT ''manual'')
   -> one row (run_id, purchases_synced, purchases_failed, sessions_created, sessions_updated,
               purchases_examined, purchases_in_sync, purchases_deferred)
-Contract: syncs every purchase in session_sync_queue that is eligible (trainer_id set,
-status ASSIGNED) and has a missing or drifted tutoring session; no cap on how many, a few
-statements for the whole run (session_sync_write). The tracking triggers queue every purchase
-a write may have put out of sync; SELECT session_sync_enqueue() first makes a run examine
-every eligible purchase (after writes made with triggers disabled). A purchase that cannot
-be synced is recorded in session_sync_failures and left untouched; it never stops the others,
-and none is ever half synced. A purchase whose tutoring sessions another transaction holds is
-deferred (never waited for) and stays queued. The summary accounts for every purchase
-examined: purchases_examined = purchases_synced + purchases_in_sync (nothing to write)
-+ purchases_failed + purchases_deferred. The run is recorded in session_sync_runs.
-p_dry_run => true reports what a real run would do and writes nothing (run_id NULL): it works
-in a READ ONLY transaction, on a hot standby and for a role that may only read.
-Runs and the backfill''s batches queue behind one another (a row lock in session_sync_locks,
-which no role without the package''s rights can take), so two never race over the same rows.
-A NOTICE reports the outcome; SET client_min_messages = warning silences it.
-p_source labels the run and its failure records (''manual'', ''cli'', ''cron'', ...): a short
-lowercase label; ''trigger'' and ''batched'' are the package''s own and refused (22023).
-Runs as its owner (SECURITY DEFINER) with a fixed search_path: callers need EXECUTE
-(role session_sync_runner), not rights on the platform''s tables.';
+Contract: syncs every queued purchase (session_sync_queue; SELECT session_sync_enqueue() first
+queues every eligible one) that is eligible and has a missing or drifted tutoring session, with
+no cap, set-based (session_sync_write). A purchase that cannot be synced is recorded in
+session_sync_failures and left untouched, never half synced, never stopping the others; one
+whose rows another transaction holds is deferred and stays queued. purchases_examined =
+purchases_synced + purchases_in_sync + purchases_failed + purchases_deferred; the run is
+recorded in session_sync_runs. p_dry_run => true writes nothing (run_id NULL; works READ ONLY
+and on a standby). Runs and backfill batches queue behind one another (a row lock in
+session_sync_locks that only the package''s owner can take). A NOTICE reports the outcome.
+p_source labels the run (''manual'', ''cli'', ''cron'', ...; ''trigger'' and ''batched'' are
+refused, 22023). SECURITY DEFINER: callers need EXECUTE (session_sync_runner), no table rights.';

@@ -14,7 +14,6 @@ $role$;
 GRANT USAGE ON SCHEMA session_sync TO session_sync_runner;
 REVOKE ALL ON ALL ROUTINES IN SCHEMA session_sync FROM PUBLIC, session_sync_runner;
 
--- The API.
 REVOKE ALL ON ROUTINE public.sync_all_sessions(boolean, text), public.sync_purchase_sessions(uuid),
     public.sync_all_sessions_batched(integer, boolean, bigint), public.session_sync_diagnose(uuid),
     public.session_sync_enqueue(uuid[]), public.session_sync_reasons() FROM PUBLIC;

@@ -3,8 +3,7 @@ CREATE TABLE IF NOT EXISTS public.session_sync_baseline_tables (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
-COMMENT ON TABLE public.session_sync_baseline_tables IS 'session_sync_baseline_tables: the platform tables revision 0001 created because the
-database lacked them. Downgrading past 0001 drops only these, and only while they are
-empty; tables the platform already had are adopted and never dropped.';
+COMMENT ON TABLE public.session_sync_baseline_tables IS 'the platform tables revision 0001 created (the database lacked them): downgrading
+past 0001 drops only these, and only while empty; adopted tables are never dropped.';
 COMMENT ON COLUMN public.session_sync_baseline_tables.table_name IS 'a platform table 0001 created';
 COMMENT ON COLUMN public.session_sync_baseline_tables.created_at IS 'when';

@@ -34,10 +34,9 @@ COMMENT ON VIEW public.session_sync_expected IS 'session_sync_expected: one row 
 Contract: the tutoring session the mapping prescribes for it (see the columns); `reason` is
 the purchase''s (NULL when it can be synced); the purchase session''s own booking_id,
 session_number, session_type and metadata follow, for the drift test.
-The mapped columns are those from allocation_id to student_home_location, each the
-tutoring_sessions column of that name (metadata is merged, not mapped). The drift test, the
-write''s column lists and the triggers'' WHEN clauses list them again; tests/test_mapping.py
-checks every list against this view.';
+The mapped columns (allocation_id to student_home_location, each the tutoring_sessions column
+of that name) are listed again by the drift test, the write and the triggers'' WHEN clauses:
+tests/test_mapping.py checks every list against this view.';
 COMMENT ON COLUMN public.session_sync_expected.session_id IS 'the purchase session''s id: the tutoring session''s id';
 COMMENT ON COLUMN public.session_sync_expected.purchase_id IS 'its purchase';
 COMMENT ON COLUMN public.session_sync_expected.reason IS 'the purchase''s reason code (NULL when it can be synced)';

@@ -78,9 +78,8 @@ Contract: `state` of each purchase session of an eligible purchase:
              the expected metadata keys would change its metadata, or it still has a key its
              purchase session has dropped since the sync copied it (session_sync_dropped_keys)
   in_sync    nothing to do
-`merged_metadata` is what an update writes (the write itself merges onto the row as locked).
-The metadata test checks the four canonical keys and contains the purchase session''s own
-keys; where those hold arrays or objects it compares the merge exactly.';
+The metadata test checks the four canonical keys and contains the purchase session''s own keys
+(where those hold arrays or objects it compares the merge exactly).';
 COMMENT ON COLUMN public.session_sync_session_state.session_id IS 'the purchase session (and tutoring session) id';
 COMMENT ON COLUMN public.session_sync_session_state.purchase_id IS 'its purchase';
 COMMENT ON COLUMN public.session_sync_session_state.reason IS 'the purchase''s reason code (NULL when it can be synced)';
