@@ -145,6 +145,20 @@ def test_sql_installed_fresh_equals_the_migrations_to_head(db, baseline_db):
                                                                         "installed from sql/"))
 
 
+def test_every_update_revision_downgrades_to_the_schema_before_it(db, baseline_db):
+    """An update's downgrade puts back exactly what the revision before it installed (pg_dump
+    --schema-only of head, downgraded one step at a time, against a fresh upgrade to each)."""
+    script = ScriptDirectory.from_config(migrate.config())
+    for revision in script.walk_revisions(INSTALL, "heads"):
+        if revision.revision == INSTALL:
+            break
+        migrate.downgrade(db.url, revision.down_revision)
+        migrate.upgrade(baseline_db.url, revision.down_revision)
+        before, after = schema(baseline_db.url), schema(db.url)
+        assert before == after, schema_diff(before, after, f"upgraded to {revision.down_revision}",
+                                            f"downgraded from {revision.revision}")
+
+
 def test_every_object_and_column_has_its_contract_as_description(db):
     undocumented = db.rows("""
         SELECT 'function ' || p.oid::regprocedure::text FROM pg_proc p
@@ -320,6 +334,7 @@ class Migration:
             migrate.downgrade(db.url, BASELINE)
             self.before, self.after, self.args = BASELINE, INSTALL, ("upgrade", INSTALL)
         else:
+            migrate.downgrade(db.url, INSTALL)
             self.before, self.after, self.args = INSTALL, BASELINE, ("downgrade", BASELINE)
         self.p, self.q = purchase(db), purchase(db)
         self.p_sessions, self.q_sessions = sessions(db, self.p, 2), sessions(db, self.q, 2)

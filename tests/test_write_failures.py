@@ -4,9 +4,9 @@ The platform's own trigger rejecting the sync's insert is a genuine failure of t
 (the platform's message kept), whichever path met it: a run (recorded, the other purchases
 synced), sync_purchase_sessions() (raised at once, no retries), the sync at COMMIT (recorded, the
 platform's transaction commits). It is told apart from a concurrent insert of the same session,
-which is deferred: the sync inserts with ON CONFLICT DO NOTHING and checks the count (SS010), so a
-unique violation on a same-named table's key (``archive.tutoring_sessions_pkey``) is not taken for
-one.
+which is deferred: only a unique violation of public.tutoring_sessions' own primary key is taken
+for one (schema, table and constraint compared), so a violation of a same-named table's key
+(``archive.tutoring_sessions_pkey``) is not.
 """
 
 from __future__ import annotations
@@ -76,3 +76,25 @@ def test_the_sync_at_commit_records_a_platform_triggers_rejection(db):
         app.commit()
     assert db.rows("SELECT reason FROM session_sync_failures WHERE purchase_id = %s", pid) == [
         ("SESSION_WRITE_FAILED",)]
+
+
+def test_a_session_inserted_first_by_a_transaction_the_run_cannot_see_defers_its_purchase(db):
+    """A REPEATABLE READ run meets a tutoring session inserted, with the same id, by a transaction
+    that committed after the run's snapshot: the violation of tutoring_sessions' primary key
+    (23505) defers the purchase (queued, no failure recorded), and the next run finds it in sync."""
+    pid = purchase(db)
+    ids = sessions(db, pid, 2)
+    db.execute("SELECT * FROM sync_purchase_sessions(%s)", pid)
+    db.execute("DELETE FROM tutoring_sessions WHERE id = %s", ids[0])  # an app deletes it: queued
+    with db.connect() as run:
+        run.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        run.execute("SELECT 1")  # the run's snapshot: the session missing
+        db.execute("SELECT * FROM sync_purchase_sessions(%s)", pid)  # written again, committed
+        outcome = run.execute("SELECT purchases_synced, purchases_failed, purchases_deferred"
+                              " FROM sync_all_sessions()").fetchone()
+        run.commit()
+    assert outcome == (0, 0, 1)
+    assert db.value("SELECT count(*) FROM session_sync_failures WHERE purchase_id = %s", pid) == 0
+    assert db.value("SELECT count(*) FROM session_sync_changes WHERE purchase_id = %s", pid) >= 1
+    db.execute("SELECT * FROM sync_all_sessions()")
+    assert db.one("SELECT missing, drifted FROM session_sync_verify") == (0, 0)

@@ -24,6 +24,8 @@ DECLARE
     v_batch uuid[];
     v_round integer := 0;
     v_table text;
+    v_schema text;
+    v_constraint text;
     v_result record;
     v_failed_ids uuid[] := '{}'::uuid[];
     v_failed_reasons text[] := '{}'::text[];
@@ -92,19 +94,11 @@ BEGIN
             PERFORM set_config('lock_timeout', '50ms', true);
             PERFORM set_config('session_sync.applying', pg_current_xact_id()::text, true);
             WITH st AS MATERIALIZED (
-                SELECT s.session_id, s.purchase_id, s.reason, s.state, s.tutoring_xmin,
-                       s.allocation_id,
-                       s.student_id,
-                       s.trainer_id,
-                       s.course_id,
-                       s.scheduled_date,
-                       s.scheduled_time,
-                       s.duration,
-                       s.status,
-                       s.student_home_location,
-                       s.metadata, s.dropped_keys
+                SELECT s.session_id, s.purchase_id, s.reason, s.state, s.tutoring_xmin, s.allocation_id, s.student_id,
+                       s.trainer_id, s.course_id, s.scheduled_date, s.scheduled_time, s.duration, s.status,
+                       s.student_home_location, s.metadata, s.dropped_keys
                 FROM public.session_sync_session_state s
-                WHERE s.purchase_id = ANY (v_batch)
+                WHERE s.purchase_id = ANY ((SELECT v_batch)::uuid[])  -- an InitPlan: estimated alike for any batch
                   AND s.state IN ('missing', 'drifted', 'conflict')
             ), locked AS MATERIALIZED (
                 -- Never wait: a row another transaction holds leaves its purchase for later.
@@ -159,20 +153,16 @@ BEGIN
                                         ->> concat_ws('/', v.student_id, v.trainer_id, v.course_id)) AS id) a
                 WHERE v.reason IS NULL AND NOT v.busy AND a.id IS NOT NULL
             ), w AS (
-                SELECT st.session_id, st.purchase_id, st.state,
-                       ((SELECT ok.m FROM ok) ->> st.purchase_id::text)::uuid AS allocation_id,
-                       st.student_id,
-                       st.trainer_id,
-                       st.course_id,
-                       st.scheduled_date,
-                       st.scheduled_time,
-                       st.duration,
-                       st.status,
-                       st.student_home_location,
-                       st.metadata, st.dropped_keys
-                FROM st
-                WHERE st.state IN ('missing', 'drifted')
-                  AND coalesce((SELECT ok.m FROM ok) ? st.purchase_id::text, false)
+                -- the sessions of the purchases to write, with their allocation (one lookup a row)
+                SELECT * FROM (
+                    SELECT st.session_id, st.purchase_id, st.state,
+                           ((SELECT ok.m FROM ok) ->> st.purchase_id::text)::uuid AS allocation_id, st.student_id,
+                           st.trainer_id, st.course_id, st.scheduled_date, st.scheduled_time, st.duration, st.status,
+                           st.student_home_location, st.metadata, st.dropped_keys
+                    FROM st
+                    WHERE st.state IN ('missing', 'drifted')
+                    OFFSET 0) s
+                WHERE s.allocation_id IS NOT NULL
             ), updated AS (
                 UPDATE public.tutoring_sessions t
                 SET
@@ -198,32 +188,12 @@ BEGIN
                 RETURNING t.id
             ), inserted AS (
                 INSERT INTO public.tutoring_sessions
-                    (id,
-                     allocation_id,
-                     student_id,
-                     trainer_id,
-                     course_id,
-                     scheduled_date,
-                     scheduled_time,
-                     duration,
-                     status,
-                     student_home_location,
-                     metadata)
-                SELECT s.session_id,
-                       s.allocation_id,
-                       s.student_id,
-                       s.trainer_id,
-                       s.course_id,
-                       s.scheduled_date,
-                       s.scheduled_time,
-                       s.duration,
-                       s.status,
-                       s.student_home_location,
-                       s.metadata
+                    (id, allocation_id, student_id, trainer_id, course_id, scheduled_date, scheduled_time, duration,
+                     status, student_home_location, metadata)
+                SELECT s.session_id, s.allocation_id, s.student_id, s.trainer_id, s.course_id, s.scheduled_date,
+                       s.scheduled_time, s.duration, s.status, s.student_home_location, s.metadata
                 FROM w s
                 WHERE s.state = 'missing'
-                ORDER BY s.session_id
-                ON CONFLICT (id) DO NOTHING
                 RETURNING id
             ), forgotten AS (
                 -- in the same statement, so that a dropped key's record goes exactly when the key does
@@ -234,7 +204,6 @@ BEGIN
                     FOR UPDATE OF k SKIP LOCKED)
             )
             SELECT count(*) FILTER (WHERE v.ok) AS synced,
-                   coalesce(sum(v.missing) FILTER (WHERE v.ok), 0) AS intended,
                    (SELECT count(*) FROM inserted) AS created,
                    (SELECT count(*) FROM updated) AS updated,
                    coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}') AS failed_ids,
@@ -248,11 +217,6 @@ BEGIN
             FROM (SELECT v.purchase_id, v.reason, v.missing, coalesce((SELECT ok.m FROM ok) ? v.purchase_id::text, false) AS ok
                   FROM verdict v) v
             INTO v_result;
-            IF v_result.created < v_result.intended THEN
-                RAISE EXCEPTION USING ERRCODE = 'SS010', MESSAGE = format(
-                    '%s of %s sessions were inserted by a concurrent transaction first',
-                    v_result.intended - v_result.created, v_result.intended);
-            END IF;
             purchases_synced := purchases_synced + v_result.synced;
             sessions_created := sessions_created + v_result.created;
             sessions_updated := sessions_updated + v_result.updated;
@@ -265,8 +229,12 @@ BEGIN
         EXCEPTION
             WHEN OTHERS THEN  -- never a cancel or statement_timeout: OTHERS does not match them
                 GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT,
-                                        v_table = TABLE_NAME;
-                IF v_sqlstate NOT IN ('55P03', '40P01', '40001', 'SS010') THEN
+                                        v_table = TABLE_NAME, v_schema = SCHEMA_NAME, v_constraint = CONSTRAINT_NAME;
+                IF v_sqlstate = '23505' AND (v_schema, v_table) = ('public', 'tutoring_sessions')
+                   AND v_constraint = (SELECT c.conname FROM pg_constraint c
+                                       WHERE c.conrelid = 'public.tutoring_sessions'::regclass AND c.contype = 'p') THEN
+                    v_sqlstate := 'SS010';  -- a concurrent transaction inserted the session first
+                ELSIF v_sqlstate NOT IN ('55P03', '40P01', '40001') THEN
                     -- the platform's tables rejected the write (a constraint names its table)
                     v_sqlstate := CASE WHEN v_table = 'trainer_allocations' THEN 'SS007' ELSE 'SS009' END;
                 END IF;
@@ -407,7 +375,8 @@ schedule, purchaseId, bookingId), inserts the missing sessions and updates the d
     and reason, occurrences counted; a message naming ids only), left untouched and queued.
   * Deferred (nothing written, queued): a purchase whose tutoring sessions another transaction
     holds or changed since classified, or whose sync at COMMIT another transaction holds
-    (try-locks at COMMIT, probes in a run), or whose write waits past 50 ms for a lock. The
+    (try-locks at COMMIT, probes in a run), or whose write waits past 50 ms for a lock, or one of
+    whose sessions a concurrent transaction inserted first (23505 on its primary key). The
     clean-ups give up past 50 ms; only recording failures and queuing wait (on the package''s
     own tables), so a COMMIT never fails for a lock.
   * Should the set-based write fail, each purchase is retried alone under its own savepoint.

@@ -4,7 +4,7 @@ at its foot, so the script is plain SQL read top to bottom. After 1.0 a change t
 an update revision holding only what it changes (docs/development.md).
 
     python -m session_sync.build              # the install script of sql/ as it is, to stdout
-    python -m session_sync.build --freeze     # write it as revision 0002's frozen script (1.0 only)
+    python -m session_sync.build --freeze 0003_name sql/functions/x.sql ...   # an update's frozen scripts
 """
 
 from __future__ import annotations
@@ -33,26 +33,42 @@ def install_script(sql_dir: Path = SQL_DIR) -> str:
     return "".join(parts)
 
 
-def freeze(sql_dir: Path = SQL_DIR, versions: Path = VERSIONS) -> None:
-    """Write the install and uninstall scripts as revision 0002's frozen files and their SHA256s
-    into the revision (only before 1.0 is released: a landed revision never changes)."""
+def part(script: str, name: str) -> str | None:
+    """The part of a built script that came from ``sql/<name>``, as it was (None if it has none)."""
+    found = re.search(rf"^-- sql/{re.escape(name)}\n(.*?\n)(?=\n-- sql/|\Z)", script, re.DOTALL | re.MULTILINE)
+    return found.group(1) if found else None
+
+
+def freeze(revision: str, names: list[str], sql_dir: Path = SQL_DIR, versions: Path = VERSIONS) -> None:
+    """Write update revision ``revision``'s frozen scripts: ``<revision>.sql``, the files ``names`` of
+    ``sql_dir`` as they are (in manifest order), and ``<revision>_downgrade.sql``, the same parts as
+    the newest earlier frozen script has them; then their SHA256s into the revision's constants."""
     from session_sync.migration_sql import digest
 
-    revision = versions / "0002_install.py"
-    text = revision.read_text()
-    for name, content in (("0002_install.sql", install_script(sql_dir)),
-                          ("0002_uninstall.sql", (sql_dir / "uninstall.sql").read_text())):
-        (versions / name).write_text(content)
-        constant = "INSTALL_SHA256" if "uninstall" not in name else "UNINSTALL_SHA256"
-        text = re.sub(rf'^{constant} = "[0-9a-f]*"$', f'{constant} = "{digest(versions / name)}"', text,
-                      flags=re.MULTILINE)
-    revision.write_text(text)
+    chosen = [path.relative_to(sql_dir).as_posix() for path in files(sql_dir)
+              if path.relative_to(sql_dir).as_posix() in names]
+    if missing := set(names) - set(chosen):
+        sys.exit(f"not in sql/manifest.txt: {', '.join(sorted(missing))}")
+    earlier = sorted((p for p in versions.glob("0*.sql") if p.stem < revision
+                      and not p.stem.endswith(("_downgrade", "_uninstall"))), reverse=True)
+    old = [next((text for p in earlier if (text := part(p.read_text(), name))), None) for name in chosen]
+    if None in old:
+        sys.exit(f"sql/{chosen[old.index(None)]} is new: write its drop into the downgrade by hand")
+    module = versions / f"{revision}.py"
+    text = module.read_text()
+    for suffix, parts, constant in (("", [(sql_dir / n).read_text().rstrip() + "\n" for n in chosen], "SHA256"),
+                                    ("_downgrade", old, "DOWNGRADE_SHA256")):
+        script = versions / f"{revision}{suffix}.sql"
+        script.write_text(f"-- {revision}{suffix}: built by python -m session_sync.build --freeze\n"
+                          + "".join(f"\n-- sql/{n}\n{body}" for n, body in zip(chosen, parts)))
+        text = re.sub(rf'^{constant} = "[0-9a-f]*"$', f'{constant} = "{digest(script)}"', text, flags=re.MULTILINE)
+    module.write_text(text)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--freeze"]:
-        freeze()
+    if sys.argv[1:2] == ["--freeze"] and len(sys.argv) > 3:
+        freeze(sys.argv[2], [name.removeprefix("sql/") for name in sys.argv[3:]])
     elif sys.argv[1:]:
-        sys.exit("usage: python -m session_sync.build [--freeze]")
+        sys.exit("usage: python -m session_sync.build [--freeze REVISION sql/FILE ...]")
     else:
         sys.stdout.write(install_script())

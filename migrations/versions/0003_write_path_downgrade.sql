@@ -1,0 +1,422 @@
+-- 0003_write_path_downgrade: built by python -m session_sync.build --freeze
+
+-- sql/functions/session_sync_write.sql
+CREATE OR REPLACE FUNCTION session_sync.session_sync_write(
+    p_purchase_ids uuid[],
+    p_run_id bigint,
+    p_source text,
+    OUT purchases_synced integer,
+    OUT purchases_failed integer,
+    OUT purchases_deferred integer,
+    OUT purchases_retried integer,
+    OUT sessions_created integer,
+    OUT sessions_updated integer,
+    OUT retry_reason text,
+    OUT purchases_examined integer
+)
+LANGUAGE plpgsql
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET work_mem = '256MB'
+SET random_page_cost = 1.1
+AS $$
+DECLARE
+    v_ids uuid[];
+    v_snapshot pg_snapshot;
+    v_batch uuid[];
+    v_round integer := 0;
+    v_table text;
+    v_result record;
+    v_failed_ids uuid[] := '{}'::uuid[];
+    v_failed_reasons text[] := '{}'::text[];
+    v_failed_details text[] := '{}'::text[];
+    v_deferred_ids uuid[] := '{}'::uuid[];
+    v_requeued_ids uuid[] := '{}'::uuid[];
+    v_sqlstate text;
+    v_error text;
+    v_lock_timeout text := current_setting('lock_timeout');
+BEGIN
+    purchases_synced := 0;
+    purchases_failed := 0;
+    purchases_deferred := 0;
+    purchases_retried := 0;
+    sessions_created := 0;
+    sessions_updated := 0;
+    purchases_examined := 0;
+
+    IF p_source <> 'trigger' AND current_setting('transaction_isolation') = 'serializable' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '25001',
+            MESSAGE = 'session-sync: sync_all_sessions(), the backfill and sync_purchase_sessions() do not run in a SERIALIZABLE transaction: their writes would take part in the platform''s serializable checks and could make its transactions fail with 40001',
+            HINT = 'Run them in READ COMMITTED (the default): BEGIN ISOLATION LEVEL READ COMMITTED; ... or SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED;';
+    END IF;
+    v_snapshot := pg_current_snapshot();
+    IF p_purchase_ids IS NULL THEN
+        SELECT coalesce(array_agg(DISTINCT c.purchase_id ORDER BY c.purchase_id), '{}') INTO v_ids
+        FROM public.session_sync_changes c;
+    ELSIF cardinality(p_purchase_ids) = 1 AND p_purchase_ids[1] IS NOT NULL THEN
+        v_ids := ARRAY[p_purchase_ids[1]];  -- one purchase (the sync at COMMIT): no array round trip
+    ELSE
+        SELECT coalesce(array_agg(DISTINCT i.id ORDER BY i.id), '{}') INTO v_ids
+        FROM unnest(p_purchase_ids) AS i(id)
+        WHERE i.id IS NOT NULL;
+    END IF;
+    purchases_examined := cardinality(v_ids);
+    IF purchases_examined = 0 THEN
+        RETURN;
+    END IF;
+    IF p_source = 'trigger' THEN
+        -- One sync at COMMIT of a purchase at a time (try-locks, never a wait); a write of more
+        -- than 64 purchases locks one of 1,024 buckets per purchase instead, which a small one shares.
+        SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
+        WHERE NOT CASE WHEN purchases_examined > 64
+                       THEN pg_try_advisory_xact_lock(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                       ELSE pg_try_advisory_xact_lock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                            AND pg_try_advisory_xact_lock(hashtext('session_sync.purchase'), hashtext(i.id::text)) END;
+    ELSE
+        -- A run: a purchase whose sync at COMMIT ran in a still open transaction is deferred (its
+        -- queue rows kept: this call cannot see what that sync saw). Probes: a run holds no lock.
+        SELECT coalesce(array_agg(i.id), '{}') INTO v_deferred_ids FROM unnest(v_ids) AS i(id)
+        WHERE NOT (pg_try_advisory_lock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                   AND pg_advisory_unlock_shared(hashtext('session_sync.bucket'), hashtext(i.id::text) & 1023)
+                   AND pg_try_advisory_lock_shared(hashtext('session_sync.purchase'), hashtext(i.id::text))
+                   AND pg_advisory_unlock_shared(hashtext('session_sync.purchase'), hashtext(i.id::text)));
+    END IF;
+    IF cardinality(v_deferred_ids) > 0 THEN
+        v_ids := ARRAY(SELECT i.id FROM unnest(v_ids) AS i(id) WHERE NOT (i.id = ANY (v_deferred_ids)));
+    END IF;
+
+    -- Round 0 writes the set under one savepoint; should it fail, rounds 1..n each purchase alone.
+    WHILE cardinality(v_ids) > 0 AND v_round <= cardinality(v_ids) LOOP
+        v_batch := CASE WHEN v_round = 0 THEN v_ids ELSE ARRAY[v_ids[v_round]] END;
+        purchases_retried := purchases_retried + sign(v_round)::integer;
+        BEGIN
+            PERFORM set_config('lock_timeout', '50ms', true);
+            PERFORM set_config('session_sync.applying', pg_current_xact_id()::text, true);
+            WITH st AS MATERIALIZED (
+                SELECT s.session_id, s.purchase_id, s.reason, s.state, s.tutoring_xmin,
+                       s.allocation_id,
+                       s.student_id,
+                       s.trainer_id,
+                       s.course_id,
+                       s.scheduled_date,
+                       s.scheduled_time,
+                       s.duration,
+                       s.status,
+                       s.student_home_location,
+                       s.metadata, s.dropped_keys
+                FROM public.session_sync_session_state s
+                WHERE s.purchase_id = ANY (v_batch)
+                  AND s.state IN ('missing', 'drifted', 'conflict')
+            ), locked AS MATERIALIZED (
+                -- Never wait: a row another transaction holds leaves its purchase for later.
+                SELECT t.id, t.xmin AS tutoring_xmin
+                FROM public.tutoring_sessions t
+                WHERE t.id = ANY (ARRAY(SELECT st.session_id FROM st WHERE st.state = 'drifted' AND st.reason IS NULL))
+                ORDER BY t.id
+                FOR UPDATE SKIP LOCKED
+            ), locked_xmin AS MATERIALIZED (
+                -- The rows locked (id -> xmin), and below the purchases to write, as jsonb looked up
+                -- per session, never joined: before PostgreSQL 17 a join to a CTE became a nested loop.
+                SELECT jsonb_object_agg(l.id::text, l.tutoring_xmin::text) AS m FROM locked l
+            ), verdict AS MATERIALIZED (
+                SELECT st.purchase_id, st.student_id, st.trainer_id, st.course_id, st.allocation_id,
+                       coalesce(min(st.reason),
+                                CASE WHEN bool_or(st.state = 'conflict') THEN 'SESSION_CONFLICT' END) AS reason,
+                       bool_or(st.state = 'drifted'
+                               AND ((SELECT x.m FROM locked_xmin x) ->> st.session_id::text)
+                                   IS DISTINCT FROM st.tutoring_xmin::text) AS busy,
+                       count(*) FILTER (WHERE st.state = 'missing') AS missing
+                FROM st
+                GROUP BY st.purchase_id, st.student_id, st.trainer_id, st.course_id, st.allocation_id
+            ), created AS (
+                -- The oldest purchase's details win a shared key; a concurrent transaction's
+                -- allocation for the key wins too (ON CONFLICT), and the purchase is deferred.
+                INSERT INTO public.trainer_allocations
+                    (student_id, trainer_id, course_id, requested_by, status, allocated_at, metadata)
+                SELECT DISTINCT ON (v.student_id, v.trainer_id, v.course_id)
+                       v.student_id, v.trainer_id, v.course_id, v.student_id, 'approved', now(),
+                       jsonb_build_object(
+                           'sessionCount', p.total_sessions,
+                           'isSundayOnly', p.delivery_mode = 'SUNDAY_ONLY',
+                           'schedule', jsonb_build_object('timeSlot', p.preferred_time_slot, 'date', p.start_date),
+                           'purchaseId', p.id,
+                           'bookingId', p.booking_id)
+                FROM verdict v
+                CROSS JOIN LATERAL (SELECT * FROM public.course_purchases cp WHERE cp.id = v.purchase_id) p
+                WHERE v.reason IS NULL AND v.allocation_id IS NULL AND NOT v.busy
+                ORDER BY v.student_id, v.trainer_id, v.course_id, p.created_at, p.id
+                ON CONFLICT DO NOTHING
+                RETURNING id, student_id, trainer_id, course_id
+            ), created_ids AS MATERIALIZED (
+                SELECT jsonb_object_agg(concat_ws('/', c.student_id, c.trainer_id, c.course_id), c.id) AS m
+                FROM created c
+            ), ok AS MATERIALIZED (
+                -- the purchases to write (no reason, rows held as classified), with their allocation
+                SELECT jsonb_object_agg(v.purchase_id::text, a.id) AS m
+                FROM verdict v
+                CROSS JOIN LATERAL (
+                    SELECT coalesce(v.allocation_id::text,
+                                    (SELECT c.m FROM created_ids c)
+                                        ->> concat_ws('/', v.student_id, v.trainer_id, v.course_id)) AS id) a
+                WHERE v.reason IS NULL AND NOT v.busy AND a.id IS NOT NULL
+            ), w AS (
+                SELECT st.session_id, st.purchase_id, st.state,
+                       ((SELECT ok.m FROM ok) ->> st.purchase_id::text)::uuid AS allocation_id,
+                       st.student_id,
+                       st.trainer_id,
+                       st.course_id,
+                       st.scheduled_date,
+                       st.scheduled_time,
+                       st.duration,
+                       st.status,
+                       st.student_home_location,
+                       st.metadata, st.dropped_keys
+                FROM st
+                WHERE st.state IN ('missing', 'drifted')
+                  AND coalesce((SELECT ok.m FROM ok) ? st.purchase_id::text, false)
+            ), updated AS (
+                UPDATE public.tutoring_sessions t
+                SET
+                    allocation_id = s.allocation_id,
+                    student_id = s.student_id,
+                    trainer_id = s.trainer_id,
+                    course_id = s.course_id,
+                    scheduled_date = s.scheduled_date,
+                    scheduled_time = s.scheduled_time,
+                    duration = s.duration,
+                    status = s.status,
+                    student_home_location = s.student_home_location,
+                    -- merged onto the row as it is: the apps' keys stay, the dropped keys go
+                    metadata = (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
+                                - coalesce(s.dropped_keys, '{}'::text[]))
+                               || s.metadata,
+                    updated_at = now()
+                FROM w s
+                WHERE s.state = 'drifted'
+                  AND t.id = s.session_id
+                  AND session_sync.session_sync_owned_by(t.metadata, s.purchase_id)
+                  AND NOT session_sync.session_sync_protected(t.status)
+                RETURNING t.id
+            ), inserted AS (
+                INSERT INTO public.tutoring_sessions
+                    (id,
+                     allocation_id,
+                     student_id,
+                     trainer_id,
+                     course_id,
+                     scheduled_date,
+                     scheduled_time,
+                     duration,
+                     status,
+                     student_home_location,
+                     metadata)
+                SELECT s.session_id,
+                       s.allocation_id,
+                       s.student_id,
+                       s.trainer_id,
+                       s.course_id,
+                       s.scheduled_date,
+                       s.scheduled_time,
+                       s.duration,
+                       s.status,
+                       s.student_home_location,
+                       s.metadata
+                FROM w s
+                WHERE s.state = 'missing'
+                ORDER BY s.session_id
+                ON CONFLICT (id) DO NOTHING
+                RETURNING id
+            ), forgotten AS (
+                -- in the same statement, so that a dropped key's record goes exactly when the key does
+                DELETE FROM public.session_sync_dropped_keys d
+                WHERE d.ctid IN (
+                    SELECT k.ctid FROM public.session_sync_dropped_keys k
+                    WHERE k.session_id = ANY (ARRAY(SELECT u.id FROM updated u UNION ALL SELECT i.id FROM inserted i))
+                    FOR UPDATE OF k SKIP LOCKED)
+            )
+            SELECT count(*) FILTER (WHERE v.ok) AS synced,
+                   coalesce(sum(v.missing) FILTER (WHERE v.ok), 0) AS intended,
+                   (SELECT count(*) FROM inserted) AS created,
+                   (SELECT count(*) FROM updated) AS updated,
+                   coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}') AS failed_ids,
+                   coalesce(array_agg(v.reason ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}') AS failed_reasons,
+                   coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NULL AND NOT v.ok),
+                            '{}') AS deferred_ids,
+                   -- outside READ COMMITTED a session inserted since the transaction's snapshot is not
+                   -- seen here: what was written stays queued for another look
+                   CASE WHEN current_setting('transaction_isolation') = 'read committed' THEN '{}'::uuid[]
+                        ELSE coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.ok), '{}') END AS requeued_ids
+            FROM (SELECT v.purchase_id, v.reason, v.missing, coalesce((SELECT ok.m FROM ok) ? v.purchase_id::text, false) AS ok
+                  FROM verdict v) v
+            INTO v_result;
+            IF v_result.created < v_result.intended THEN
+                RAISE EXCEPTION USING ERRCODE = 'SS010', MESSAGE = format(
+                    '%s of %s sessions were inserted by a concurrent transaction first',
+                    v_result.intended - v_result.created, v_result.intended);
+            END IF;
+            purchases_synced := purchases_synced + v_result.synced;
+            sessions_created := sessions_created + v_result.created;
+            sessions_updated := sessions_updated + v_result.updated;
+            v_failed_ids := v_failed_ids || v_result.failed_ids;
+            v_failed_reasons := v_failed_reasons || v_result.failed_reasons;
+            v_failed_details := v_failed_details || array_fill(NULL::text, ARRAY[cardinality(v_result.failed_ids)]);
+            v_deferred_ids := v_deferred_ids || v_result.deferred_ids;
+            v_requeued_ids := v_requeued_ids || v_result.requeued_ids;
+            EXIT WHEN v_round = 0;
+        EXCEPTION
+            WHEN OTHERS THEN  -- never a cancel or statement_timeout: OTHERS does not match them
+                GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT,
+                                        v_table = TABLE_NAME;
+                IF v_sqlstate NOT IN ('55P03', '40P01', '40001', 'SS010') THEN
+                    -- the platform's tables rejected the write (a constraint names its table)
+                    v_sqlstate := CASE WHEN v_table = 'trainer_allocations' THEN 'SS007' ELSE 'SS009' END;
+                END IF;
+                IF v_round = 0 THEN
+                    retry_reason := v_sqlstate || ': ' || v_error;
+                    IF v_sqlstate = '55P03' THEN
+                        -- retrying each purchase would wait lock_timeout again per purchase
+                        v_deferred_ids := v_deferred_ids || v_ids;
+                        RAISE NOTICE 'session-sync: the set-based write of % purchases waited for another transaction''s uncommitted write (%); all deferred (left queued)',
+                            cardinality(v_ids), retry_reason;
+                        EXIT;
+                    END IF;
+                ELSIF v_sqlstate IN ('SS007', 'SS009') THEN
+                    v_failed_ids := v_failed_ids || v_batch;
+                    v_failed_reasons := v_failed_reasons
+                        || CASE v_sqlstate WHEN 'SS007' THEN 'ALLOCATION_FAILED' ELSE 'SESSION_WRITE_FAILED' END;
+                    v_failed_details := v_failed_details || v_error;
+                ELSE
+                    -- SS010, 40001, 40P01, 55P03: nothing is wrong with the purchase
+                    v_deferred_ids := v_deferred_ids || v_batch;
+                END IF;
+        END;
+        v_round := v_round + 1;
+    END LOOP;
+    IF purchases_retried > 0 THEN
+        RAISE NOTICE 'session-sync: the set-based write of % purchases failed (%); retried one by one: % synced, % failed, % deferred (left queued)',
+            cardinality(v_ids), retry_reason, purchases_synced, cardinality(v_failed_ids),
+            cardinality(v_deferred_ids);
+    END IF;
+    PERFORM set_config('session_sync.applying', 'off', true);
+    PERFORM set_config('lock_timeout', v_lock_timeout, true);
+    purchases_failed := cardinality(v_failed_ids);
+
+    -- Records of dropped keys with nothing left to do (the key is back, or gone from a session
+    -- it may stay on; a run also forgets those of deleted purchase sessions). Rows another
+    -- transaction holds are skipped; a 40001 or a lock wait past 50 ms gives the cleanup up.
+    BEGIN
+        PERFORM set_config('lock_timeout', '50ms', true);
+        IF EXISTS (SELECT 1 FROM public.session_sync_dropped_keys) THEN
+        DELETE FROM public.session_sync_dropped_keys d
+        WHERE d.ctid = ANY (ARRAY(
+            SELECT k.ctid
+            FROM public.session_sync_dropped_keys k
+            JOIN public.purchase_sessions ps ON ps.id = k.session_id
+            WHERE ps.purchase_id = ANY (v_ids)
+              AND coalesce(jsonb_typeof(ps.metadata) = 'object' AND ps.metadata ? k.key, false)
+            FOR UPDATE OF k SKIP LOCKED)
+          || ARRAY(
+            SELECT k.ctid
+            FROM public.session_sync_dropped_keys k
+            JOIN public.purchase_sessions ps ON ps.id = k.session_id
+            JOIN public.tutoring_sessions t ON t.id = k.session_id
+            WHERE ps.purchase_id = ANY (v_ids)
+              AND (NOT coalesce(jsonb_typeof(t.metadata) = 'object' AND t.metadata ? k.key, false)
+                   OR session_sync.session_sync_protected(t.status)
+                   OR NOT session_sync.session_sync_owned_by(t.metadata, ps.purchase_id))
+            FOR UPDATE OF k FOR SHARE OF t SKIP LOCKED)
+          || ARRAY(
+            SELECT k.ctid
+            FROM public.session_sync_dropped_keys k
+            WHERE p_source <> 'trigger'
+              AND NOT EXISTS (SELECT 1 FROM public.purchase_sessions ps WHERE ps.id = k.session_id)
+            FOR UPDATE OF k SKIP LOCKED));
+        END IF;
+        PERFORM set_config('lock_timeout', v_lock_timeout, true);
+    EXCEPTION
+        WHEN serialization_failure OR lock_not_available THEN
+            NULL;  -- the savepoint's rollback restores lock_timeout too
+    END;
+    purchases_deferred := cardinality(v_deferred_ids);
+
+    IF purchases_failed > 0 THEN
+        -- The earlier rows of the same failure are folded in; one another transaction holds is
+        -- skipped (the next failure folds it). Only in READ COMMITTED, where it cannot raise 40001.
+        WITH failed AS (
+            SELECT f.purchase_id, f.reason, f.detail
+            FROM unnest(v_failed_ids, v_failed_reasons, v_failed_details) AS f(purchase_id, reason, detail)
+        ), earlier AS (
+            DELETE FROM public.session_sync_failures old
+            WHERE old.failure_id IN (
+                SELECT o.failure_id
+                FROM public.session_sync_failures o
+                JOIN failed f ON f.purchase_id = o.purchase_id AND f.reason = o.reason
+                WHERE current_setting('transaction_isolation') = 'read committed'
+                FOR UPDATE OF o SKIP LOCKED)
+            RETURNING old.purchase_id, old.reason, old.occurrences, old.first_failed_at
+        )
+        INSERT INTO public.session_sync_failures
+            (run_id, purchase_id, reason, message, hint, source, occurrences, first_failed_at)
+        SELECT p_run_id, f.purchase_id, f.reason,
+               session_sync.session_sync_failure_message(f.reason, f.purchase_id, f.detail),
+               session_sync.session_sync_hint(f.reason), p_source,
+               1 + coalesce((SELECT sum(e.occurrences) FROM earlier e
+                             WHERE e.purchase_id = f.purchase_id AND e.reason = f.reason), 0),
+               coalesce((SELECT min(e.first_failed_at) FROM earlier e
+                         WHERE e.purchase_id = f.purchase_id AND e.reason = f.reason), clock_timestamp())
+        FROM failed f;
+    END IF;
+
+    -- The change log: the rows this call saw go, by ctid, for the purchases left in sync; a row
+    -- another transaction holds is skipped, a 40001 or a lock wait past 50 ms gives it up. The
+    -- failures above and the queue below wait as the caller's statements would.
+    BEGIN
+        PERFORM set_config('lock_timeout', '50ms', true);
+        DELETE FROM public.session_sync_changes c
+        WHERE c.ctid = ANY (ARRAY(
+            SELECT q.ctid FROM public.session_sync_changes q
+            WHERE q.purchase_id = ANY (v_ids)
+              AND NOT (q.purchase_id = ANY (v_failed_ids || v_deferred_ids || v_requeued_ids))
+              AND pg_visible_in_snapshot(q.xact, v_snapshot)
+            FOR UPDATE OF q SKIP LOCKED));
+        PERFORM set_config('lock_timeout', v_lock_timeout, true);
+    EXCEPTION
+        WHEN serialization_failure OR lock_not_available THEN
+            NULL;
+    END;
+    IF purchases_failed + purchases_deferred + cardinality(v_requeued_ids) > 0 THEN
+        -- Deferred and requeued purchases always get a row of their own (a concurrent run may
+        -- delete the ones it saw); a failing one only when it has none, so the log does not grow.
+        PERFORM session_sync.session_sync_enqueue(v_deferred_ids || v_requeued_ids || ARRAY(
+            SELECT f.id FROM unnest(v_failed_ids) AS f(id)
+            WHERE NOT EXISTS (SELECT 1 FROM public.session_sync_changes c WHERE c.purchase_id = f.id)));
+    END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION session_sync.session_sync_write IS 'session_sync_write(p_purchase_ids uuid[], p_run_id bigint, p_source text)
+  -> (purchases_synced, purchases_failed, purchases_deferred, purchases_retried,
+      sessions_created, sessions_updated, retry_reason, purchases_examined)
+Contract (internal; the sync at COMMIT, sync_purchase_sessions, sync_all_sessions and the
+backfill call it): the one place that writes tutoring sessions and allocations. Examines the
+given purchases (NULL: every queued one) and, in one statement, classifies their sessions
+(session_sync_session_state), locks the drifted ones (FOR UPDATE SKIP LOCKED), creates the
+missing approved allocations (requested_by the student; metadata sessionCount, isSundayOnly,
+schedule, purchaseId, bookingId), inserts the missing sessions and updates the drifted ones
+(metadata merged onto the row as it is, the dropped keys and their records removed).
+  * A purchase that cannot be synced is recorded in session_sync_failures (one row per purchase
+    and reason, occurrences counted; a message naming ids only), left untouched and queued.
+  * Deferred (nothing written, queued): a purchase whose tutoring sessions another transaction
+    holds or changed since classified, or whose sync at COMMIT another transaction holds
+    (try-locks at COMMIT, probes in a run), or whose write waits past 50 ms for a lock. The
+    clean-ups give up past 50 ms; only recording failures and queuing wait (on the package''s
+    own tables), so a COMMIT never fails for a lock.
+  * Should the set-based write fail, each purchase is retried alone under its own savepoint.
+  * purchases_examined = synced + failed + deferred + those with nothing to write.
+  * The change-log rows it read go for the purchases left in sync (outside READ COMMITTED a
+    written one stays queued); a row appended meanwhile stays.
+Never raises for bad data; a run, backfill or sync_purchase_sessions() refuses SERIALIZABLE
+(25001). A cancel raises and the caller''s transaction undoes all of it.
+Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
