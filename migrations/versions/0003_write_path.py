@@ -19,7 +19,7 @@ branch_labels = None
 depends_on = None
 
 HERE = Path(__file__).parent
-SHA256 = "6e2e989b166d8b1c325924114ddfabc20e87bfe8da5717cbe686c2c168316fed"
+SHA256 = "59c987bd87c2d05b4cc9fbf891550cb28c729b4ad846756fb45b89539efe6505"
 DOWNGRADE_SHA256 = "1b6209f2e8fd479b5df26e6b172d6afe81523573a4c2646de3228dd3e82e452d"
 LOCKS = {"public.course_purchases": "SHARE ROW EXCLUSIVE", "public.purchase_sessions": "SHARE ROW EXCLUSIVE"}
 

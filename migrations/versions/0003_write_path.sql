@@ -101,7 +101,9 @@ BEGIN
                        s.trainer_id, s.course_id, s.scheduled_date, s.scheduled_time, s.duration, s.status,
                        s.student_home_location, s.metadata, s.dropped_keys
                 FROM public.session_sync_session_state s
-                WHERE s.purchase_id = ANY ((SELECT v_batch)::uuid[])  -- an InitPlan: estimated alike for any batch
+                -- Up to 64 purchases an InitPlan, estimated alike for any batch (plancache keeps one plan,
+                -- by index); more, the array itself, so that a run's plans count its purchases.
+                WHERE s.purchase_id = ANY (CASE WHEN cardinality(v_batch) > 64 THEN v_batch ELSE (SELECT v_batch)::uuid[] END)
                   AND s.state IN ('missing', 'drifted', 'conflict')
             ), locked AS MATERIALIZED (
                 -- Never wait: a row another transaction holds leaves its purchase for later.
