@@ -24,13 +24,12 @@ SELECT
 FROM public.session_sync_expected e
 LEFT JOIN public.tutoring_sessions t ON t.id = e.session_id
 -- The session's dropped keys, by index, only while the table has rows (the uncorrelated EXISTS
--- runs once per query). OFFSET 0 here and below: computed once per row, not once per use.
+-- runs once per query): for the rows returned. The state, behind OFFSET 0, once per row.
 CROSS JOIN LATERAL (
     SELECT CASE WHEN EXISTS (SELECT 1 FROM public.session_sync_dropped_keys)
                 THEN (SELECT array_agg(DISTINCT d.key) FROM public.session_sync_dropped_keys d
                       WHERE d.session_id = e.session_id)
            END AS keys
-    OFFSET 0
 ) dk
 CROSS JOIN LATERAL (
     SELECT
@@ -46,8 +45,11 @@ CROSS JOIN LATERAL (
                      jsonb_typeof(t.metadata) = 'object'
                      AND t.metadata ->> 'purchaseId' = e.purchase_id::text
                      AND t.metadata ->> 'bookingId' = e.booking_id::text
-                     AND t.metadata -> 'sessionNumber' = to_jsonb(e.session_number)
-                     AND t.metadata -> 'sessionType' = coalesce(to_jsonb(e.session_type), 'null'::jsonb)
+                     AND CASE jsonb_typeof(t.metadata -> 'sessionNumber')
+                             WHEN 'number' THEN (t.metadata -> 'sessionNumber')::numeric = e.session_number END
+                     AND CASE WHEN e.session_type IS NULL THEN t.metadata -> 'sessionType' = 'null'::jsonb
+                              ELSE jsonb_typeof(t.metadata -> 'sessionType') = 'string'
+                                   AND t.metadata ->> 'sessionType' = e.session_type END
                      AND CASE
                              WHEN coalesce(jsonb_typeof(e.session_metadata), '') <> 'object' THEN true
                              WHEN jsonb_path_exists(e.session_metadata,
@@ -57,10 +59,11 @@ CROSS JOIN LATERAL (
                                                  - '{purchaseId,bookingId,sessionNumber,sessionType}'::text[])
                          END,
                      false)
-              OR (dk.keys IS NOT NULL
+              -- the metadata holding all expected keys, a dropped key stays if not one of them
+              OR (EXISTS (SELECT 1 FROM public.session_sync_dropped_keys)
                   AND jsonb_typeof(t.metadata) = 'object'
-                  AND t.metadata ?| dk.keys
-                  AND (t.metadata - dk.keys) || e.metadata IS DISTINCT FROM t.metadata)
+                  AND EXISTS (SELECT 1 FROM public.session_sync_dropped_keys d
+                              WHERE d.session_id = e.session_id AND t.metadata ? d.key AND NOT e.metadata ? d.key))
                 THEN 'drifted'
             ELSE 'in_sync'
         END AS state
