@@ -2,12 +2,11 @@ CREATE OR REPLACE FUNCTION session_sync.session_sync_coordinate(p_value jsonb)
 RETURNS numeric
 LANGUAGE sql
 IMMUTABLE PARALLEL SAFE
-RETURN CASE
-    WHEN jsonb_typeof(p_value) = 'number' THEN p_value::numeric
-    WHEN jsonb_typeof(p_value) = 'string'
-         AND length(p_value #>> '{}') <= 1000
-         AND (p_value #>> '{}') ~ '^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$'
-    THEN (p_value #>> '{}')::numeric
+RETURN CASE jsonb_typeof(p_value)
+    WHEN 'number' THEN p_value::numeric
+    WHEN 'string' THEN CASE
+        WHEN length(p_value #>> '{}') <= 1000 AND (p_value #>> '{}') ~ '^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$'
+        THEN (p_value #>> '{}')::numeric END
 END;
 
 COMMENT ON FUNCTION session_sync.session_sync_coordinate IS 'session_sync_coordinate(p_value jsonb) -> numeric

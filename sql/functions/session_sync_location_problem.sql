@@ -7,15 +7,12 @@ RETURN CASE
         THEN 'MISSING_LOCATION'
     WHEN jsonb_typeof(p_location) <> 'object'
         THEN 'INVALID_COORDINATES'
-    WHEN COALESCE(jsonb_typeof(p_location -> 'latitude'), 'null') = 'null'
-      OR COALESCE(jsonb_typeof(p_location -> 'longitude'), 'null') = 'null'
-      OR (p_location -> 'latitude') = '""'::jsonb
-      OR (p_location -> 'longitude') = '""'::jsonb
+    WHEN coalesce(p_location -> 'latitude' IN ('null', '""'), true)
+      OR coalesce(p_location -> 'longitude' IN ('null', '""'), true)
         THEN 'MISSING_LOCATION'
-    WHEN NOT COALESCE(session_sync.session_sync_coordinate(p_location -> 'latitude')
-                      BETWEEN -90 AND 90, false)
-      OR NOT COALESCE(session_sync.session_sync_coordinate(p_location -> 'longitude')
-                      BETWEEN -180 AND 180, false)
+    -- abs(), not BETWEEN, which would compute the coordinate twice
+    WHEN NOT coalesce(abs(session_sync.session_sync_coordinate(p_location -> 'latitude')) <= 90, false)
+      OR NOT coalesce(abs(session_sync.session_sync_coordinate(p_location -> 'longitude')) <= 180, false)
         THEN 'INVALID_COORDINATES'
     WHEN session_sync.session_sync_coordinate(p_location -> 'latitude') = 0
      AND session_sync.session_sync_coordinate(p_location -> 'longitude') = 0

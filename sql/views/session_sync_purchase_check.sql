@@ -23,16 +23,17 @@ SELECT
 FROM public.course_purchases p
 -- OFFSET 0 keeps these subqueries from being flattened: each value is computed once per
 -- purchase, not once per session row after the views join purchase_sessions, nor once per use.
+-- The home location is NULL exactly when there is a location problem, which is looked up then only.
 CROSS JOIN LATERAL (
     SELECT session_sync.session_sync_primary_student(p.students) AS student_id,
-           session_sync.session_sync_location_problem(p.student_location) AS location_problem
+           session_sync.session_sync_home_location(p.student_location) AS home_location
     OFFSET 0
 ) s
 CROSS JOIN LATERAL (
     SELECT s.student_id,
-           s.location_problem,
-           CASE WHEN s.location_problem IS NULL
-                THEN session_sync.session_sync_home_location(p.student_location) END AS home_location,
+           s.home_location,
+           CASE WHEN s.home_location IS NULL
+                THEN session_sync.session_sync_location_problem(p.student_location) END AS location_problem,
            (SELECT al.id FROM public.trainer_allocations al
             WHERE al.student_id = s.student_id
               AND al.trainer_id = p.trainer_id AND al.course_id = p.course_id
