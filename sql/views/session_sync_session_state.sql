@@ -24,7 +24,8 @@ SELECT
 FROM public.session_sync_expected e
 LEFT JOIN public.tutoring_sessions t ON t.id = e.session_id
 -- The session's dropped keys, by index, only while the table has rows (the uncorrelated EXISTS
--- runs once per query): for the rows returned. The state, behind OFFSET 0, once per row.
+-- runs once per query). Both laterals are flattened, no node per row: the state is computed per
+-- use (the WHERE, then the rows returned); a reader using it more per row fences it (OFFSET 0).
 CROSS JOIN LATERAL (
     SELECT CASE WHEN EXISTS (SELECT 1 FROM public.session_sync_dropped_keys)
                 THEN (SELECT array_agg(DISTINCT d.key) FROM public.session_sync_dropped_keys d
@@ -67,7 +68,6 @@ CROSS JOIN LATERAL (
                 THEN 'drifted'
             ELSE 'in_sync'
         END AS state
-    OFFSET 0
 ) st;
 
 COMMENT ON VIEW public.session_sync_session_state IS 'session_sync_session_state: session_sync_expected beside the tutoring session it maps to.

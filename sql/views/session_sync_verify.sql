@@ -21,7 +21,7 @@ FROM (
            count(*) FILTER (WHERE s.state = 'drifted') AS drifted,
            count(*) FILTER (WHERE s.state = 'conflict') AS conflicts,
            count(*) FILTER (WHERE s.state = 'protected') AS protected
-    FROM public.session_sync_session_state s
+    FROM (SELECT s.state FROM public.session_sync_session_state s OFFSET 0) s  -- each state once
 ) st;
 
 COMMENT ON VIEW public.session_sync_verify IS 'session_sync_verify: the guide''s "Testing the Sync" as one row of counts; missing and
