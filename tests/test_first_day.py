@@ -107,7 +107,8 @@ def test_migrate_names_each_revision_and_says_what_it_did(empty_db):
     first = run("--database-url", empty_db.url, "migrate")
     assert first.returncode == 0, first.stderr
     steps = [line for line in first.stderr.splitlines() if line.startswith("session-sync: applying")]
-    assert [step.split(":")[1].split()[-1] for step in steps] == ["0001_platform_baseline", "0002_install"]
+    assert [step.split(":")[1].split()[-1] for step in steps] == ["0001_platform_baseline", "0002_install",
+                                                                     "0003_write_path"]
     triggers = empty_db.value("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'session\\_sync\\_%'")
     views = empty_db.value("SELECT count(*) FROM pg_views WHERE viewname LIKE 'session\\_sync\\_%'")
     assert first.stdout.startswith(f"session-sync is at {migrate.head()} in the database from --database-url "
@@ -157,8 +158,8 @@ def test_migrate_sql_starts_from_the_databases_revision(empty_db):
     migrate.upgrade(empty_db.url, "0001_platform_baseline")
     rest = run("--database-url", empty_db.url, "migrate", "--sql")
     assert rest.returncode == 0, rest.stderr
-    assert re.findall(r"-- Running upgrade .*", rest.stdout) == ["-- Running upgrade 0001_platform_baseline -> "
-                                                                 "0002_install"]
+    assert re.findall(r"-- Running upgrade .*", rest.stdout) == [
+        "-- Running upgrade 0001_platform_baseline -> 0002_install", "-- Running upgrade 0002_install -> 0003_write_path"]
     assert "CREATE TABLE public.alembic_version" not in rest.stdout and ";;" not in rest.stdout
     assert run("--database-url", empty_db.url, "migrate", "--sql", "--from", "base").stdout == whole.stdout
     assert empty_db.value("SELECT version_num FROM public.alembic_version") == "0001_platform_baseline"

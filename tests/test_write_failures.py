@@ -4,9 +4,9 @@ The platform's own trigger rejecting the sync's insert is a genuine failure of t
 (the platform's message kept), whichever path met it: a run (recorded, the other purchases
 synced), sync_purchase_sessions() (raised at once, no retries), the sync at COMMIT (recorded, the
 platform's transaction commits). It is told apart from a concurrent insert of the same session,
-which is deferred: only a unique violation of public.tutoring_sessions' own primary key is taken
-for one (schema, table and constraint compared), so a violation of a same-named table's key
-(``archive.tutoring_sessions_pkey``) is not.
+which is deferred: the sync inserts with ON CONFLICT DO NOTHING and checks the count (SS010), so a
+unique violation on a same-named table's key (``archive.tutoring_sessions_pkey``) is not taken for
+one.
 """
 
 from __future__ import annotations
@@ -80,8 +80,9 @@ def test_the_sync_at_commit_records_a_platform_triggers_rejection(db):
 
 def test_a_session_inserted_first_by_a_transaction_the_run_cannot_see_defers_its_purchase(db):
     """A REPEATABLE READ run meets a tutoring session inserted, with the same id, by a transaction
-    that committed after the run's snapshot: the violation of tutoring_sessions' primary key
-    (23505) defers the purchase (queued, no failure recorded), and the next run finds it in sync."""
+    that committed after the run's snapshot: its insert cannot skip the row it does not see (ON
+    CONFLICT raises 40001), the purchase is deferred (queued, no failure recorded), and the next
+    run finds it in sync."""
     pid = purchase(db)
     ids = sessions(db, pid, 2)
     db.execute("SELECT * FROM sync_purchase_sessions(%s)", pid)

@@ -19,8 +19,8 @@ branch_labels = None
 depends_on = None
 
 HERE = Path(__file__).parent
-SHA256 = "59c987bd87c2d05b4cc9fbf891550cb28c729b4ad846756fb45b89539efe6505"
-DOWNGRADE_SHA256 = "1b6209f2e8fd479b5df26e6b172d6afe81523573a4c2646de3228dd3e82e452d"
+SHA256 = "e6cdc5c50f414444ab8e068f7cec0389cfeadc3c08b85e8bbdd7cc467503387e"
+DOWNGRADE_SHA256 = "e7b37d362a4fa64692ac47126f07800c692fe65632a97147abd43f8a2b4924cc"
 LOCKS = {"public.course_purchases": "SHARE ROW EXCLUSIVE", "public.purchase_sessions": "SHARE ROW EXCLUSIVE"}
 
 

@@ -1,5 +1,55 @@
 -- 0003_write_path_downgrade: built by python -m session_sync.build --freeze
 
+-- sql/functions/session_sync_coordinate.sql
+CREATE OR REPLACE FUNCTION session_sync.session_sync_coordinate(p_value jsonb)
+RETURNS numeric
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+RETURN CASE
+    WHEN jsonb_typeof(p_value) = 'number' THEN p_value::numeric
+    WHEN jsonb_typeof(p_value) = 'string'
+         AND length(p_value #>> '{}') <= 1000
+         AND (p_value #>> '{}') ~ '^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$'
+    THEN (p_value #>> '{}')::numeric
+END;
+
+COMMENT ON FUNCTION session_sync.session_sync_coordinate IS 'session_sync_coordinate(p_value jsonb) -> numeric
+Contract: the number a coordinate holds: a JSON number, or a JSON string that is entirely a
+finite decimal number ("12.5", "-0.25", "+7", ".5": no spaces, exponent, "NaN" or
+"Infinity"); else NULL. Range checks are the caller''s. Never raises.';
+
+-- sql/functions/session_sync_location_problem.sql
+CREATE OR REPLACE FUNCTION session_sync.session_sync_location_problem(p_location jsonb)
+RETURNS text
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+RETURN CASE
+    WHEN p_location IS NULL OR jsonb_typeof(p_location) = 'null'
+        THEN 'MISSING_LOCATION'
+    WHEN jsonb_typeof(p_location) <> 'object'
+        THEN 'INVALID_COORDINATES'
+    WHEN COALESCE(jsonb_typeof(p_location -> 'latitude'), 'null') = 'null'
+      OR COALESCE(jsonb_typeof(p_location -> 'longitude'), 'null') = 'null'
+      OR (p_location -> 'latitude') = '""'::jsonb
+      OR (p_location -> 'longitude') = '""'::jsonb
+        THEN 'MISSING_LOCATION'
+    WHEN NOT COALESCE(session_sync.session_sync_coordinate(p_location -> 'latitude')
+                      BETWEEN -90 AND 90, false)
+      OR NOT COALESCE(session_sync.session_sync_coordinate(p_location -> 'longitude')
+                      BETWEEN -180 AND 180, false)
+        THEN 'INVALID_COORDINATES'
+    WHEN session_sync.session_sync_coordinate(p_location -> 'latitude') = 0
+     AND session_sync.session_sync_coordinate(p_location -> 'longitude') = 0
+        THEN 'MISSING_LOCATION'
+END;
+
+COMMENT ON FUNCTION session_sync.session_sync_location_problem IS 'session_sync_location_problem(p_location jsonb) -> text
+Contract: NULL when student_location holds usable coordinates, else the reason code:
+  MISSING_LOCATION     no object, latitude or longitude absent, JSON null or "", or exactly (0, 0)
+  INVALID_COORDINATES  not an object, or a coordinate that is not a finite decimal number
+                       (session_sync_coordinate) or lies outside [-90, 90] / [-180, 180]
+Never raises.';
+
 -- sql/functions/session_sync_write.sql
 CREATE OR REPLACE FUNCTION session_sync.session_sync_write(
     p_purchase_ids uuid[],
@@ -420,3 +470,225 @@ schedule, purchaseId, bookingId), inserts the missing sessions and updates the d
 Never raises for bad data; a run, backfill or sync_purchase_sessions() refuses SERIALIZABLE
 (25001). A cancel raises and the caller''s transaction undoes all of it.
 Runs as its owner (SECURITY DEFINER) with a fixed search_path.';
+
+-- sql/functions/session_sync_primary_student.sql
+CREATE OR REPLACE FUNCTION session_sync.session_sync_primary_student(p_students jsonb)
+RETURNS uuid
+LANGUAGE sql
+IMMUTABLE PARALLEL SAFE
+RETURN CASE
+    WHEN jsonb_typeof(p_students) = 'array'
+     AND jsonb_typeof(p_students -> 0) = 'object'
+     AND jsonb_typeof((p_students -> 0) -> 'id') = 'string'
+    THEN session_sync.session_sync_uuid((p_students -> 0) ->> 'id')
+END;
+
+COMMENT ON FUNCTION session_sync.session_sync_primary_student IS 'session_sync_primary_student(p_students jsonb) -> uuid
+Contract: the UUID string "id" of the first element of course_purchases.students, else NULL
+(the purchase cannot be synced: NO_STUDENT). Never raises.';
+
+-- sql/views/session_sync_purchase_check.sql
+CREATE OR REPLACE VIEW public.session_sync_purchase_check AS
+SELECT
+    p.id AS purchase_id,
+    p.booking_id,
+    p.trainer_id,
+    p.course_id,
+    p.status AS purchase_status,
+    p.delivery_mode,
+    p.total_sessions,
+    p.start_date,
+    p.preferred_time_slot,
+    p.created_at,
+    session_sync.session_sync_eligible(p.trainer_id, p.status) AS eligible,
+    x.student_id,
+    x.home_location,
+    CASE
+        WHEN p.trainer_id IS NULL THEN 'NO_TRAINER'
+        WHEN p.status IS DISTINCT FROM 'ASSIGNED' THEN 'NOT_ASSIGNED'
+        WHEN x.student_id IS NULL THEN 'NO_STUDENT'
+        ELSE x.location_problem
+    END AS reason,
+    x.allocation_id
+FROM public.course_purchases p
+-- OFFSET 0 keeps these subqueries from being flattened: each value is computed once per
+-- purchase, not once per session row after the views join purchase_sessions, nor once per use.
+CROSS JOIN LATERAL (
+    SELECT session_sync.session_sync_primary_student(p.students) AS student_id,
+           session_sync.session_sync_location_problem(p.student_location) AS location_problem
+    OFFSET 0
+) s
+CROSS JOIN LATERAL (
+    SELECT s.student_id,
+           s.location_problem,
+           CASE WHEN s.location_problem IS NULL
+                THEN session_sync.session_sync_home_location(p.student_location) END AS home_location,
+           (SELECT al.id FROM public.trainer_allocations al
+            WHERE al.student_id = s.student_id
+              AND al.trainer_id = p.trainer_id AND al.course_id = p.course_id
+              AND session_sync.session_sync_allocation_usable(al.status)
+            ORDER BY al.status = 'approved' DESC, al.requested_at, al.id
+            LIMIT 1) AS allocation_id
+    OFFSET 0
+) x;
+
+COMMENT ON VIEW public.session_sync_purchase_check IS 'session_sync_purchase_check: one row per course_purchases row.
+Contract: whether the purchase is eligible (trainer_id set and status = ''ASSIGNED''), its
+primary student, the student_home_location its tutoring sessions get, and `reason`:
+NULL when it can be synced, else the first reason code that stops it, in the order
+NO_TRAINER, NOT_ASSIGNED, NO_STUDENT, MISSING_LOCATION / INVALID_COORDINATES.';
+COMMENT ON COLUMN public.session_sync_purchase_check.purchase_id IS 'the purchase (course_purchases.id)';
+COMMENT ON COLUMN public.session_sync_purchase_check.booking_id IS 'its booking';
+COMMENT ON COLUMN public.session_sync_purchase_check.trainer_id IS 'its trainer (NULL while none is assigned)';
+COMMENT ON COLUMN public.session_sync_purchase_check.course_id IS 'its course';
+COMMENT ON COLUMN public.session_sync_purchase_check.purchase_status IS 'its status (ASSIGNED, WAITLISTED, ...)';
+COMMENT ON COLUMN public.session_sync_purchase_check.delivery_mode IS 'its delivery mode (SUNDAY_ONLY sessions last 80 minutes)';
+COMMENT ON COLUMN public.session_sync_purchase_check.total_sessions IS 'its number of sessions (the new allocation''s sessionCount)';
+COMMENT ON COLUMN public.session_sync_purchase_check.start_date IS 'its start date (the new allocation''s schedule.date)';
+COMMENT ON COLUMN public.session_sync_purchase_check.preferred_time_slot IS 'its preferred time slot (the new allocation''s schedule.timeSlot)';
+COMMENT ON COLUMN public.session_sync_purchase_check.created_at IS 'when it was created (the older purchase''s allocation wins a tie)';
+COMMENT ON COLUMN public.session_sync_purchase_check.eligible IS 'trainer_id set and status ASSIGNED: the sync writes its sessions';
+COMMENT ON COLUMN public.session_sync_purchase_check.student_id IS 'the primary student''s id (students->0->>''id''), NULL when absent or not a uuid';
+COMMENT ON COLUMN public.session_sync_purchase_check.home_location IS 'the student''s home location as the sync writes it (JSON numbers, plus a non-empty address); NULL when invalid';
+COMMENT ON COLUMN public.session_sync_purchase_check.allocation_id IS 'the approved (else active) allocation of (student, trainer, course) its sessions use; NULL while none exists';
+COMMENT ON COLUMN public.session_sync_purchase_check.reason IS 'the reason code that stops its sync (NO_TRAINER, NOT_ASSIGNED, NO_STUDENT, MISSING_LOCATION, INVALID_COORDINATES); NULL when it can be synced';
+
+-- sql/views/session_sync_session_state.sql
+CREATE OR REPLACE VIEW public.session_sync_session_state AS
+SELECT
+    e.session_id,
+    e.purchase_id,
+    e.reason,
+    e.metadata,
+    t.id IS NOT NULL AS tutoring_exists,
+    t.status AS tutoring_status,
+    (CASE WHEN jsonb_typeof(t.metadata) = 'object' THEN t.metadata ELSE '{}'::jsonb END
+        - coalesce(dk.keys, '{}'::text[])) || e.metadata AS merged_metadata,
+    st.state,
+    t.xmin AS tutoring_xmin,
+    dk.keys AS dropped_keys,
+    -- the mapped columns last: a revision adding one appends a column, which CREATE OR REPLACE VIEW allows
+    e.allocation_id,
+    e.student_id,
+    e.trainer_id,
+    e.course_id,
+    e.scheduled_date,
+    e.scheduled_time,
+    e.duration,
+    e.status,
+    e.student_home_location
+FROM public.session_sync_expected e
+LEFT JOIN public.tutoring_sessions t ON t.id = e.session_id
+-- The session's dropped keys, by index, only while the table has rows (the uncorrelated EXISTS
+-- runs once per query). OFFSET 0 here and below: computed once per row, not once per use.
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM public.session_sync_dropped_keys)
+                THEN (SELECT array_agg(DISTINCT d.key) FROM public.session_sync_dropped_keys d
+                      WHERE d.session_id = e.session_id)
+           END AS keys
+    OFFSET 0
+) dk
+CROSS JOIN LATERAL (
+    SELECT
+        CASE
+            WHEN t.id IS NULL THEN 'missing'
+            WHEN NOT session_sync.session_sync_owned_by(t.metadata, e.purchase_id) THEN 'conflict'
+            WHEN session_sync.session_sync_protected(t.status) THEN 'protected'
+            WHEN e.allocation_id IS NULL
+              OR (t.allocation_id, t.student_id, t.trainer_id, t.course_id, t.scheduled_date, t.scheduled_time, t.duration, t.status, t.student_home_location)
+                 IS DISTINCT FROM
+                 (e.allocation_id, e.student_id, e.trainer_id, e.course_id, e.scheduled_date, e.scheduled_time, e.duration, e.status, e.student_home_location)
+              OR NOT coalesce(
+                     jsonb_typeof(t.metadata) = 'object'
+                     AND t.metadata ->> 'purchaseId' = e.purchase_id::text
+                     AND t.metadata ->> 'bookingId' = e.booking_id::text
+                     AND t.metadata -> 'sessionNumber' = to_jsonb(e.session_number)
+                     AND t.metadata -> 'sessionType' = coalesce(to_jsonb(e.session_type), 'null'::jsonb)
+                     AND CASE
+                             WHEN coalesce(jsonb_typeof(e.session_metadata), '') <> 'object' THEN true
+                             WHEN jsonb_path_exists(e.session_metadata,
+                                                    'strict $.* ? (@.type() == "object" || @.type() == "array")')
+                                 THEN t.metadata || e.metadata = t.metadata
+                             ELSE t.metadata @> (e.session_metadata
+                                                 - '{purchaseId,bookingId,sessionNumber,sessionType}'::text[])
+                         END,
+                     false)
+              OR (dk.keys IS NOT NULL
+                  AND jsonb_typeof(t.metadata) = 'object'
+                  AND t.metadata ?| dk.keys
+                  AND (t.metadata - dk.keys) || e.metadata IS DISTINCT FROM t.metadata)
+                THEN 'drifted'
+            ELSE 'in_sync'
+        END AS state
+    OFFSET 0
+) st;
+
+COMMENT ON VIEW public.session_sync_session_state IS 'session_sync_session_state: session_sync_expected beside the tutoring session it maps to.
+Contract: `state` of each purchase session of an eligible purchase:
+  missing    no tutoring session has its id
+  conflict   a tutoring session has its id but its metadata.purchaseId is absent or names
+             another purchase: someone else''s row, never taken over
+  protected  the tutoring session has happened or is happening (pending_verification,
+             in_progress, pending_confirmation, completed, disputed): never changed
+  drifted    a mapped column differs from the mapping (or no allocation exists yet), merging
+             the expected metadata keys would change its metadata, or it still has a key its
+             purchase session has dropped since the sync copied it (session_sync_dropped_keys)
+  in_sync    nothing to do
+The metadata test checks the four canonical keys and contains the purchase session''s own keys
+(where those hold arrays or objects it compares the merge exactly).';
+COMMENT ON COLUMN public.session_sync_session_state.session_id IS 'the purchase session (and tutoring session) id';
+COMMENT ON COLUMN public.session_sync_session_state.purchase_id IS 'its purchase';
+COMMENT ON COLUMN public.session_sync_session_state.reason IS 'the purchase''s reason code (NULL when it can be synced)';
+COMMENT ON COLUMN public.session_sync_session_state.metadata IS 'the expected metadata keys (the purchase session''s and the canonical ones)';
+COMMENT ON COLUMN public.session_sync_session_state.tutoring_exists IS 'a tutoring session has the id';
+COMMENT ON COLUMN public.session_sync_session_state.tutoring_status IS 'its status';
+COMMENT ON COLUMN public.session_sync_session_state.merged_metadata IS 'the metadata an update writes: the tutoring session''s keys but dropped_keys, the expected keys on top';
+COMMENT ON COLUMN public.session_sync_session_state.state IS 'missing, conflict, protected, drifted or in_sync (see the view''s description)';
+COMMENT ON COLUMN public.session_sync_session_state.tutoring_xmin IS 'the version of the tutoring session that was classified (a write leaves the purchase for later when it changed since)';
+COMMENT ON COLUMN public.session_sync_session_state.dropped_keys IS 'keys its purchase session''s metadata dropped that the sync has yet to remove (session_sync_dropped_keys)';
+COMMENT ON COLUMN public.session_sync_session_state.allocation_id IS 'the expected allocation_id (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.student_id IS 'the expected student_id (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.trainer_id IS 'the expected trainer_id (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.course_id IS 'the expected course_id (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.scheduled_date IS 'the expected scheduled_date (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.scheduled_time IS 'the expected scheduled_time (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.duration IS 'the expected duration (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.status IS 'the expected status (a mapped column: session_sync_expected)';
+COMMENT ON COLUMN public.session_sync_session_state.student_home_location IS 'the expected student_home_location (a mapped column: session_sync_expected)';
+
+-- sql/views/session_sync_verify.sql
+CREATE OR REPLACE VIEW public.session_sync_verify AS
+SELECT
+    st.purchase_sessions,
+    (SELECT count(*) FROM public.tutoring_sessions t WHERE t.metadata ->> 'purchaseId' IS NOT NULL)
+        AS tutoring_sessions,
+    st.missing,
+    st.drifted,
+    st.conflicts,
+    st.protected,
+    (SELECT count(*)
+     FROM public.tutoring_sessions t
+     WHERE t.metadata ->> 'purchaseId' IS NOT NULL
+       AND NOT EXISTS (
+           SELECT 1
+           FROM public.purchase_sessions ps
+           JOIN public.course_purchases p ON p.id = ps.purchase_id
+           WHERE ps.id = t.id AND session_sync.session_sync_eligible(p.trainer_id, p.status))) AS orphaned
+FROM (
+    SELECT count(*) AS purchase_sessions,
+           count(*) FILTER (WHERE s.state = 'missing') AS missing,
+           count(*) FILTER (WHERE s.state = 'drifted') AS drifted,
+           count(*) FILTER (WHERE s.state = 'conflict') AS conflicts,
+           count(*) FILTER (WHERE s.state = 'protected') AS protected
+    FROM public.session_sync_session_state s
+) st;
+
+COMMENT ON VIEW public.session_sync_verify IS 'session_sync_verify: the guide''s "Testing the Sync" as one row of counts; missing and
+drifted are 0 after a sync_all_sessions() run with no failures.';
+COMMENT ON COLUMN public.session_sync_verify.purchase_sessions IS 'purchase sessions of eligible purchases';
+COMMENT ON COLUMN public.session_sync_verify.tutoring_sessions IS 'tutoring sessions with a metadata.purchaseId';
+COMMENT ON COLUMN public.session_sync_verify.missing IS 'purchase sessions of eligible purchases with no tutoring session (0 after a run without failures)';
+COMMENT ON COLUMN public.session_sync_verify.drifted IS 'tutoring sessions whose mapped values differ (0 after a run without failures)';
+COMMENT ON COLUMN public.session_sync_verify.conflicts IS 'purchase sessions whose id is taken by a tutoring session that is not their purchase''s';
+COMMENT ON COLUMN public.session_sync_verify.protected IS 'tutoring sessions that happened or are happening (never changed)';
+COMMENT ON COLUMN public.session_sync_verify.orphaned IS 'tutoring sessions with a purchaseId whose purchase session is gone or whose purchase is no longer eligible (never deleted)';

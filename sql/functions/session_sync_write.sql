@@ -24,8 +24,6 @@ DECLARE
     v_batch uuid[];
     v_round integer := 0;
     v_table text;
-    v_schema text;
-    v_constraint text;
     v_result record;
     v_failed_ids uuid[] := '{}'::uuid[];
     v_failed_reasons text[] := '{}'::text[];
@@ -196,6 +194,7 @@ BEGIN
                        s.scheduled_time, s.duration, s.status, s.student_home_location, s.metadata
                 FROM w s
                 WHERE s.state = 'missing'
+                ON CONFLICT (id) DO NOTHING
                 RETURNING id
             ), forgotten AS (
                 -- in the same statement, so that a dropped key's record goes exactly when the key does
@@ -206,6 +205,7 @@ BEGIN
                     FOR UPDATE OF k SKIP LOCKED)
             )
             SELECT count(*) FILTER (WHERE v.ok) AS synced,
+                   coalesce(sum(v.missing) FILTER (WHERE v.ok), 0) AS intended,
                    (SELECT count(*) FROM inserted) AS created,
                    (SELECT count(*) FROM updated) AS updated,
                    coalesce(array_agg(v.purchase_id ORDER BY v.purchase_id) FILTER (WHERE v.reason IS NOT NULL), '{}') AS failed_ids,
@@ -219,6 +219,11 @@ BEGIN
             FROM (SELECT v.purchase_id, v.reason, v.missing, coalesce((SELECT ok.m FROM ok) ? v.purchase_id::text, false) AS ok
                   FROM verdict v) v
             INTO v_result;
+            IF v_result.created < v_result.intended THEN
+                RAISE EXCEPTION USING ERRCODE = 'SS010', MESSAGE = format(
+                    '%s of %s sessions were inserted by a concurrent transaction first',
+                    v_result.intended - v_result.created, v_result.intended);
+            END IF;
             purchases_synced := purchases_synced + v_result.synced;
             sessions_created := sessions_created + v_result.created;
             sessions_updated := sessions_updated + v_result.updated;
@@ -231,12 +236,8 @@ BEGIN
         EXCEPTION
             WHEN OTHERS THEN  -- never a cancel or statement_timeout: OTHERS does not match them
                 GET STACKED DIAGNOSTICS v_sqlstate = RETURNED_SQLSTATE, v_error = MESSAGE_TEXT,
-                                        v_table = TABLE_NAME, v_schema = SCHEMA_NAME, v_constraint = CONSTRAINT_NAME;
-                IF v_sqlstate = '23505' AND (v_schema, v_table) = ('public', 'tutoring_sessions')
-                   AND v_constraint = (SELECT c.conname FROM pg_constraint c
-                                       WHERE c.conrelid = 'public.tutoring_sessions'::regclass AND c.contype = 'p') THEN
-                    v_sqlstate := 'SS010';  -- a concurrent transaction inserted the session first
-                ELSIF v_sqlstate NOT IN ('55P03', '40P01', '40001') THEN
+                                        v_table = TABLE_NAME;
+                IF v_sqlstate NOT IN ('55P03', '40P01', '40001', 'SS010') THEN
                     -- the platform's tables rejected the write (a constraint names its table)
                     v_sqlstate := CASE WHEN v_table = 'trainer_allocations' THEN 'SS007' ELSE 'SS009' END;
                 END IF;
@@ -378,7 +379,7 @@ schedule, purchaseId, bookingId), inserts the missing sessions and updates the d
   * Deferred (nothing written, queued): a purchase whose tutoring sessions another transaction
     holds or changed since classified, or whose sync at COMMIT another transaction holds
     (try-locks at COMMIT, probes in a run), or whose write waits past 50 ms for a lock, or one of
-    whose sessions a concurrent transaction inserted first (23505 on its primary key). The
+    whose sessions a concurrent transaction inserted first (ON CONFLICT, then a count). The
     clean-ups give up past 50 ms; only recording failures and queuing wait (on the package''s
     own tables), so a COMMIT never fails for a lock.
   * Should the set-based write fail, each purchase is retried alone under its own savepoint.
