@@ -1,9 +1,8 @@
-"""session-sync 1.1: the write path at the floor (issue 23).
+"""session-sync 1.1: the write path's plan kept, its classification cheaper (CHANGELOG.md).
 
-Replaces the routines and views that ``0003_write_path.sql`` holds (CREATE OR REPLACE, views only
-gaining columns), after locking ``course_purchases`` and ``purchase_sessions`` SHARE ROW EXCLUSIVE
-(their COMMIT triggers call the write): their writes wait for this transaction (well under a
-second), reads go on. The downgrade puts the 1.0 definitions back (``0003_write_path_downgrade.sql``).
+Replaces the routines and views of ``0003_write_path.sql`` after locking ``course_purchases`` and
+``purchase_sessions`` SHARE ROW EXCLUSIVE (their COMMIT triggers call the write): their writes wait
+for this transaction (well under a second), reads go on. The downgrade puts 1.0's back.
 
 Revision ID: 0003_write_path
 Revises: 0002_install
@@ -19,7 +18,7 @@ branch_labels = None
 depends_on = None
 
 HERE = Path(__file__).parent
-SHA256 = "e6cdc5c50f414444ab8e068f7cec0389cfeadc3c08b85e8bbdd7cc467503387e"
+SHA256 = "7985ef9dbc9104602deea9cc78d60fb7f1f5fa0bf97d9de0ed3d29df45fa640b"
 DOWNGRADE_SHA256 = "e7b37d362a4fa64692ac47126f07800c692fe65632a97147abd43f8a2b4924cc"
 LOCKS = {"public.course_purchases": "SHARE ROW EXCLUSIVE", "public.purchase_sessions": "SHARE ROW EXCLUSIVE"}
 

@@ -19,28 +19,15 @@ SET work_mem = '256MB'
 SET random_page_cost = 1.1
 AS $$
 DECLARE
-    v_ids uuid[];
-    v_snapshot pg_snapshot;
-    v_batch uuid[];
-    v_round integer := 0;
-    v_table text;
-    v_result record;
-    v_failed_ids uuid[] := '{}'::uuid[];
-    v_failed_reasons text[] := '{}'::text[];
-    v_failed_details text[] := '{}'::text[];
-    v_deferred_ids uuid[] := '{}'::uuid[];
-    v_requeued_ids uuid[] := '{}'::uuid[];
-    v_sqlstate text;
-    v_error text;
+    v_ids uuid[];  v_batch uuid[];  v_round integer := 0;
+    v_snapshot pg_snapshot;  v_result record;
+    v_failed_ids uuid[] := '{}'::uuid[];  v_failed_reasons text[] := '{}'::text[];  v_failed_details text[] := '{}'::text[];
+    v_deferred_ids uuid[] := '{}'::uuid[];  v_requeued_ids uuid[] := '{}'::uuid[];
+    v_sqlstate text;  v_error text;  v_table text;
     v_lock_timeout text := current_setting('lock_timeout');
 BEGIN
-    purchases_synced := 0;
-    purchases_failed := 0;
-    purchases_deferred := 0;
-    purchases_retried := 0;
-    sessions_created := 0;
-    sessions_updated := 0;
-    purchases_examined := 0;
+    SELECT 0, 0, 0, 0, 0, 0, 0 INTO purchases_synced, purchases_failed, purchases_deferred, purchases_retried,
+                                   sessions_created, sessions_updated, purchases_examined;
 
     IF p_source <> 'trigger' AND current_setting('transaction_isolation') = 'serializable' THEN
         RAISE EXCEPTION USING
@@ -60,9 +47,7 @@ BEGIN
         WHERE i.id IS NOT NULL;
     END IF;
     purchases_examined := cardinality(v_ids);
-    IF purchases_examined = 0 THEN
-        RETURN;
-    END IF;
+    IF purchases_examined = 0 THEN RETURN; END IF;
     IF p_source = 'trigger' THEN
         -- One sync at COMMIT of a purchase at a time (try-locks, never a wait); a write of more
         -- than 64 purchases locks one of 1,024 buckets per purchase instead, which a small one shares.

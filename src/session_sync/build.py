@@ -40,13 +40,11 @@ def part(script: str, name: str) -> str | None:
 
 
 def freeze(revision: str, names: list[str], sql_dir: Path = SQL_DIR, versions: Path = VERSIONS) -> None:
-    """Write update revision ``revision``'s frozen scripts: ``<revision>.sql``, the files ``names`` of
-    ``sql_dir`` as they are (in manifest order), and ``<revision>_downgrade.sql``, the same parts as
-    the newest earlier frozen script has them; then their SHA256s into the revision's constants."""
+    """Write update ``revision``'s frozen scripts: ``<revision>.sql``, sql/``names`` as they are (in manifest
+    order), and ``_downgrade.sql``, the parts the newest earlier script has; their SHA256s into the revision."""
     from session_sync.migration_sql import digest
 
-    chosen = [path.relative_to(sql_dir).as_posix() for path in files(sql_dir)
-              if path.relative_to(sql_dir).as_posix() in names]
+    chosen = [n for n in (path.relative_to(sql_dir).as_posix() for path in files(sql_dir)) if n in names]
     if missing := set(names) - set(chosen):
         sys.exit(f"not in sql/manifest.txt: {', '.join(sorted(missing))}")
     earlier = sorted((p for p in versions.glob("0*.sql") if p.stem < revision
@@ -54,8 +52,7 @@ def freeze(revision: str, names: list[str], sql_dir: Path = SQL_DIR, versions: P
     old = [next((text for p in earlier if (text := part(p.read_text(), name))), None) for name in chosen]
     if None in old:
         sys.exit(f"sql/{chosen[old.index(None)]} is new: write its drop into the downgrade by hand")
-    module = versions / f"{revision}.py"
-    text = module.read_text()
+    text = (module := versions / f"{revision}.py").read_text()
     for suffix, parts, constant in (("", [(sql_dir / n).read_text().rstrip() + "\n" for n in chosen], "SHA256"),
                                     ("_downgrade", old, "DOWNGRADE_SHA256")):
         script = versions / f"{revision}{suffix}.sql"
