@@ -527,3 +527,36 @@ def test_a_migration_waiting_for_an_analyze_holds_up_no_platform_write(db, name,
     assert result.returncode == 0, result.stderr
     migration.finished()
     assert db.value("SELECT scheduled_time FROM tutoring_sessions WHERE id = %s", s1) == "09:00"
+
+
+@pytest.mark.parametrize("direction", ["upgrade", "downgrade"])
+def test_an_update_waits_for_a_reader_of_the_views_it_replaces_holding_nothing(db, direction):
+    """0003_write_path replaces views a run or a monitoring query reads. While one is open (here
+    a transaction that read session_sync_verify), it retries holding none of the platform's tables
+    (the lock helper also asks for session_sync_dropped_keys, which every reader of those views
+    holds), a platform write commits meanwhile, and it completes once the reader ends."""
+    if direction == "upgrade":
+        migrate.downgrade(db.url, INSTALL)
+    before, target = (INSTALL, "0003_write_path") if direction == "upgrade" else ("0003_write_path", INSTALL)
+    pid = purchase(db)
+    [s1] = sessions(db, pid, 1)
+    app = f"session-sync-update-{uuid.uuid4().hex[:12]}"
+    reader = db.connect()
+    writer = db.connect(autocommit=True, options="-c statement_timeout=30s")
+    process = None
+    try:
+        reader.execute("SELECT * FROM session_sync_verify").fetchall()  # its transaction stays open
+        process = start_alembic(db.url, direction, target, application_name=app)
+        backend = migration_backend(db, process, app)
+        wait_until_retrying(db, backend, process)
+        assert table_locks(db, backend) == []
+        writer.execute("UPDATE purchase_sessions SET session_time = '09:00' WHERE id = %s", (s1,))
+        assert db.value("SELECT version_num FROM alembic_version") == before
+        reader.rollback()
+        result = finish(process)
+    finally:
+        reader.close()
+        writer.close()
+        stop(process)
+    assert result.returncode == 0, result.stderr
+    assert db.value("SELECT version_num FROM alembic_version") == target

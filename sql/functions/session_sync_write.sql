@@ -20,11 +20,10 @@ SET random_page_cost = 1.1
 AS $$
 DECLARE
     v_ids uuid[];  v_batch uuid[];  v_round integer := 0;
-    v_snapshot pg_snapshot;  v_result record;
+    v_snapshot pg_snapshot;  v_result record;  v_lock_timeout text := current_setting('lock_timeout');
     v_failed_ids uuid[] := '{}'::uuid[];  v_failed_reasons text[] := '{}'::text[];  v_failed_details text[] := '{}'::text[];
     v_deferred_ids uuid[] := '{}'::uuid[];  v_requeued_ids uuid[] := '{}'::uuid[];
     v_sqlstate text;  v_error text;  v_table text;
-    v_lock_timeout text := current_setting('lock_timeout');
 BEGIN
     SELECT 0, 0, 0, 0, 0, 0, 0 INTO purchases_synced, purchases_failed, purchases_deferred, purchases_retried,
                                    sessions_created, sessions_updated, purchases_examined;
@@ -179,6 +178,7 @@ BEGIN
                        s.scheduled_time, s.duration, s.status, s.student_home_location, s.metadata
                 FROM w s
                 WHERE s.state = 'missing'
+                ORDER BY s.session_id  -- concurrent writers take the keys in one order: one waits, never both
                 ON CONFLICT (id) DO NOTHING
                 RETURNING id
             ), forgotten AS (
