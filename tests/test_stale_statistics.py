@@ -190,3 +190,15 @@ def test_a_session_of_one_purchase_commits_keeps_one_generic_plan(db):
     write = the_write(plans)
     assert str(pid) not in write, "the write was planned for this purchase (a custom plan at every COMMIT)"
     assert db.value("SELECT count(*) FROM tutoring_sessions WHERE (metadata->>'purchaseId')::uuid = %s", pid) == 20
+
+
+def test_no_routine_switches_a_planner_method_jit_or_the_plan_cache(db):
+    """Linear time comes from the statements' shape: no routine of the package sets an enable_*
+    planner method, jit or plan_cache_mode (in its body or its SET clauses) or discards plans."""
+    routines = db.rows("""SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid) FROM pg_proc p
+                          WHERE p.pronamespace = 'session_sync'::regnamespace
+                             OR p.pronamespace = 'public'::regnamespace
+                                AND (p.proname LIKE 'session\\_sync%%' OR p.proname LIKE 'sync\\_%%')""")
+    assert len(routines) > 30
+    switch = re.compile(r"\benable_\w+|\bjit\b|plan_cache_mode|\bdiscard\s+(plans|all)\b", re.IGNORECASE)
+    assert [name for name, definition in routines if switch.search(definition)] == []

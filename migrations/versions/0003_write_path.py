@@ -17,7 +17,7 @@ revision = "0003_write_path"
 down_revision = "0002_install"
 
 HERE = Path(__file__).parent
-SHA256 = "1b40981fad386a0fc224cbd9a1ea8d8adb3b3c18152a128eae46224dbc018ee6"
+SHA256 = "b47557de4f76b1bcde3d17344027e1fc9043a233c8d1c7389a613836a8e5441f"
 DOWNGRADE_SHA256 = "e7b37d362a4fa64692ac47126f07800c692fe65632a97147abd43f8a2b4924cc"
 LOCKS = {"public.course_purchases": "SHARE ROW EXCLUSIVE", "public.purchase_sessions": "SHARE ROW EXCLUSIVE",
          "public.session_sync_dropped_keys": "ACCESS EXCLUSIVE"}

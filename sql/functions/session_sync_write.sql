@@ -80,8 +80,7 @@ BEGIN
                        s.trainer_id, s.course_id, s.scheduled_date, s.scheduled_time, s.duration, s.status,
                        s.student_home_location, s.metadata, s.dropped_keys
                 FROM public.session_sync_session_state s
-                -- Up to 64 purchases an InitPlan, estimated alike for any batch (plancache keeps one plan,
-                -- by index); more, the array itself, so that a run's plans count its purchases.
+                -- <= 64 purchases: an InitPlan, estimated alike for any batch (one cached plan); more: the array
                 WHERE s.purchase_id = ANY (CASE WHEN cardinality(v_batch) > 64 THEN v_batch ELSE (SELECT v_batch)::uuid[] END)
                   AND s.state IN ('missing', 'drifted', 'conflict')
             ), locked AS MATERIALIZED (
@@ -92,8 +91,7 @@ BEGIN
                 ORDER BY t.id
                 FOR UPDATE SKIP LOCKED
             ), locked_xmin AS MATERIALIZED (
-                -- The rows locked (id -> xmin), and below the purchases to write, as jsonb looked up
-                -- per session, never joined: before PostgreSQL 17 a join to a CTE became a nested loop.
+                -- Rows locked (id -> xmin), and the purchases to write below: jsonb looked up, never joined
                 SELECT jsonb_object_agg(l.id::text, l.tutoring_xmin::text) AS m FROM locked l
             ), verdict AS MATERIALIZED (
                 SELECT st.purchase_id, st.student_id, st.trainer_id, st.course_id, st.allocation_id,

@@ -25,12 +25,15 @@ def files(sql_dir: Path = SQL_DIR) -> list[Path]:
     return [sql_dir / name for name in names if name and not name.startswith("#")]
 
 
+def section(name: str, text: str) -> str:
+    """One part of a built script: sql/``name``'s ``text`` under its ``-- sql/<name>`` line (``part`` reads it)."""
+    return f"\n-- sql/{name}\n{text.rstrip()}\n"
+
+
 def install_script(sql_dir: Path = SQL_DIR) -> str:
-    parts = ["-- session-sync: the install script, built by python -m session_sync.build from sql/ in the\n"
-             "-- order of sql/manifest.txt. Each part is one file of sql/, as stored.\n"]
-    for path in files(sql_dir):
-        parts.append(f"\n-- sql/{path.relative_to(sql_dir)}\n{path.read_text().rstrip()}\n")
-    return "".join(parts)
+    return ("-- session-sync: the install script, built by python -m session_sync.build from sql/ in the\n"
+            "-- order of sql/manifest.txt. Each part is one file of sql/, as stored.\n"
+            + "".join(section(path.relative_to(sql_dir).as_posix(), path.read_text()) for path in files(sql_dir)))
 
 
 def part(script: str, name: str) -> str | None:
@@ -40,8 +43,7 @@ def part(script: str, name: str) -> str | None:
 
 
 def freeze(revision: str, names: list[str], sql_dir: Path = SQL_DIR, versions: Path = VERSIONS) -> None:
-    """Write update ``revision``'s frozen scripts: ``<revision>.sql``, sql/``names`` as they are (in manifest
-    order), and ``_downgrade.sql``, the parts the newest earlier script has; their SHA256s into the revision."""
+    """Write ``<revision>.sql`` (sql/``names`` as they are), ``_downgrade.sql`` (as before it) and their SHA256s."""
     from session_sync.migration_sql import digest
 
     chosen = [n for n in (path.relative_to(sql_dir).as_posix() for path in files(sql_dir)) if n in names]
@@ -53,11 +55,11 @@ def freeze(revision: str, names: list[str], sql_dir: Path = SQL_DIR, versions: P
     if None in old:
         sys.exit(f"sql/{chosen[old.index(None)]} is new: write its drop into the downgrade by hand")
     text = (module := versions / f"{revision}.py").read_text()
-    for suffix, parts, constant in (("", [(sql_dir / n).read_text().rstrip() + "\n" for n in chosen], "SHA256"),
+    for suffix, parts, constant in (("", [(sql_dir / n).read_text() for n in chosen], "SHA256"),
                                     ("_downgrade", old, "DOWNGRADE_SHA256")):
         script = versions / f"{revision}{suffix}.sql"
         script.write_text(f"-- {revision}{suffix}: built by python -m session_sync.build --freeze\n"
-                          + "".join(f"\n-- sql/{n}\n{body}" for n, body in zip(chosen, parts)))
+                          + "".join(section(n, body) for n, body in zip(chosen, parts)))
         text = re.sub(rf'^{constant} = "[0-9a-f]*"$', f'{constant} = "{digest(script)}"', text, flags=re.MULTILINE)
     module.write_text(text)
 
