@@ -299,3 +299,42 @@ def test_an_allocation_inserted_by_hand_never_deadlocks_the_platform_with_the_sy
     db.rows("SELECT * FROM sync_all_sessions()")
     assert db.value("SELECT count(*) FROM trainer_allocations WHERE status = 'approved'") == 1
     assert synced(db, pid) == 2
+
+
+def test_at_most_three_routine_hops_from_the_commit_trigger_to_the_writing_statement(db, live):
+    # Every PL/pgSQL routine between the COMMIT and the row written, as PostgreSQL's own call
+    # stack names them (GET DIAGNOSTICS PG_CONTEXT in a trigger on the written table).
+    db.execute("CREATE TABLE write_stacks (op text, stack text)")
+    db.execute("GRANT INSERT ON write_stacks TO PUBLIC")  # the write runs as the package's owner
+    db.execute("""CREATE FUNCTION record_stack() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE v text;
+        BEGIN GET DIAGNOSTICS v = PG_CONTEXT; INSERT INTO public.write_stacks VALUES (TG_OP, v); RETURN NEW; END $$""")
+    db.execute("CREATE TRIGGER record_stack BEFORE INSERT OR UPDATE ON tutoring_sessions"
+               " FOR EACH ROW EXECUTE FUNCTION record_stack()")
+    pid = purchase(db, trainer_id=None, status="WAITLISTED")
+    sessions(db, pid, 2)
+    live.execute(ASSIGN, (uuid.uuid4(), pid))  # inserts the sessions at COMMIT
+    live.execute(ASSIGN, (uuid.uuid4(), pid))  # a trainer change: updates them
+    stacks = db.rows("SELECT op, stack FROM write_stacks")
+    assert sorted(op for op, _ in stacks) == ["INSERT", "INSERT", "UPDATE", "UPDATE"]
+    for _, stack in stacks:
+        routines = [line.split("(")[0].removeprefix("PL/pgSQL function ")
+                    for line in stack.splitlines() if line.startswith("PL/pgSQL function ")]
+        # the recorder, then the routine whose statement wrote, ..., the commit trigger
+        assert routines[:2] == ["public.record_stack", "session_sync.session_sync_write"], stack
+        assert routines[-1] == "session_sync.session_sync_commit_trigger", stack
+        assert len(routines) - 2 <= 3, stack  # hops: write <- flush <- commit trigger today (two)
+
+
+def test_a_sync_at_commit_reads_the_mapping_once(db, live):
+    # The purchase sessions are read only by the mapping (session_sync_expected): one scan of the
+    # table in the whole transaction means the write classified them once, in one statement.
+    pid = purchase(db, trainer_id=None, status="WAITLISTED")
+    sessions(db, pid, 3)
+    with live.transaction():
+        live.execute(ASSIGN, (uuid.uuid4(), pid))
+        live.execute("SET CONSTRAINTS session_sync_commit_purchases, session_sync_commit_sessions IMMEDIATE")
+        scans = live.execute("SELECT seq_scan + idx_scan FROM pg_stat_xact_user_tables"
+                             " WHERE relid = 'public.purchase_sessions'::regclass").fetchone()[0]
+    assert synced(db, pid) == 3
+    assert scans == 1
