@@ -1,6 +1,6 @@
 """Chart of time against data-set size for floor, ours and peer, from bench/run.py's JSON.
 
-    python bench/chart.py bench/results/latest.json docs/performance.png
+    python bench/chart.py bench/results/latest.json bench/results/latest.png
 
 The peer, when it ran on a sample, is drawn at its measured time per session times the
 size's eligible sessions (and marked as extrapolated).
